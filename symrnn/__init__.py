@@ -1,0 +1,43 @@
+"""symrnn: derive, draw and verify the gradients of recurrent networks.
+
+Declare a recurrence as a handout writes it, unroll it into a computational
+graph, list the paths from a parameter to the loss, print the gradient as a
+sum over paths of products of edge Jacobians in LaTeX, draw the graph with the
+paths highlighted, and prove every printed formula numerically.
+
+Examples
+--------
+>>> from symrnn import zoo, pathsum, latex
+>>> ps = pathsum(zoo.elman(), "W^{hx}", 3)
+>>> len(ps.paths)
+3
+"""
+
+from symrnn import zoo
+from symrnn.derive import Factor, PathSum, pathsum
+from symrnn.derive.sensitivity import EdgeSensitivity, sensitivity
+from symrnn.errors import (
+    NumericError,
+    RenderError,
+    ShapeError,
+    SpecError,
+    SymRNNError,
+    UnknownNameError,
+    UnknownRuleError,
+)
+from symrnn.graph import Node, cone, edge_jacobian, find_node, unroll
+from symrnn.numeric import check_model, evaluate_pathsum, finite_differences, forward, random_point
+from symrnn.paths import count_paths, iter_paths
+from symrnn.render.dot import graph_dot, render_graph
+from symrnn.render.latex import latex
+from symrnn.spec import LS, Model, ModelBuilder, g, identity, relu, sigmoid, tanh, transfer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LS", "EdgeSensitivity", "Factor", "Model", "ModelBuilder", "Node", "NumericError", "PathSum",
+    "RenderError", "ShapeError", "SpecError", "SymRNNError", "UnknownNameError", "UnknownRuleError",
+    "check_model", "cone", "count_paths", "edge_jacobian", "evaluate_pathsum", "find_node",
+    "finite_differences", "forward", "g", "graph_dot", "identity", "iter_paths", "latex", "pathsum",
+    "random_point", "relu", "render_graph", "sensitivity", "sigmoid", "tanh", "transfer", "unroll", "zoo",
+]

@@ -1,0 +1,1 @@
+"""Stage 2: primitives, their SymPy symbols, and THE registry of local rules."""

@@ -1,0 +1,149 @@
+"""Building matrix expressions the way a derivation is written.
+
+SymPy's constructors either canonicalise (reorder terms, merge ``h \\odot h``
+into a Hadamard power) or skip shape checks. These helpers build unevaluated
+SymPy objects in the order given, check shapes, and drop zero and identity
+factors as they go, so nothing prints as ``... 1 + 0``.
+
+A Jacobian may also be a SymPy number ``c``: it stands for ``c`` times the
+identity of whatever size fits (the Jacobian of ``a + b`` is ``1``, of ``-a`` is
+``-1``). ``None`` stands for "does not depend", the zero Jacobian.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy import (
+    DiagMatrix,
+    HadamardProduct,
+    Identity,
+    KroneckerProduct,
+    MatAdd,
+    MatMul,
+    OneMatrix,
+    Transpose,
+    ZeroMatrix,
+)
+
+from symrnn.errors import ShapeError
+
+
+def same_dim(a: sp.Expr, b: sp.Expr) -> bool:
+    """Whether two symbolic dimensions are equal (``m*d`` equals ``d*m``)."""
+    return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
+
+
+def fmt_shape(shape) -> str:
+    return f"{shape[0]} x {shape[1]}"
+
+
+def is_scalar(e) -> bool:
+    """A SymPy number standing for a multiple of the identity."""
+    return not isinstance(e, sp.MatrixExpr)
+
+
+def mul(*factors):
+    """Matrix product, left to right; identities and unit scalars dropped.
+
+    Examples
+    --------
+    >>> m = sp.Symbol("m"); W = sp.MatrixSymbol("W", m, m)
+    >>> mul(sp.S.One, Identity(m), W)
+    W
+    """
+    coeff = sp.S.One
+    mats: list = []
+    for f in factors:
+        if f is None:
+            return None
+        if is_scalar(f):
+            coeff *= f
+            continue
+        if isinstance(f, MatMul):
+            c, inner = f.as_coeff_matrices()
+            coeff *= c
+            parts = inner
+        else:
+            parts = [f]
+        for p in parts:
+            if isinstance(p, Identity):
+                continue
+            if mats and not same_dim(mats[-1].shape[1], p.shape[0]):
+                raise ShapeError(
+                    f"cannot multiply {fmt_shape(mats[-1].shape)} by {fmt_shape(p.shape)}: "
+                    f"{mats[-1]} times {p}"
+                )
+            mats.append(p)
+    if coeff == 0:
+        return None
+    if not mats:
+        return coeff
+    if any(isinstance(p, ZeroMatrix) for p in mats):
+        return None
+    if coeff == 1 and len(mats) == 1:
+        return mats[0]
+    if coeff == 1:
+        return MatMul(*mats, evaluate=False)
+    return MatMul(coeff, *mats, evaluate=False)
+
+
+def add(*terms):
+    """Sum in the order given, ``None`` (zero) terms dropped, nested sums flattened."""
+    kept: list = []
+    for term in terms:
+        if term is None or isinstance(term, ZeroMatrix):
+            continue
+        kept.extend(term.args if isinstance(term, MatAdd) else [term])
+    if not kept:
+        return None
+    if len(kept) == 1:
+        return kept[0]
+    mats = [k for k in kept if not is_scalar(k)]
+    if not mats:
+        return sp.Add(*kept)
+    shape = mats[0].shape
+    for k in kept:
+        if is_scalar(k):
+            raise ShapeError(f"cannot add a multiple of the identity to {fmt_shape(shape)} terms")
+        if not (same_dim(k.shape[0], shape[0]) and same_dim(k.shape[1], shape[1])):
+            raise ShapeError(f"cannot add {fmt_shape(k.shape)} to {fmt_shape(shape)}: {k}")
+    return MatAdd(*kept, evaluate=False)
+
+
+def neg(e):
+    return mul(sp.S.NegativeOne, e)
+
+
+def sub(a, b):
+    return add(a, neg(b))
+
+
+def transpose(e):
+    if is_scalar(e):
+        return e
+    if isinstance(e, Transpose):
+        return e.arg
+    return Transpose(e)
+
+
+def hadamard(a, b):
+    """Componentwise product ``a \\odot b`` (kept as written, never a power)."""
+    if a.shape != b.shape and not (same_dim(a.shape[0], b.shape[0]) and same_dim(a.shape[1], b.shape[1])):
+        raise ShapeError(f"cannot take the Hadamard product of {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+    return HadamardProduct(a, b, evaluate=False)
+
+
+def kron(a, b):
+    return KroneckerProduct(a, b)
+
+
+def diag(v):
+    """``diag(v)`` of a column ``v``; ``None`` when ``v`` is the all-ones column."""
+    if isinstance(v, OneMatrix):
+        return sp.S.One
+    return DiagMatrix(v)
+
+
+def ones(rows) -> OneMatrix:
+    """The all-ones column ``\\mathbf{1}`` of size ``rows``."""
+    return OneMatrix(rows, 1)

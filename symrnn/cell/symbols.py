@@ -1,0 +1,170 @@
+"""SymPy matrix-expression classes that the local rules are written with.
+
+Everything symbolic in symrnn is a SymPy ``MatrixExpr``: vectors are ``k x 1``
+columns, scalars ``1 x 1``. SymPy's own classes are used where they exist
+(``MatMul``, ``MatAdd``, ``Transpose``, ``Identity``, ``OneMatrix``,
+``KroneckerProduct``, ``HadamardProduct``, ``DiagMatrix``); the classes here add
+what the handouts write and SymPy lacks: variable instances with a display name,
+elementwise functions, softmax, log-softmax, a basis vector and a component.
+Printing lives in :mod:`symrnn.render`; numbers in :mod:`symrnn.numeric`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.symbol import Str
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+#: The loop index of recurrences and the unroll length, as SymPy symbols.
+T = sp.Symbol("t", integer=True)
+N = sp.Symbol("n", integer=True, positive=True)
+
+
+def format_time(time: sp.Expr) -> str:
+    """``t - 1`` -> ``"t-1"``, ``3`` -> ``"3"``: time indices as handouts write them."""
+    return str(time).replace(" ", "")
+
+
+class Var(MatrixExpr):
+    """A model variable, static or at a time index: the atoms of all expressions.
+
+    Parameters
+    ----------
+    name : str
+        The variable's identifier in the model (``"h"``, ``"W_hx"``).
+    time : sympy expression or None
+        ``None`` for a static variable; else ``t``, ``t - 1``, ``n`` or an integer.
+    rows, cols : sympy expressions
+        Symbolic shape.
+    latex : str
+        Display template; ``{t}`` in it is replaced by the time index.
+
+    Examples
+    --------
+    >>> m = sp.Symbol("m")
+    >>> Var("h", T - 1, m, 1, "h^{({t})}").display
+    'h^{(t-1)}'
+    """
+
+    is_symbol = True
+    is_commutative = False
+
+    def __new__(cls, name, time, rows, cols, latex):
+        name = name if isinstance(name, Str) else Str(name)
+        latex = latex if isinstance(latex, Str) else Str(latex)
+        if not isinstance(time, sp.Tuple):
+            time = sp.Tuple() if time is None else sp.Tuple(sp.sympify(time))
+        return sp.Basic.__new__(cls, name, time, sp.sympify(rows), sp.sympify(cols), latex)
+
+    @property
+    def name(self) -> str:
+        return self.args[0].name
+
+    @property
+    def time(self) -> sp.Expr | None:
+        return self.args[1][0] if self.args[1] else None
+
+    @property
+    def shape(self):
+        return (self.args[2], self.args[3])
+
+    @property
+    def latex_template(self) -> str:
+        return self.args[4].name
+
+    @property
+    def display(self) -> str:
+        """The display name with the time index filled in."""
+        if self.time is None:
+            return self.latex_template
+        return self.latex_template.replace("{t}", format_time(self.time))
+
+    @property
+    def free_symbols(self):
+        return {self}
+
+    def _eval_transpose(self):
+        return None
+
+
+class Label(sp.Symbol):
+    """An integer label such as ``y`` in ``o = -q_y`` (1-based, as the handouts)."""
+
+    def __new__(cls, name: str):
+        return super().__new__(cls, name, integer=True, positive=True)
+
+
+class Elementwise(MatrixExpr):
+    """A function applied componentwise: ``g(a)``, ``g'(a)``, ``\\tanh(a)``."""
+
+    def __new__(cls, fname, arg):
+        fname = fname if isinstance(fname, Str) else Str(fname)
+        return sp.Basic.__new__(cls, fname, arg)
+
+    @property
+    def fname(self) -> str:
+        return self.args[0].name
+
+    @property
+    def arg(self):
+        return self.args[1]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+class Softmax(MatrixExpr):
+    """``softmax(l)``, a column like ``l``."""
+
+    def __new__(cls, arg):
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def shape(self):
+        return self.args[0].shape
+
+
+class LogSoftmax(MatrixExpr):
+    """``LS(l) = l - log(sum(exp(l)))``, a column like ``l``."""
+
+    def __new__(cls, arg):
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def shape(self):
+        return self.args[0].shape
+
+
+class Basis(MatrixExpr):
+    """The basis column ``e_y`` of size ``size``: 1 at component ``y``, else 0."""
+
+    def __new__(cls, label, size):
+        return sp.Basic.__new__(cls, label, sp.sympify(size))
+
+    @property
+    def label(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return (self.args[1], sp.S.One)
+
+
+class Component(MatrixExpr):
+    """Component ``q_y`` of a column ``q``, a ``1 x 1`` matrix."""
+
+    def __new__(cls, arg, label):
+        return sp.Basic.__new__(cls, arg, label)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def label(self):
+        return self.args[1]
+
+    @property
+    def shape(self):
+        return (sp.S.One, sp.S.One)

@@ -1,0 +1,211 @@
+"""The ``symrnn`` command: paths, derive, check, sensitivity.
+
+MODEL is the name of a zoo model (``symrnn`` lists them in ``--help``).
+Errors print one line, without a traceback, and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from symrnn import zoo
+from symrnn.errors import SymRNNError
+
+#: Without --all, ``paths`` refuses to list more paths than this.
+LIST_LIMIT = 10_000
+DEFAULT_SIZES = {"m": 4, "d": 3, "K": 5}
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SymRNNError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+
+def _model(name: str, g: str | None):
+    options = {"g": g} if g else {}
+    return zoo.get(name, **options)
+
+
+def _sizes(model, pairs: tuple[str, ...]) -> dict:
+    sizes = {str(s): DEFAULT_SIZES.get(str(s), 3) for s in model.sizes}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in sizes or not value.isdigit() or int(value) < 1:
+            raise click.BadParameter(f"{pair!r}: expected NAME=POSITIVE_INT with NAME one of "
+                                     f"{', '.join(sizes)}", param_hint="--size")
+        sizes[key] = int(value)
+    return sizes
+
+
+g_option = click.option("--g", "g", default=None, metavar="FUNCTION",
+                        help="Transfer function g: g (abstract), tanh, sigmoid, relu or identity.")
+n_option = click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Sequence length.")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="symrnn")
+def main() -> None:
+    """Derive, draw and verify the gradients of recurrent networks.
+
+    \b
+    Zoo models: """ + ", ".join(zoo.MODELS) + """
+
+    \b
+    Example (question sheet, Question 1):
+      symrnn paths elman --wrt 'W^{hx}' --n 3
+      symrnn derive elman --wrt 'W^{hx}' --n 3 --out out/
+      symrnn check elman --n 5
+    """
+
+
+@main.command()
+@click.argument("model")
+@click.option("--wrt", required=True, help="Parameter, input or initial state, e.g. 'W^{hx}' or 'x^{(1)}'.")
+@n_option
+@g_option
+@click.option("--count", "count_only", is_flag=True, help="Print only the number of paths.")
+@click.option("--all", "list_all", is_flag=True, help=f"List even more than {LIST_LIMIT} paths.")
+def paths(model: str, wrt: str, n: int, g: str | None, count_only: bool, list_all: bool) -> None:
+    """List the directed paths from WRT to the loss, one per line, then their number.
+
+    \b
+    Example:
+      symrnn paths elman --wrt 'W^{hx}' --n 3
+    """
+    from symrnn.graph import find_node, unroll
+    from symrnn.paths import count_paths, iter_paths
+    from symrnn.render.text import count_line, path_line
+
+    G = unroll(_model(model, g), n)
+    source = find_node(G, wrt)
+    count = count_paths(G, source)
+    if not count_only:
+        if count > LIST_LIMIT and not list_all:
+            raise SymRNNError(f"there are {count} paths; listing more than {LIST_LIMIT} needs --all "
+                              "(or use --count; the factored form avoids the paths altogether)")
+        for path in iter_paths(G, source):
+            click.echo(path_line(G, path))
+    click.echo(count_line(count))
+
+
+@main.command()
+@click.argument("model")
+@click.option("--wrt", required=True, help="Parameter, input or initial state, e.g. 'W^{hx}'.")
+@n_option
+@g_option
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write DIR/derivation.tex, DIR/graph.dot and DIR/graph.svg.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["svg", "png", "pdf"]),
+              default=("svg",), show_default=True, help="Graph image formats (repeatable).")
+@click.option("--edge-labels", is_flag=True, help="Label graph edges with D(a -> b).")
+@click.option("--pdf", "make_pdf", is_flag=True, help="Also compile DIR/derivation.pdf with pdflatex.")
+def derive(model: str, wrt: str, n: int, g: str | None, out: Path | None, formats, edge_labels: bool,
+           make_pdf: bool) -> None:
+    """Print d(loss)/d(WRT) as a sum over paths of products of edge Jacobians, in LaTeX.
+
+    \b
+    Example:
+      symrnn derive elman --wrt 'W^{hx}' --n 3 --out out/ --pdf
+    """
+    from symrnn.derive import pathsum
+    from symrnn.render.document import compile_pdf, standalone
+    from symrnn.render.dot import graph_dot, render_graph
+    from symrnn.render.latex import latex
+
+    m = _model(model, g)
+    ps = pathsum(m, wrt, n)
+    body = latex(ps)
+    click.echo(body)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        tex = out / "derivation.tex"
+        tex.write_text(standalone(body, f"{m.title}: the gradient with respect to ${wrt}$, $n = {n}$"))
+        written = [tex]
+        written += render_graph(graph_dot(ps.graph, ps.paths, edge_labels), out / "graph", formats)
+        if make_pdf:
+            written.append(compile_pdf(tex))
+        for path in written:
+            click.echo(f"wrote {path}", err=True)
+
+
+@main.command()
+@click.argument("model")
+@n_option
+@g_option
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random point.")
+@click.option("--size", "size_pairs", multiple=True, metavar="NAME=INT",
+              help="A dimension, e.g. --size m=4 (repeatable; default m=4, d=3, K=5).")
+@click.option("--wrt", "wrt", multiple=True, help="Check only these (repeatable; default every parameter).")
+def check(model: str, n: int, g: str | None, seed: int, size_pairs, wrt) -> None:
+    """Evaluate each printed gradient and compare it with finite differences.
+
+    Prints one row per parameter (shape, max relative error, pass/fail); exits 0
+    only if all pass (relative error below 1e-6). An abstract g is checked as tanh
+    unless --g says otherwise.
+
+    \b
+    Example:
+      symrnn check elman --n 5 --g sigmoid --size m=6 --size d=2
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from symrnn.numeric.gradcheck import TOLERANCE, check_model
+
+    m = _model(model, g)
+    bindings = {}
+    for f in m.abstract_functions:
+        bindings[f] = "tanh"
+        click.echo(f"{f} is abstract: checking with {f} = tanh (choose with --g)")
+    sizes = _sizes(m, size_pairs)
+    rows = check_model(m, n, sizes, seed, list(wrt) or None, bindings)
+    table = Table(title=f"{m.name}, n = {n}, " + ", ".join(f"{k} = {v}" for k, v in sizes.items())
+                  + f", seed {seed}: printed path sums against finite differences")
+    for column in ("gradient", "shape", "max rel. error", "result"):
+        table.add_column(column)
+    for r in rows:
+        shape = " x ".join(str(s) for s in r.shape)
+        table.add_row(f"d o / d {r.name}", shape, f"{r.error:.1e}", "pass" if r.passed else "FAIL")
+    Console(width=120).print(table)
+    failed = [r.name for r in rows if not r.passed]
+    if failed:
+        click.echo(f"FAILED (relative error >= {TOLERANCE:g}): {', '.join(failed)}")
+        sys.exit(1)
+    click.echo(f"all {len(rows)} gradients pass (relative error < {TOLERANCE:g})")
+
+
+@main.command("sensitivity")
+@click.argument("model")
+@click.option("--input", "input_name", required=True, help="An input such as 'x^{(1)}'.")
+@n_option
+@g_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def sensitivity_command(model: str, input_name: str, n: int, g: str | None, fmt: str) -> None:
+    """Say which edge Jacobians vary when INPUT varies, and why (question sheet, Q1c).
+
+    \b
+    Example:
+      symrnn sensitivity elman --input 'x^{(1)}' --n 3 --format json
+    """
+    from symrnn.derive.sensitivity import sensitivity
+
+    rows = sensitivity(_model(model, g), input_name, n)
+    if fmt == "json":
+        click.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    for r in rows:
+        verdict = "varies  " if r.varies else "constant"
+        click.echo(f"{verdict} D({r.source_latex} -> {r.target_latex}) = {r.jacobian}: {r.reason}")
+    click.echo(f"{sum(r.varies for r in rows)} of {len(rows)} edge Jacobians vary with {input_name}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,106 @@
+"""Which edge Jacobians vary when an input varies (Question 1c).
+
+Decided from the symbolic Jacobians: ``D(a -> b)`` varies with the input ``x``
+exactly when one of the variables it contains depends on ``x``, i.e. is ``x``
+or lies downstream of it in the unrolled graph (an interim such as ``a^{(t)}``
+depends on ``x`` when its own arguments do). A Jacobian made only of
+parameters, labels and constants (``V``, ``-e_y^T``, ``I``) is constant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from symrnn.cell import algebra as al
+from symrnn.cell.symbols import Var
+from symrnn.graph.jacobians import Node, node_of, resolve
+from symrnn.graph.unroll import edge_jacobian, find_node, unroll
+from symrnn.spec.model import Kind, Model
+
+
+@dataclass(frozen=True)
+class EdgeSensitivity:
+    """Whether ``D(source -> target)`` varies with the input, and why."""
+
+    source: Node
+    target: Node
+    source_latex: str
+    target_latex: str
+    jacobian: str
+    varies: bool
+    reason: str
+
+    def as_dict(self) -> dict:
+        """The JSON form: ``from``, ``to``, ``varies``, ``reason`` (and ``jacobian``)."""
+        return {"from": self.source_latex, "to": self.target_latex, "varies": self.varies,
+                "reason": self.reason, "jacobian": self.jacobian}
+
+
+def _dependence(model: Model, G: nx.DiGraph, downstream: set[Node]):
+    n = G.graph["n"]
+    memo: dict = {}
+
+    def depends(var: Var) -> bool:
+        if var in memo:
+            return memo[var]
+        decl = model.var(var.name)
+        if decl.kind is Kind.INTERIM:
+            t = None if var.time is None else int(var.time)
+            result = False
+            for ref in _interim_refs(model, decl.name):
+                rdecl, time = resolve(model, ref.name, ref.time, n, t) if ref.time is not None else (
+                    model.var(ref.name), None)
+                result = result or depends(rdecl.symbol(time))
+        else:
+            result = node_of(var) in downstream
+        memo[var] = result
+        return result
+
+    return depends
+
+
+def _interim_refs(model: Model, name: str):
+    from symrnn.spec.model import refs
+
+    for r in refs(model.definition(name).expr):
+        if model.var(r.name).kind is not Kind.LABEL:
+            yield r
+
+
+def sensitivity(model: Model, input: str, n: int, graph: nx.DiGraph | None = None) -> list[EdgeSensitivity]:
+    """Classify every edge Jacobian of the graph as varying or constant when ``input`` varies.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> rows = sensitivity(elman(), "x^{(1)}", 3)
+    >>> sorted((r.source_latex, r.target_latex) for r in rows if not r.varies)
+    [('\\\\gamma', 'l'), ('h^{(3)}', 'l'), ('q', 'o')]
+    """
+    G = graph if graph is not None else unroll(model, n)
+    source = find_node(G, input)
+    name = G.nodes[source]["latex"]
+    downstream = nx.descendants(G, source) | {source}
+    depends = _dependence(model, G, downstream)
+    from symrnn.render.latex import latex
+
+    rows = []
+    for target in sorted(G, key=lambda v: G.nodes[v]["order"]):
+        for u in sorted(G.predecessors(target), key=lambda v: G.nodes[v]["order"]):
+            jac = edge_jacobian(G, u, target)
+            shown = latex(jac)
+            atoms = [] if al.is_scalar(jac) else sorted(jac.atoms(Var), key=lambda a: a.display)
+            moving = [a.display for a in atoms if depends(a)]
+            if moving:
+                verb = "depends" if len(moving) == 1 else "depend"
+                reason = f"it contains {', '.join(moving)}, which {verb} on {name}"
+            elif atoms:
+                fixed = ", ".join(a.display for a in atoms)
+                reason = f"it contains only {fixed}, none of which depends on {name}"
+            else:
+                reason = "it is a constant: it contains no model variable"
+            rows.append(EdgeSensitivity(u, target, G.nodes[u]["latex"], G.nodes[target]["latex"],
+                                        shown, bool(moving), reason))
+    return rows

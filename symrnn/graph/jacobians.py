@@ -1,0 +1,160 @@
+"""Edge Jacobians, derived once per definition and instantiated per time step.
+
+The Jacobian ``D(a -> b)`` of an edge is the derivative of ``b``'s own equation
+in its argument ``a``, the other arguments held fixed. It is found by the chain
+rule through the definition's expression tree, with each primitive's local rule
+from the registry. Interims (``a^{(t)}``) are not graph nodes: the chain rule
+goes through them, but their value is printed by name.
+
+The derivation happens once per (definition, argument) with the loop index
+``t`` and the length ``n`` left symbolic (a *template*); an edge of the
+unrolled graph substitutes its own time. So the symbolic work does not grow
+with ``n``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import sympy as sp
+
+from symrnn.cell import algebra as al
+from symrnn.cell.registry import get_rule
+from symrnn.cell.symbols import N, T, Var
+from symrnn.errors import SpecError
+from symrnn.spec.model import Apply, Kind, Model, Ref, shift
+
+
+@dataclass(frozen=True, order=True)
+class Node:
+    """A variable instance of the unrolled graph: ``Node("h", 3)`` is ``h^{(3)}``."""
+
+    name: str
+    t: int | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.t is None else f"{self.name}[{self.t}]"
+
+
+def symbolic(model: Model, expr, ) -> sp.Basic:
+    """The SymPy value of a model expression (interims by name)."""
+    if isinstance(expr, Ref):
+        return model.var(expr.name).symbol(expr.time)
+    return expr.prim.symbolic(*(symbolic(model, a) for a in expr.args))
+
+
+def _jacobian(model: Model, expr, parent: Ref, out):
+    """d expr / d parent by the chain rule; None when expr does not depend on parent."""
+    if isinstance(expr, Ref):
+        if expr == parent:
+            return sp.S.One
+        decl = model.var(expr.name)
+        if decl.kind is Kind.INTERIM:
+            inner = model.definition(decl.name).expr
+            if decl.timed:
+                inner = shift(inner, expr.time)
+            return _jacobian(model, inner, parent, out)
+        return None
+    args = [symbolic(model, a) for a in expr.args]
+    total = None
+    for i, arg in enumerate(expr.args):
+        inner = _jacobian(model, arg, parent, args[i])
+        if inner is None:
+            continue
+        if i in expr.prim.nondiff:
+            raise SpecError(f"{parent.name} is an argument of {expr.prim.name} that cannot be differentiated")
+        local = get_rule(expr.prim, i).jacobian(tuple(args), out)
+        total = al.add(total, al.mul(local, inner))
+    return total
+
+
+@cache
+def template(model: Model, target: str, parent: Ref):
+    """The Jacobian of ``target``'s definition in ``parent``, with ``t`` and ``n`` symbolic.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> from symrnn.render.latex import latex
+    >>> latex(template(elman(), "h", Ref("h", T - 1)))
+    "\\\\operatorname{diag}(g'(a^{(t)})) W^{hh}"
+    """
+    decl = model.var(target)
+    out = decl.symbol(T if decl.timed else None)
+    jac = _jacobian(model, model.definition(target).expr, parent, out)
+    if jac is None:
+        raise SpecError(f"{target} does not depend on {parent.name}")
+    return jac
+
+
+def parent_refs(model: Model, target: str) -> list[Ref]:
+    """The distinct graph-node reads of ``target``'s definition, through interims, in order."""
+    found: list[Ref] = []
+
+    def walk(expr):
+        if isinstance(expr, Apply):
+            for a in expr.args:
+                walk(a)
+            return
+        decl = model.var(expr.name)
+        if decl.kind is Kind.INTERIM:
+            inner = model.definition(decl.name).expr
+            walk(shift(inner, expr.time) if decl.timed else inner)
+        elif decl.kind is not Kind.LABEL and expr not in found:
+            found.append(expr)
+
+    walk(model.definition(target).expr)
+    return found
+
+
+def resolve(model: Model, name: str, time, n: int, t: int | None):
+    """The concrete variable read as ``name`` at template ``time``, at step ``t`` of length ``n``.
+
+    Reading a state just outside its loop gives its initial state (``h^{(0)}``).
+    """
+    decl = model.var(name)
+    if not decl.timed:
+        return decl, None
+    base, offset = time_offset(time)
+    if base is T and t is None:
+        raise SpecError(f"{decl.display(time)} has no definite time outside a loop")
+    value = offset + (t if base is T else n if base is N else 0)
+    if decl.kind is Kind.STATE:
+        steps = decl.loop.range(n)
+        if value not in steps:
+            if value == steps[0] - decl.loop.step and decl.init is not None:
+                return model.var(decl.init), None
+            raise SpecError(f"{decl.display(value)} is outside its loop {decl.loop} for n = {n}")
+    elif decl.kind is Kind.INPUT and not 1 <= value <= n:
+        raise SpecError(f"{decl.display(value)} is outside 1..{n}")
+    return decl, value
+
+
+@cache
+def time_offset(time) -> tuple:
+    """``t - 1`` -> ``(t, -1)``, ``n`` -> ``(n, 0)``, ``3`` -> ``(None, 3)``."""
+    time = sp.sympify(time)
+    for base in (T, N):
+        k = sp.expand(time - base)
+        if k.is_Integer:
+            return base, int(k)
+    if time.is_Integer:
+        return None, int(time)
+    raise SpecError(f"time index {time} must be t + k, n + k or an integer")
+
+
+def instantiate(model: Model, expr, n: int, t: int | None):
+    """A template with ``t`` and ``n`` made concrete and boundary reads resolved."""
+    if al.is_scalar(expr):
+        return expr
+    mapping = {}
+    for v in expr.atoms(Var):
+        decl, time = resolve(model, v.name, v.time, n, t) if v.time is not None else (model.var(v.name), None)
+        mapping[v] = decl.symbol(time)
+    return expr.xreplace(mapping)
+
+
+def node_of(var: Var) -> Node:
+    """The graph node of a concrete variable symbol."""
+    return Node(var.name, None if var.time is None else int(var.time))

@@ -1,0 +1,106 @@
+"""Unrolling a model for a length ``n`` into a ``networkx.DiGraph``.
+
+Nodes are :class:`~symrnn.graph.jacobians.Node` keys with attributes ``kind``
+(parameter, input, state, defined), ``latex`` (display name) and ``order``
+(a stable sort key). An edge ``a -> b`` carries ``refs``, the reads of ``a`` in
+``b``'s equation, and ``t``, the step of ``b``; :func:`edge_jacobian` turns
+them into the symbolic ``D(a -> b)``. Unrolling does no symbolic work, so it
+scales to ``n = 10000``.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from symrnn.cell import algebra as al
+from symrnn.errors import SpecError, UnknownNameError
+from symrnn.graph.jacobians import Node, instantiate, parent_refs, resolve, template
+from symrnn.spec.model import Kind, Model
+
+MAX_N = 1_000_000
+
+
+def unroll(model: Model, n: int) -> nx.DiGraph:
+    """The computational graph of ``model`` for sequence length ``n``.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> G = unroll(elman(), 3)
+    >>> [G.nodes[v]["latex"] for v in G.predecessors(Node("h", 2))]
+    ['W^{hx}', 'x^{(2)}', 'W^{hh}', 'h^{(1)}', 'b^{h}']
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise SpecError(f"the sequence length n must be a positive integer, got {n!r}")
+    if n > MAX_N:
+        raise SpecError(f"n = {n} is above the limit {MAX_N}")
+    G = nx.DiGraph(model=model, n=n, loss=Node(model.loss))
+    order = {v.name: i for i, v in enumerate(model.variables)}
+
+    def add_node(decl, t):
+        node = Node(decl.name, t)
+        if node not in G:
+            G.add_node(node, kind=decl.kind.value, latex=decl.display(t), order=(order[decl.name], t or 0))
+        return node
+
+    for decl in model.variables:
+        if decl.kind is Kind.PARAMETER:
+            add_node(decl, None)
+        elif decl.kind is Kind.INPUT:
+            for t in range(1, n + 1):
+                add_node(decl, t)
+    for decl in model.variables:
+        if decl.kind not in (Kind.STATE, Kind.DEFINED):
+            continue
+        steps = decl.loop.range(n) if decl.kind is Kind.STATE else [None]
+        refs = parent_refs(model, decl.name)
+        for t in steps:
+            target = add_node(decl, t)
+            for ref in refs:
+                pdecl, ptime = resolve(model, ref.name, ref.time, n, t) if ref.time is not None else (
+                    model.var(ref.name), None)
+                source = add_node(pdecl, ptime)
+                if G.has_edge(source, target):
+                    G.edges[source, target]["refs"] += (ref,)
+                else:
+                    G.add_edge(source, target, refs=(ref,), t=t)
+    if not nx.is_directed_acyclic_graph(G):
+        cycle = " -> ".join(G.nodes[u]["latex"] for u, _ in nx.find_cycle(G))
+        raise SpecError(f"the model's equations form a cycle: {cycle}")
+    return G
+
+
+def edge_jacobian(G: nx.DiGraph, source: Node, target: Node):
+    """The symbolic Jacobian ``D(source -> target)`` of an edge of the unrolled graph."""
+    model, n = G.graph["model"], G.graph["n"]
+    data = G.edges[source, target]
+    return al.add(*(instantiate(model, template(model, target.name, ref), n, data["t"])
+                    for ref in data["refs"]))
+
+
+def edge_template(G: nx.DiGraph, source: Node, target: Node):
+    """The template (``t`` symbolic) that ``D(source -> target)`` instantiates."""
+    model = G.graph["model"]
+    return al.add(*(template(model, target.name, ref) for ref in G.edges[source, target]["refs"]))
+
+
+def find_node(G: nx.DiGraph, name: str) -> Node:
+    """The node called ``name``: a display name (``W^{hx}``, ``x^{(1)}``) or ``W_hx``, ``x[1]``."""
+    wanted = name.replace(" ", "")
+    for node, data in G.nodes(data=True):
+        if data["latex"].replace(" ", "") == wanted or str(node) == wanted:
+            return node
+    names = ", ".join(sorted({G.nodes[v]["latex"] for v in G if G.nodes[v]["kind"] != "input"}))
+    raise UnknownNameError(
+        f"no node {name!r} in the graph of {G.graph['model'].name} for n = {G.graph['n']}; "
+        f"try one of: {names} (or an input such as x^{{(1)}})"
+    )
+
+
+def cone(G: nx.DiGraph, source: Node, target: Node | None = None) -> nx.DiGraph:
+    """The subgraph of nodes on some directed path from ``source`` to ``target`` (the loss)."""
+    target = target or G.graph["loss"]
+    keep = (nx.descendants(G, source) | {source}) & (nx.ancestors(G, target) | {target})
+    if source not in keep:
+        keep = set()
+    return G.subgraph(keep)

@@ -1,0 +1,120 @@
+"""The forward pass: values of every node (and interim) of an unrolled graph.
+
+A *point* is where a model is evaluated: arrays for its leaves (parameters
+``Node("W_hx")`` and inputs ``Node("x", t)``), integer labels (1-based, as the
+handouts: ``y`` in ``1..K``) and the sizes (``{"m": 4, ...}``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import networkx as nx
+import numpy as np
+
+from symrnn.cell.symbols import Label
+from symrnn.errors import NumericError
+from symrnn.graph.jacobians import Node, resolve
+from symrnn.spec.model import Apply, Kind, Model
+
+#: Largest size accepted for a dimension in numeric work.
+MAX_DIM = 100_000
+
+
+@dataclass(frozen=True)
+class Point:
+    """Values of the leaves, labels and sizes at which a model is evaluated."""
+
+    leaves: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+    sizes: dict = field(default_factory=dict)
+    bindings: tuple = ()
+
+    def with_leaf(self, node: Node, value) -> Point:
+        return replace(self, leaves={**self.leaves, node: value})
+
+    def symbol_values(self) -> dict:
+        """Values for compiled expressions: label and size symbols by SymPy symbol."""
+        import sympy as sp
+
+        out = {Label(k): v for k, v in self.labels.items()}
+        out.update({sp.Symbol(k, integer=True, positive=True): v for k, v in self.sizes.items()})
+        return out
+
+
+def concrete_shape(model: Model, name: str, sizes: dict) -> tuple[int, int]:
+    """The integer shape of variable ``name`` for the given sizes."""
+    shape = model.var(name).shape
+    subs = {s: sizes[str(s)] for s in model.sizes if str(s) in sizes}
+    try:
+        return tuple(int(d.subs(subs)) for d in shape)
+    except TypeError:
+        missing = sorted(str(s) for s in model.sizes if str(s) not in sizes)
+        raise NumericError(f"sizes {', '.join(missing)} are needed to evaluate {name}") from None
+
+
+def random_point(model: Model, G: nx.DiGraph, sizes: dict, seed: int = 0,
+                 bindings: dict | None = None, scale: float = 0.5) -> Point:
+    """A random point: parameters ~ N(0, scale^2), inputs ~ N(0, 1), uniform labels.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> from symrnn.graph import unroll
+    >>> p = random_point(elman(), unroll(elman(), 2), {"m": 3, "d": 2, "K": 4})
+    >>> p.leaves[Node("W_hx")].shape, 1 <= p.labels["y"] <= 4
+    ((3, 2), True)
+    """
+    for k, v in sizes.items():
+        if not isinstance(v, (int, np.integer)) or not 1 <= v <= MAX_DIM:
+            raise NumericError(f"size {k} = {v!r} must be an integer in 1..{MAX_DIM}")
+    rng = np.random.default_rng(seed)
+    leaves = {}
+    for node, data in G.nodes(data=True):
+        if data["kind"] in ("parameter", "input"):
+            s = 1.0 if data["kind"] == "input" else scale
+            leaves[node] = s * rng.standard_normal(concrete_shape(model, node.name, sizes))
+    labels = {}
+    for v in model.variables:
+        if v.kind is Kind.LABEL:
+            classes = int(v.shape[0].subs({s: sizes[str(s)] for s in model.sizes if str(s) in sizes}))
+            labels[v.name] = int(rng.integers(1, classes + 1))
+    return Point(leaves, labels, dict(sizes), tuple(sorted((bindings or {}).items())))
+
+
+def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None) -> dict[Node, object]:
+    """Values of all nodes of ``G`` at ``point``, interims included (``Node("a", t)``).
+
+    ``dtype`` (default float64) sets the precision of the computation.
+    """
+    model, n = G.graph["model"], G.graph["n"]
+    values: dict[Node, object] = {}
+    for node in point.leaves:
+        values[node] = xp.asarray(point.leaves[node], dtype=dtype or xp.float64)
+    bindings = dict(point.bindings)
+
+    def value(expr, t):
+        if isinstance(expr, Apply):
+            return expr.prim.numeric(xp, [value(a, t) for a in expr.args], bindings)
+        decl = model.var(expr.name)
+        if decl.kind is Kind.LABEL:
+            return point.labels[decl.name]
+        rdecl, time = resolve(model, expr.name, expr.time, n, t) if expr.time is not None else (decl, None)
+        key = Node(rdecl.name, time)
+        if key not in values:
+            if rdecl.kind is not Kind.INTERIM:
+                raise NumericError(f"no value for {rdecl.display(time)}")
+            values[key] = value(model.definition(rdecl.name).expr, time)
+        return values[key]
+
+    for node in nx.topological_sort(G):
+        if G.nodes[node]["kind"] in ("state", "defined"):
+            values[node] = value(model.definition(node.name).expr, node.t)
+        elif node not in values:
+            raise NumericError(f"no value given for {G.nodes[node]['latex']}")
+    return values
+
+
+def loss(G: nx.DiGraph, point: Point, xp=np, dtype=None):
+    """The loss at ``point``, a scalar of ``dtype`` (default float64)."""
+    return forward(G, point, xp, dtype)[G.graph["loss"]].reshape(())[()]

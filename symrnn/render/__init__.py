@@ -1,0 +1,1 @@
+"""Stage 6: pure printers. LaTeX (a SymPy LatexPrinter subclass), DOT/SVG, text."""

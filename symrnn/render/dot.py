@@ -1,0 +1,130 @@
+"""The unrolled graph drawn with Graphviz, the paths of a derivation highlighted.
+
+Time runs left to right (one column per step: the input and the states of step
+``t``), parameters stand in the first column, the loss chain at the right.
+Kinds of node are told apart by shape and colour; each highlighted path has its
+own colour, listed in a legend. The DOT text needs no Graphviz program; SVG,
+PNG and PDF are made by ``dot``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import graphviz
+import networkx as nx
+
+from symrnn.errors import RenderError
+from symrnn.render.labels import latex_to_html
+
+#: Colour-blind-safe colours of highlighted paths (Okabe-Ito, then Tol).
+PATH_COLOURS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+                "#882255", "#117733", "#332288", "#AA4499", "#44AA99", "#999933"]
+
+#: Node style per kind.
+STYLES = {
+    "parameter": {"shape": "box", "style": "filled,rounded", "fillcolor": "#FDE8C8"},
+    "input": {"shape": "box", "style": "filled", "fillcolor": "#DCEBFA"},
+    "state": {"shape": "ellipse", "style": "filled", "fillcolor": "#DFF2DF"},
+    "defined": {"shape": "ellipse", "style": "filled", "fillcolor": "#EEEEEE"},
+    "loss": {"shape": "doublecircle", "style": "filled", "fillcolor": "#F7D4D4"},
+}
+
+FORMATS = ("svg", "png", "pdf")
+
+
+def _id(node) -> str:
+    return str(node)
+
+
+def graph_dot(G: nx.DiGraph, paths=(), edge_labels: bool = False, max_paths: int = len(PATH_COLOURS),
+              title: str | None = None) -> str:
+    """DOT source of the unrolled graph ``G`` with ``paths`` highlighted.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        From :func:`symrnn.graph.unroll`.
+    paths : sequence of paths
+        Paths to highlight, one colour each (the first ``max_paths``).
+    edge_labels : bool
+        Label each edge with its Jacobian's name ``D(a -> b)``.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> from symrnn.graph import unroll
+    >>> "rankdir=LR" in graph_dot(unroll(elman(), 2))
+    True
+    """
+    paths = list(paths)
+    shown, hidden = paths[:max_paths], len(paths) - max_paths
+    loss = G.graph["loss"]
+    dot = graphviz.Digraph(name="unrolled", graph_attr={
+        "rankdir": "LR", "newrank": "true", "nodesep": "0.35", "ranksep": "0.6", "fontname": "Helvetica",
+        "label": title or f"{G.graph['model'].title}, n = {G.graph['n']}", "labelloc": "t",
+    }, node_attr={"fontname": "Helvetica"}, edge_attr={"color": "#9A9A9A", "arrowsize": "0.7"})
+    columns: dict = {}
+    for node, data in sorted(G.nodes(data=True), key=lambda nd: nd[1]["order"]):
+        kind = "loss" if node == loss else data["kind"]
+        dot.node(_id(node), label=f"<{latex_to_html(data['latex'])}>", **STYLES[kind])
+        column = "params" if kind == "parameter" else node.t
+        if column is not None:
+            columns.setdefault(column, []).append(node)
+    for column, nodes in columns.items():
+        with dot.subgraph() as same:
+            same.attr(rank="min" if column == "params" else "same")
+            for node in nodes:
+                same.node(_id(node))
+    on_path: dict = {}
+    for k, path in enumerate(shown):
+        for e in zip(path, path[1:], strict=False):
+            on_path.setdefault(e, []).append(PATH_COLOURS[k % len(PATH_COLOURS)])
+    for u, v in G.edges:
+        attrs = {}
+        if (u, v) in on_path:
+            attrs = {"color": ":".join(on_path[(u, v)]), "penwidth": "2.4"}
+        if edge_labels:
+            d = f"D({G.nodes[u]['latex']} \\rightarrow {G.nodes[v]['latex']})"
+            attrs["label"] = f"<{latex_to_html(d)}>"
+            attrs["fontsize"] = "9"
+        dot.edge(_id(u), _id(v), **attrs)
+    if shown:
+        rows = []
+        for k, path in enumerate(shown):
+            text = " → ".join(latex_to_html(G.nodes[v]["latex"]) for v in path)
+            colour = PATH_COLOURS[k % len(PATH_COLOURS)]
+            rows.append(f'<TR><TD><FONT COLOR="{colour}">━━</FONT></TD>'
+                        f'<TD ALIGN="LEFT">path {k + 1}: {text}</TD></TR>')
+        if hidden > 0:
+            rows.append(f'<TR><TD></TD><TD ALIGN="LEFT">… and {hidden} more paths, not highlighted</TD></TR>')
+        with dot.subgraph(name="cluster_legend") as legend:
+            legend.attr(label="paths", style="rounded", color="#BBBBBB")
+            legend.node("legend", shape="plaintext",
+                        label='<<TABLE BORDER="0" CELLSPACING="2">' + "".join(rows) + "</TABLE>>")
+    return dot.source
+
+
+def render_graph(dot_source: str, stem: str | Path, formats=("svg",)) -> list[Path]:
+    """Write ``stem.dot`` and, with Graphviz's ``dot`` program, ``stem.<format>`` for each format."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = [stem.with_suffix(".dot")]
+    written[0].write_text(dot_source)
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise RenderError(f"unknown graph format {fmt!r}; choose from {', '.join(FORMATS)}")
+        if shutil.which("dot") is None:
+            raise RenderError(
+                f"the Graphviz 'dot' program is needed to write {fmt.upper()} but is not installed "
+                "(Debian: apt-get install graphviz); the DOT file was written"
+            )
+        try:
+            data = graphviz.Source(dot_source).pipe(format=fmt)
+        except graphviz.backend.ExecutableNotFound as e:  # pragma: no cover - checked above
+            raise RenderError(str(e)) from None
+        out = stem.with_suffix("." + fmt)
+        out.write_bytes(data)
+        written.append(out)
+    return written

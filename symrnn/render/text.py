@@ -1,0 +1,33 @@
+"""Plain-text printing: paths one per line, the model's equations."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+
+def path_line(G: nx.DiGraph, path) -> str:
+    """``W^{hx} -> h^{(3)} -> l -> q -> o``: a path by display names.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> from symrnn.graph import unroll, Node
+    >>> G = unroll(elman(), 1)
+    >>> path_line(G, (Node("V"), Node("l"), Node("q"), Node("o")))
+    'V -> l -> q -> o'
+    """
+    return " -> ".join(G.nodes[v]["latex"] for v in path)
+
+
+def count_line(count: int) -> str:
+    """``3 paths`` / ``1 path``."""
+    return f"{count} path" if count == 1 else f"{count} paths"
+
+
+def model_text(model) -> str:
+    """The model's equations in LaTeX, one per line, with its title."""
+    from symrnn.render.latex import model_latex
+
+    body = model_latex(model).removeprefix(r"\begin{aligned}").removesuffix(r"\end{aligned}")
+    lines = [line.strip().replace("&", "") for line in body.split(r"\\")]
+    return "\n".join([f"{model.name}: {model.title}", *lines])

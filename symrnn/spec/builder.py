@@ -1,0 +1,317 @@
+"""The Python API for declaring a model, in the handout's own words.
+
+Examples
+--------
+The question sheet's Question 1 (see :func:`symrnn.zoo.elman` for the whole):
+
+>>> from symrnn.spec import ModelBuilder, LS, g
+>>> mb = ModelBuilder("tiny")
+>>> m, d, K = mb.sizes("m", "d", "K")
+>>> x = mb.input("x", d)
+>>> y = mb.label("y", K)
+>>> W = mb.parameter("W", (m, d))
+>>> U = mb.parameter("U", (m, m))
+>>> h0 = mb.parameter("h0", m, latex="h^{(0)}")
+>>> V = mb.parameter("V", (K, m))
+>>> h = mb.state("h", m, init=h0)
+>>> t = mb.t
+>>> mb.recur(h, g(W @ x[t] + U @ h[t - 1]))
+>>> q = mb.define("q", LS(V @ h[mb.n]))
+>>> o = mb.define("o", -q[y])
+>>> mb.build(loss=o).loss
+'o'
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symrnn.cell import primitives as P
+from symrnn.cell.symbols import N, T
+from symrnn.errors import ShapeError, SpecError, UnknownNameError
+from symrnn.spec.model import (
+    BACKWARD,
+    FORWARD,
+    Apply,
+    Definition,
+    Kind,
+    Model,
+    Ref,
+    VarDecl,
+    refs,
+)
+
+
+class Term:
+    """An expression under construction, with its shape checked as it grows."""
+
+    def __init__(self, builder: ModelBuilder, expr, shape, display: str):
+        self._b = builder
+        self.expr = expr
+        self.shape = shape
+        self.display = display
+
+    def _apply(self, prim, *terms: Term) -> Term:
+        shape = prim.shape([t.shape for t in terms], [t.display for t in terms])
+        return Term(self._b, Apply(prim, tuple(t.expr for t in terms)), shape, _show(prim, terms))
+
+    def _term(self, other) -> Term:
+        if not isinstance(other, Term):
+            raise SpecError(f"cannot combine {self.display} with {other!r}: only model variables can be")
+        other._check_usable()
+        self._check_usable()
+        return other
+
+    def _check_usable(self) -> None:
+        pass
+
+    def __matmul__(self, other):
+        return self._apply(P.MATVEC, self, self._term(other))
+
+    def __add__(self, other):
+        other = self._term(other)
+        parts = []
+        for t in (self, other):
+            if isinstance(t.expr, Apply) and t.expr.prim is P.ADD:
+                parts.extend(Term(self._b, a, t.shape, t.display) for a in t.expr.args)
+            else:
+                parts.append(t)
+        return self._apply(P.ADD, *parts)
+
+    def __sub__(self, other):
+        return self + (-self._term(other))
+
+    def __neg__(self):
+        self._check_usable()
+        return self._apply(P.NEG, self)
+
+    def __getitem__(self, label):
+        if not (isinstance(label, Handle) and label.decl.kind is Kind.LABEL):
+            raise SpecError(f"{self.display}[...] picks a component and needs a label, got {label!r}")
+        self._check_usable()
+        return self._apply(P.PICK, self, label)
+
+    def __repr__(self) -> str:
+        return f"<term {self.display} : {self.shape[0]} x {self.shape[1]}>"
+
+
+class Handle(Term):
+    """A declared variable; index a variable over time with ``h[t - 1]``."""
+
+    def __init__(self, builder, decl: VarDecl, time=None):
+        self.decl = decl
+        self.time = time
+        super().__init__(builder, Ref(decl.name, time), decl.shape, decl.display(time))
+
+    def _check_usable(self) -> None:
+        if self.decl.timed and self.time is None:
+            raise SpecError(f"{self.decl.name} varies over time: write {self.decl.name}[t] (or t - 1, n)")
+
+    def __getitem__(self, key):
+        if self.decl.timed and self.time is None:
+            time = sp.sympify(key)
+            if not time.free_symbols <= {T, N}:
+                raise SpecError(f"time index {key} of {self.decl.name} may use only t and n")
+            return Handle(self._b, self.decl, time)
+        return super().__getitem__(key)
+
+
+def _show(prim, terms) -> str:
+    shown = [t.display for t in terms]
+    if prim is P.MATVEC:
+        return " ".join(shown)
+    if prim is P.ADD:
+        return " + ".join(shown)
+    if prim is P.NEG:
+        return "-" + shown[0]
+    if prim is P.PICK:
+        return f"{shown[0]}_{{{shown[1]}}}"
+    return f"{prim.name}({', '.join(shown)})"
+
+
+def _timed_latex(name: str) -> str:
+    return name + "^{({t})}"
+
+
+class ModelBuilder:
+    """Declare a model step by step; :meth:`build` returns the frozen :class:`Model`.
+
+    The loop index ``t`` is :attr:`t` and the sequence length ``n`` is :attr:`n`.
+    """
+
+    t = T
+    n = N
+
+    def __init__(self, name: str, title: str = ""):
+        self.name = name
+        self.title = title or name
+        self._sizes: list[sp.Symbol] = []
+        self._vars: dict[str, VarDecl] = {}
+        self._defs: dict[str, Definition] = {}
+
+    # -- declarations -------------------------------------------------------
+    def sizes(self, *names: str) -> tuple[sp.Symbol, ...]:
+        """Declare dimension names (``m``, ``d``, ``K``); returns their symbols."""
+        symbols = tuple(sp.Symbol(nm, integer=True, positive=True) for nm in names)
+        self._sizes.extend(symbols)
+        return symbols if len(symbols) > 1 else symbols[0]
+
+    def _declare(self, decl: VarDecl) -> Handle:
+        if not decl.name.isidentifier():
+            raise SpecError(f"variable name {decl.name!r} is not an identifier; put the LaTeX in latex=")
+        if decl.name in self._vars:
+            raise SpecError(f"variable {decl.name!r} is declared twice")
+        self._vars[decl.name] = decl
+        return Handle(self, decl)
+
+    def _shape(self, size) -> tuple:
+        shape = tuple(size) if isinstance(size, (tuple, list)) else (size, 1)
+        if len(shape) != 2:
+            raise ShapeError(f"a shape is a size or (rows, cols), got {size!r}")
+        for s in shape:
+            s = sp.sympify(s)
+            if not (s.is_Integer and s > 0) and not s.free_symbols <= set(self._sizes):
+                raise SpecError(f"unknown size {s}; declare it with sizes() first")
+        return tuple(sp.sympify(s) for s in shape)
+
+    def parameter(self, name: str, size, latex: str | None = None) -> Handle:
+        """A learned parameter: a vector of ``size`` or a matrix of shape ``(rows, cols)``."""
+        return self._declare(VarDecl(name, Kind.PARAMETER, self._shape(size), latex or name))
+
+    def input(self, name: str, size, latex: str | None = None) -> Handle:
+        """An input sequence ``x^{(1)} .. x^{(n)}``, each a vector of ``size``."""
+        return self._declare(
+            VarDecl(name, Kind.INPUT, self._shape(size), latex or _timed_latex(name), timed=True)
+        )
+
+    def label(self, name: str, classes, latex: str | None = None) -> Handle:
+        """An integer label in ``1..classes`` (the handout's ``y``)."""
+        return self._declare(VarDecl(name, Kind.LABEL, (self._shape(classes)[0], 1), latex or name))
+
+    def state(
+        self, name: str, size, init: Handle | None = None, direction: str = "forward",
+        latex: str | None = None,
+    ) -> Handle:
+        """A state sequence computed by a recurrence (give it with :meth:`recur`).
+
+        ``direction="forward"`` runs ``t = 1..n`` from ``init`` at time 0,
+        ``"backward"`` runs ``t = n..1`` from ``init`` at time ``n + 1``.
+        """
+        if direction not in ("forward", "backward"):
+            raise SpecError(f"direction must be 'forward' or 'backward', got {direction!r}")
+        loop = FORWARD if direction == "forward" else BACKWARD
+        shape = self._shape(size)
+        if init is not None:
+            if init.decl.kind is not Kind.PARAMETER:
+                raise SpecError(f"the initial state of {name} must be a parameter, got {init.display}")
+            if init.shape != shape:
+                raise ShapeError(f"initial state {init.display} is {init.shape} but {name} is {shape}")
+        decl = VarDecl(name, Kind.STATE, shape, latex or _timed_latex(name), True, loop,
+                       init.decl.name if init is not None else None)
+        return self._declare(decl)
+
+    def interim(self, name: str, term: Term, latex: str | None = None) -> Handle:
+        """Name a subexpression (a pre-activation ``a^{(t)}``): printed by name, not a graph node."""
+        timed = any(r.time is not None and sp.sympify(r.time).has(T) for r in self._refs(term.expr))
+        default = _timed_latex(name) if timed else name
+        handle = self._declare(VarDecl(name, Kind.INTERIM, term.shape, latex or default, timed))
+        self._defs[name] = Definition(name, term.expr)
+        # An interim is a name for a subexpression of the current step: it is read at t.
+        return Handle(self, handle.decl, T) if timed else handle
+
+    def define(self, name: str, term: Term, latex: str | None = None) -> Handle:
+        """A computed variable outside the loops (``l``, ``q``, ``o``): a graph node."""
+        self._check_static(name, term.expr)
+        handle = self._declare(VarDecl(name, Kind.DEFINED, term.shape, latex or name))
+        self._defs[name] = Definition(name, term.expr)
+        return handle
+
+    def recur(self, state: Handle, term: Term) -> None:
+        """Give the recurrence of ``state``: ``h^{(t)} = term`` inside its loop."""
+        decl = state.decl
+        if decl.kind is not Kind.STATE:
+            raise SpecError(f"{decl.name} is not a state; only states have recurrences")
+        if decl.name in self._defs:
+            raise SpecError(f"{decl.name} already has a recurrence")
+        if term.shape != decl.shape:
+            raise ShapeError(f"{decl.display(T)} is {decl.shape} but its recurrence gives {term.shape}")
+        previous = T - decl.loop.step
+        for r in self._refs(term.expr):
+            v = self._vars[r.name]
+            if v.timed and r.time is not None and not sp.sympify(r.time).has(T):
+                continue
+            if v.name == decl.name and sp.expand(r.time - previous) != 0:
+                raise SpecError(
+                    f"the recurrence of {decl.display(T)} ({'for ' + str(decl.loop)}) reads "
+                    f"{v.display(r.time)}; it can read only {v.display(previous)}"
+                )
+            if v.name == decl.name and decl.init is None:
+                raise SpecError(
+                    f"{decl.display(T)} reads {v.display(previous)} but has no initial state; "
+                    f"declare it with state(..., init=<parameter>)"
+                )
+            if v.timed and v.name != decl.name and sp.expand(r.time - T) != 0 and v.kind is Kind.INPUT:
+                raise SpecError(f"the recurrence of {decl.display(T)} reads {v.display(r.time)}; "
+                                f"inputs are read at time t")
+        self._defs[decl.name] = Definition(decl.name, term.expr)
+
+    # -- checks -------------------------------------------------------------
+    def _refs(self, expr):
+        """Refs of ``expr``, looking through interims (which are not graph nodes)."""
+        for r in refs(expr):
+            yield r
+            if self._vars[r.name].kind is Kind.INTERIM:
+                yield from self._refs(self._defs[r.name].expr)
+
+    def _check_static(self, name: str, expr) -> None:
+        for r in self._refs(expr):
+            v = self._vars[r.name]
+            if v.timed and (r.time is None or sp.sympify(r.time).has(T)):
+                raise SpecError(
+                    f"{name} is defined outside the loops but reads {v.display(r.time)}; "
+                    f"read a fixed time such as {v.display(N)}"
+                )
+
+    def build(self, loss: Handle) -> Model:
+        """Check the declaration and freeze it into a :class:`Model` with ``loss``."""
+        if not isinstance(loss, Handle) or loss.decl.name not in self._vars:
+            raise SpecError("the loss must be a variable of this model")
+        if tuple(sp.sympify(s) for s in loss.shape) != (1, 1):
+            raise ShapeError(
+                f"the loss {loss.display} must be a scalar, but it is {loss.shape[0]} x {loss.shape[1]}"
+            )
+        if loss.decl.kind is not Kind.DEFINED:
+            raise SpecError(f"the loss {loss.display} must be a defined variable")
+        for v in self._vars.values():
+            if v.kind is Kind.STATE and v.name not in self._defs:
+                raise SpecError(f"state {v.name} has no recurrence; give it with recur()")
+        return Model(self.name, self.title, tuple(self._sizes), tuple(self._vars.values()),
+                     tuple(self._defs.values()), loss.decl.name)
+
+
+def _fn(prim):
+    def apply(term: Term) -> Term:
+        if not isinstance(term, Term):
+            raise SpecError(f"{prim.name}() takes a model expression, got {term!r}")
+        term._check_usable()
+        return term._apply(prim, term)
+
+    apply.__name__ = prim.name
+    apply.__doc__ = f"Apply {prim.name} (a primitive of the model language) to a term."
+    return apply
+
+
+def transfer(name: str):
+    """The elementwise function ``name`` as a builder function (``transfer("g")(a)``)."""
+    try:
+        return _fn(P.elementwise(name))
+    except UnknownNameError as e:
+        raise SpecError(str(e)) from None
+
+
+g = transfer("g")
+tanh = transfer("tanh")
+sigmoid = transfer("sigmoid")
+relu = transfer("relu")
+identity = transfer("identity")
+LS = _fn(P.LOGSOFTMAX)

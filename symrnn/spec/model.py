@@ -1,0 +1,218 @@
+"""The frozen model: what a declaration produces, whatever way it was written.
+
+A model is a set of named variables (parameters, inputs, labels, states over
+time, defined variables, interims) and one definition per computed variable.
+A definition's right-hand side is a small expression tree of :class:`Apply`
+(a primitive on arguments) and :class:`Ref` (a variable read at a time).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from functools import cache
+
+import sympy as sp
+
+from symrnn.cell.primitives import Primitive, elementwise
+from symrnn.cell.symbols import Label, N, T, Var, format_time
+from symrnn.errors import UnknownNameError
+
+
+class Kind(enum.Enum):
+    """What role a variable plays."""
+
+    PARAMETER = "parameter"
+    INPUT = "input"
+    LABEL = "label"
+    STATE = "state"
+    DEFINED = "defined"
+    INTERIM = "interim"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Variable ``name`` read at ``time`` (a SymPy expression in ``t`` or ``n``, or None)."""
+
+    name: str
+    time: sp.Expr | None = None
+
+
+@dataclass(frozen=True)
+class Apply:
+    """Primitive ``prim`` applied to argument expressions ``args``."""
+
+    prim: Primitive
+    args: tuple
+
+
+Expr = Ref | Apply
+
+
+@dataclass(frozen=True)
+class Loop:
+    """``for t = start..stop`` with ``step`` +1 (forward) or -1 (backward)."""
+
+    start: sp.Expr
+    stop: sp.Expr
+    step: int
+
+    def __str__(self) -> str:
+        return f"t = {format_time(self.start)}..{format_time(self.stop)}"
+
+    def range(self, n: int) -> range:
+        return _loop_range(self, n)
+
+
+@cache
+def _loop_range(loop: Loop, n: int) -> range:
+    start, stop = (int(sp.sympify(e).subs(N, n)) for e in (loop.start, loop.stop))
+    return range(start, stop + loop.step, loop.step)
+
+
+FORWARD = Loop(sp.S.One, N, 1)
+BACKWARD = Loop(N, sp.S.One, -1)
+
+
+@dataclass(frozen=True)
+class VarDecl:
+    """One variable: name, role, symbolic shape, LaTeX display template.
+
+    ``latex`` may hold ``{t}``, replaced by the time index. A state has a
+    ``loop`` and an ``init`` (the parameter it starts from).
+    """
+
+    name: str
+    kind: Kind
+    shape: tuple
+    latex: str
+    timed: bool = False
+    loop: Loop | None = None
+    init: str | None = None
+
+    def symbol(self, time: sp.Expr | None = None):
+        """The SymPy atom of this variable at ``time``."""
+        if self.kind is Kind.LABEL:
+            return Label(self.name)
+        return Var(self.name, time if self.timed else None, *self.shape, self.latex)
+
+    def display(self, time: sp.Expr | int | None = None) -> str:
+        """The display name at ``time`` (``h^{(3)}``)."""
+        if self.kind is Kind.LABEL or not self.timed:
+            return self.latex
+        return self.latex.replace("{t}", format_time(time))
+
+
+@dataclass(frozen=True)
+class Definition:
+    """``target = expr``; for a state, inside its loop over ``t``."""
+
+    target: str
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class Model:
+    """A declared recurrent model, immutable and hashable.
+
+    Build one with :class:`symrnn.spec.ModelBuilder` or take one from
+    :mod:`symrnn.zoo`.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> [p.latex for p in elman().parameters]
+    ['W^{hx}', 'W^{hh}', 'b^{h}', 'h^{(0)}', 'V', '\\\\gamma']
+    """
+
+    name: str
+    title: str
+    sizes: tuple
+    variables: tuple
+    definitions: tuple
+    loss: str
+
+    def var(self, name: str) -> VarDecl:
+        """The declaration of variable ``name``; UnknownNameError if none."""
+        for v in self.variables:
+            if v.name == name:
+                return v
+        raise UnknownNameError(f"model {self.name!r} has no variable {name!r}")
+
+    def definition(self, name: str) -> Definition:
+        for d in self.definitions:
+            if d.target == name:
+                return d
+        raise UnknownNameError(f"variable {name!r} of model {self.name!r} has no definition")
+
+    @property
+    def parameters(self) -> list[VarDecl]:
+        return [v for v in self.variables if v.kind is Kind.PARAMETER]
+
+    @property
+    def functions(self) -> list[str]:
+        """Names of the elementwise functions the model applies, in order of use."""
+        seen: list[str] = []
+        for d in self.definitions:
+            for prim in _primitives(d.expr):
+                if prim.function and prim.function not in seen:
+                    seen.append(prim.function)
+        return seen
+
+    @property
+    def abstract_functions(self) -> list[str]:
+        from symrnn.cell.functions import function
+
+        return [f for f in self.functions if function(f).abstract]
+
+    def bind(self, **functions: str) -> Model:
+        """Replace abstract functions by concrete ones (``model.bind(g="tanh")``).
+
+        Examples
+        --------
+        >>> from symrnn.zoo import elman
+        >>> elman().bind(g="tanh").functions
+        ['tanh']
+        """
+        mapping = {elementwise(k): elementwise(v) for k, v in functions.items()}
+        defs = tuple(replace(d, expr=_map_prims(d.expr, mapping)) for d in self.definitions)
+        return replace(self, definitions=defs)
+
+    def __str__(self) -> str:
+        from symrnn.render.text import model_text
+
+        return model_text(self)
+
+    def _repr_latex_(self) -> str:
+        from symrnn.render.latex import model_latex
+
+        return "$$" + model_latex(self) + "$$"
+
+
+def _primitives(expr: Expr):
+    if isinstance(expr, Apply):
+        yield expr.prim
+        for a in expr.args:
+            yield from _primitives(a)
+
+
+def _map_prims(expr: Expr, mapping: dict) -> Expr:
+    if isinstance(expr, Ref):
+        return expr
+    return Apply(mapping.get(expr.prim, expr.prim), tuple(_map_prims(a, mapping) for a in expr.args))
+
+
+def shift(expr: Expr, time: sp.Expr) -> Expr:
+    """The expression with the loop index ``t`` replaced by ``time``."""
+    if isinstance(expr, Ref):
+        return expr if expr.time is None else Ref(expr.name, sp.sympify(expr.time).subs(T, time))
+    return Apply(expr.prim, tuple(shift(a, time) for a in expr.args))
+
+
+def refs(expr: Expr):
+    """Every Ref in the expression, left to right (with repeats)."""
+    if isinstance(expr, Ref):
+        yield expr
+    else:
+        for a in expr.args:
+            yield from refs(a)

@@ -1,0 +1,84 @@
+"""Every printed path sum, evaluated as printed, against finite differences."""
+
+import numpy as np
+import pytest
+
+from symrnn.cell import primitives as P
+from symrnn.cell.registry import _RULES, defrule
+from symrnn.derive import pathsum
+from symrnn.graph import unroll
+from symrnn.numeric import check_model, evaluate_pathsum, random_point, relative_error
+from symrnn.numeric.gradcheck import check_pathsum
+from symrnn.zoo import elman
+
+
+def _sizes(seed):
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 7))
+    d = int(rng.choice([k for k in range(1, 7) if k != m]))
+    return {"m": m, "d": d, "K": int(rng.integers(1, 7))}
+
+
+@pytest.mark.parametrize("g", ["tanh", "sigmoid", "identity"])
+@pytest.mark.parametrize("n", range(1, 7))
+def test_every_parameter_agrees_with_finite_differences(g, n):
+    sizes = _sizes(100 * n + len(g))
+    rows = check_model(elman(g), n, sizes, seed=n)
+    assert [r.name for r in rows] == ["W^{hx}", "W^{hh}", "b^{h}", "h^{(0)}", "V", r"\gamma"]
+    for r in rows:
+        assert r.formula.shape == r.reference.shape == r.shape
+        assert r.error < 1e-6, (r.name, r.error, sizes)
+
+
+def test_abstract_g_is_checked_through_a_binding():
+    rows = check_model(elman(), 3, {"m": 3, "d": 2, "K": 4}, bindings={"g": "sigmoid"})
+    assert all(r.error < 1e-6 for r in rows)
+    same = check_model(elman("sigmoid"), 3, {"m": 3, "d": 2, "K": 4})
+    assert [r.formula.tolist() for r in rows] == [r.formula.tolist() for r in same]
+
+
+@pytest.mark.parametrize("t", [1, 2, 4])
+def test_inputs_agree_with_finite_differences(t):
+    rows = check_model(elman("tanh"), 4, {"m": 3, "d": 5, "K": 2}, wrt=[f"x^{{({t})}}"])
+    assert rows[0].shape == (5, 1) and rows[0].error < 1e-6
+
+
+def test_a_wrong_rule_is_caught():
+    """The check must be able to fail: break tanh's rule and watch it."""
+    tanh = P.elementwise("tanh")
+    saved = _RULES[tanh][0]
+    defrule(tanh, 0, jacobian=lambda args, out: saved.jacobian(args, out) * 2, vjp=saved.vjp)
+    try:
+        from symrnn.graph.jacobians import template
+
+        template.cache_clear()
+        rows = check_model(elman("tanh"), 2, {"m": 3, "d": 2, "K": 3})
+        assert not any(r.passed for r in rows if r.name in ("W^{hx}", "b^{h}"))
+    finally:
+        _RULES[tanh][0] = saved
+        template.cache_clear()
+    assert all(r.passed for r in check_model(elman("tanh"), 2, {"m": 3, "d": 2, "K": 3}))
+
+
+def test_path_sum_row_is_vec_of_the_gradient():
+    ps = pathsum(elman("tanh"), "W^{hx}", 2)
+    point = random_point(ps.model, ps.graph, {"m": 2, "d": 3, "K": 2}, seed=3)
+    row = evaluate_pathsum(ps, point)
+    assert row.shape == (1, 6)
+    grad = check_pathsum(ps, point).reference
+    np.testing.assert_allclose(row.ravel(), grad.ravel(order="F"), rtol=1e-7)
+
+
+def test_relative_error():
+    assert relative_error([1.0, 2.0], [1.0, 2.0]) == 0.0
+    assert relative_error([0.0], [0.0]) == 0.0
+    assert relative_error([1.0, 2.0], [1.0, 2.2]) == pytest.approx(0.2 / 2.2)
+
+
+def test_vanishing_gradient_is_still_checked():
+    """h^{(0)} with m = 1, sigmoid, n = 6: the gradient is ~1e-10 and still passes."""
+    G = unroll(elman("sigmoid"), 6)
+    rows = check_model(elman("sigmoid"), 6, {"m": 1, "d": 5, "K": 5}, seed=2, wrt=["h^{(0)}"])
+    assert np.abs(rows[0].reference).max() < 1e-8
+    assert rows[0].error < 1e-6
+    assert G.number_of_nodes() == 6 * 2 + 6 + 3

@@ -1,0 +1,41 @@
+# symrnn: one command to set up and run the main job, one to set up and run all tests.
+#   make demo   installs what is missing (Graphviz dot, pdflatex, a .venv with symrnn) and derives Q1
+#   make test   installs the same and runs ruff and the whole test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system demo test lint clean
+
+# System programs: Graphviz's dot (graph images) and pdflatex (compiling the LaTeX), from Debian.
+system:
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	command -v pdflatex >/dev/null 2>&1 || missing="$$missing texlive-latex-base texlive-latex-recommended"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi; \
+	command -v dot >/dev/null && command -v pdflatex >/dev/null
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: system $(VENV)/.installed
+
+demo: setup
+	$(VENV)/bin/symrnn paths elman --wrt 'W^{hx}' --n 3
+	$(VENV)/bin/symrnn derive elman --wrt 'W^{hx}' --n 3 --out out --pdf --edge-labels
+	$(VENV)/bin/symrnn check elman --n 3
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: lint
+	SYMRNN_REQUIRE_TOOLS=1 $(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

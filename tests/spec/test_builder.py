@@ -90,3 +90,24 @@ def test_unknown_function():
 
     with pytest.raises(SpecError, match="unknown function 'tahn'"):
         transfer("tahn")
+
+
+def test_model_displays_its_equations():
+    model = elman()
+    assert model._repr_latex_() == (
+        r"$$\begin{aligned}a^{(t)} &= W^{hx} x^{(t)} + W^{hh} h^{(t-1)} + b^{h} \\ "
+        r"h^{(t)} &= g(a^{(t)}), \quad t = 1, \dots, n, \ h^{(0)}\ \text{given} \\ "
+        r"l &= V h^{(n)} + \gamma \\ q &= \operatorname{LS}(l) \\ o &= -q_{y}\end{aligned}$$")
+    assert str(model).splitlines()[:3] == [
+        "elman: Elman RNN (Collins, Question 1)",
+        "a^{(t)} = W^{hx} x^{(t)} + W^{hh} h^{(t-1)} + b^{h}",
+        r"h^{(t)} = g(a^{(t)}), \quad t = 1, \dots, n, \ h^{(0)}\ \text{given}",
+    ]
+
+
+def test_pathsum_displays_as_latex_in_a_notebook():
+    from symrnn import latex, pathsum
+
+    ps = pathsum(elman(), "V", 2)
+    assert ps._repr_latex_() == str(ps) == latex(ps)
+    assert ps._repr_latex_().startswith(r"\begin{align*}")

@@ -196,14 +196,14 @@ def sensitivity_command(model: str, input_name: str, n: int, g: str | None, fmt:
       symrnn sensitivity elman --input 'x^{(1)}' --n 3 --format json
     """
     from symrnn.derive.sensitivity import sensitivity
+    from symrnn.render.text import sensitivity_line, sensitivity_record
 
     rows = sensitivity(_model(model, g), input_name, n)
     if fmt == "json":
-        click.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        click.echo(json.dumps([sensitivity_record(r) for r in rows], indent=2))
         return
     for r in rows:
-        verdict = "varies  " if r.varies else "constant"
-        click.echo(f"{verdict} D({r.source_latex} -> {r.target_latex}) = {r.jacobian}: {r.reason}")
+        click.echo(sensitivity_line(r))
     click.echo(f"{sum(r.varies for r in rows)} of {len(rows)} edge Jacobians vary with {input_name}")
 
 

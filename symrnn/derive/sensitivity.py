@@ -28,14 +28,9 @@ class EdgeSensitivity:
     target: Node
     source_latex: str
     target_latex: str
-    jacobian: str
+    jacobian: object  # the symbolic D(source -> target)
     varies: bool
     reason: str
-
-    def as_dict(self) -> dict:
-        """The JSON form: ``from``, ``to``, ``varies``, ``reason`` (and ``jacobian``)."""
-        return {"from": self.source_latex, "to": self.target_latex, "varies": self.varies,
-                "reason": self.reason, "jacobian": self.jacobian}
 
 
 def _dependence(model: Model, G: nx.DiGraph, downstream: set[Node]):
@@ -50,8 +45,7 @@ def _dependence(model: Model, G: nx.DiGraph, downstream: set[Node]):
             t = None if var.time is None else int(var.time)
             result = False
             for ref in _interim_refs(model, decl.name):
-                rdecl, time = resolve(model, ref.name, ref.time, n, t) if ref.time is not None else (
-                    model.var(ref.name), None)
+                rdecl, time = resolve(model, ref.name, ref.time, n, t)
                 result = result or depends(rdecl.symbol(time))
         else:
             result = node_of(var) in downstream
@@ -84,13 +78,10 @@ def sensitivity(model: Model, input: str, n: int, graph: nx.DiGraph | None = Non
     name = G.nodes[source]["latex"]
     downstream = nx.descendants(G, source) | {source}
     depends = _dependence(model, G, downstream)
-    from symrnn.render.latex import latex
-
     rows = []
     for target in sorted(G, key=lambda v: G.nodes[v]["order"]):
         for u in sorted(G.predecessors(target), key=lambda v: G.nodes[v]["order"]):
             jac = edge_jacobian(G, u, target)
-            shown = latex(jac)
             atoms = [] if al.is_scalar(jac) else sorted(jac.atoms(Var), key=lambda a: a.display)
             moving = [a.display for a in atoms if depends(a)]
             if moving:
@@ -102,5 +93,5 @@ def sensitivity(model: Model, input: str, n: int, graph: nx.DiGraph | None = Non
             else:
                 reason = "it is a constant: it contains no model variable"
             rows.append(EdgeSensitivity(u, target, G.nodes[u]["latex"], G.nodes[target]["latex"],
-                                        shown, bool(moving), reason))
+                                        jac, bool(moving), reason))
     return rows

@@ -37,7 +37,7 @@ class Node:
         return self.name if self.t is None else f"{self.name}[{self.t}]"
 
 
-def symbolic(model: Model, expr, ) -> sp.Basic:
+def symbolic(model: Model, expr) -> sp.Basic:
     """The SymPy value of a model expression (interims by name)."""
     if isinstance(expr, Ref):
         return model.var(expr.name).symbol(expr.time)
@@ -114,7 +114,7 @@ def resolve(model: Model, name: str, time, n: int, t: int | None):
     Reading a state just outside its loop gives its initial state (``h^{(0)}``).
     """
     decl = model.var(name)
-    if not decl.timed:
+    if not decl.timed or time is None:
         return decl, None
     base, offset = time_offset(time)
     if base is T and t is None:
@@ -150,7 +150,7 @@ def instantiate(model: Model, expr, n: int, t: int | None):
         return expr
     mapping = {}
     for v in expr.atoms(Var):
-        decl, time = resolve(model, v.name, v.time, n, t) if v.time is not None else (model.var(v.name), None)
+        decl, time = resolve(model, v.name, v.time, n, t)
         mapping[v] = decl.symbol(time)
     return expr.xreplace(mapping)
 

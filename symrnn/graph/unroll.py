@@ -57,8 +57,7 @@ def unroll(model: Model, n: int) -> nx.DiGraph:
         for t in steps:
             target = add_node(decl, t)
             for ref in refs:
-                pdecl, ptime = resolve(model, ref.name, ref.time, n, t) if ref.time is not None else (
-                    model.var(ref.name), None)
+                pdecl, ptime = resolve(model, ref.name, ref.time, n, t)
                 source = add_node(pdecl, ptime)
                 if G.has_edge(source, target):
                     G.edges[source, target]["refs"] += (ref,)

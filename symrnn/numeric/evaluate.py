@@ -11,7 +11,7 @@ import networkx as nx
 import numpy as np
 
 from symrnn.cell.symbols import Var
-from symrnn.graph.jacobians import Node, node_of, resolve, template
+from symrnn.graph.jacobians import Node, resolve, template
 from symrnn.numeric.forward import Point, concrete_shape, forward
 from symrnn.numeric.printer import evaluate
 
@@ -32,11 +32,8 @@ def edge_value(G: nx.DiGraph, u: Node, v: Node, values: dict, point: Point, xp=n
         expr = template(model, v.name, ref)
         if hasattr(expr, "atoms"):
             for atom in expr.atoms(Var):
-                if atom.time is None:
-                    env[atom] = values[Node(atom.name)]
-                else:
-                    decl, time = resolve(model, atom.name, atom.time, n, data["t"])
-                    env[atom] = values[node_of(decl.symbol(time))]
+                decl, time = resolve(model, atom.name, atom.time, n, data["t"])
+                env[atom] = values[Node(decl.name, time)]
         part = evaluate(expr, env, xp, point.bindings, shape)
         total = part if total is None else total + part
     return total

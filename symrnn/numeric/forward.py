@@ -99,7 +99,7 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None) -> dict[Node, object
         decl = model.var(expr.name)
         if decl.kind is Kind.LABEL:
             return point.labels[decl.name]
-        rdecl, time = resolve(model, expr.name, expr.time, n, t) if expr.time is not None else (decl, None)
+        rdecl, time = resolve(model, expr.name, expr.time, n, t)
         key = Node(rdecl.name, time)
         if key not in values:
             if rdecl.kind is not Kind.INTERIM:

@@ -15,7 +15,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symrnn.cell import algebra as al
 from symrnn.cell.functions import numeric_value
-from symrnn.cell.symbols import Label, N, T, Var
+from symrnn.cell.symbols import Elementwise, Label, N, T, Var
 
 
 def identifier(var: Var) -> str:
@@ -125,11 +125,9 @@ def compile_expr(expr, bindings: tuple = ()):
     [0.75, -3.0]
     """
     args = arguments(expr)
-    names = {function_identifier(f.fname) for f in expr.atoms(_elementwise_class())}
     namespace = {"softmax": _softmax, "logsoftmax": _logsoftmax, "basis": _basis}
-    for f in expr.atoms(_elementwise_class()):
+    for f in expr.atoms(Elementwise):
         namespace[function_identifier(f.fname)] = numeric_value(f.fname, dict(bindings))
-    assert names <= namespace.keys()
     # lambdify checks argument names with its own printer: give it plain MatrixSymbols
     # named by identifier, never a Var whose repr is not a Python name.
     plain = {a: sp.MatrixSymbol(identifier(a), *a.shape) for a in args if isinstance(a, Var)}
@@ -137,12 +135,6 @@ def compile_expr(expr, bindings: tuple = ()):
     fn = sp.lambdify((xp, *(plain.get(a, a) for a in args)), expr.xreplace(plain), modules=[namespace],
                      printer=ArrayPrinter({"strict": True}), dummify=False, docstring_limit=0)
     return fn, args
-
-
-def _elementwise_class():
-    from symrnn.cell.symbols import Elementwise
-
-    return Elementwise
 
 
 def evaluate(expr, values: dict, xp, bindings: tuple = (), shape=None):

@@ -31,3 +31,19 @@ def model_text(model) -> str:
     body = model_latex(model).removeprefix(r"\begin{aligned}").removesuffix(r"\end{aligned}")
     lines = [line.strip().replace("&", "") for line in body.split(r"\\")]
     return "\n".join([f"{model.name}: {model.title}", *lines])
+
+
+def sensitivity_record(row) -> dict:
+    """The JSON form of a sensitivity row: ``from``, ``to``, ``varies``, ``reason``, ``jacobian``."""
+    from symrnn.render.latex import latex
+
+    return {"from": row.source_latex, "to": row.target_latex, "varies": row.varies,
+            "reason": row.reason, "jacobian": latex(row.jacobian)}
+
+
+def sensitivity_line(row) -> str:
+    """``varies   D(a -> b) = ...: reason`` / ``constant D(a -> b) = ...: reason``."""
+    from symrnn.render.latex import latex
+
+    verdict = "varies  " if row.varies else "constant"
+    return f"{verdict} D({row.source_latex} -> {row.target_latex}) = {latex(row.jacobian)}: {row.reason}"

@@ -7,6 +7,7 @@ from symrnn.derive.sensitivity import sensitivity
 from symrnn.graph import Node, unroll
 from symrnn.numeric.evaluate import edge_value
 from symrnn.numeric.forward import forward, random_point
+from symrnn.render.latex import latex
 from symrnn.zoo import elman
 
 
@@ -19,7 +20,7 @@ def test_q1c_answer_for_abstract_g():
     assert by_edge[("h^{(1)}", "h^{(2)}")].reason == "it contains a^{(2)}, which depends on x^{(1)}"
     assert by_edge[("h^{(3)}", "l")].reason == "it contains only V, none of which depends on x^{(1)}"
     assert by_edge[("q", "o")].reason == "it is a constant: it contains no model variable"
-    assert by_edge[("l", "q")].jacobian == r"I - \mathbf{1}\,\operatorname{softmax}(l)^{\top}"
+    assert latex(by_edge[("l", "q")].jacobian) == r"I - \mathbf{1}\,\operatorname{softmax}(l)^{\top}"
 
 
 def test_identity_g_makes_the_recurrence_constant():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from symrnn.cell import algebra as al
 from symrnn.cell.symbols import Var
 from symrnn.graph.jacobians import Node, resolve, template
 from symrnn.numeric.forward import Point, concrete_shape, forward
@@ -30,7 +31,7 @@ def edge_value(G: nx.DiGraph, u: Node, v: Node, values: dict, point: Point, xp=n
     total = None
     for ref in data["refs"]:
         expr = template(model, v.name, ref)
-        if hasattr(expr, "atoms"):
+        if not al.is_scalar(expr):
             for atom in expr.atoms(Var):
                 decl, time = resolve(model, atom.name, atom.time, n, data["t"])
                 env[atom] = values[Node(decl.name, time)]

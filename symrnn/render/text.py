@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import networkx as nx
 
+from symrnn.render.latex import latex, model_latex
+
 
 def path_line(G: nx.DiGraph, path) -> str:
     """``W^{hx} -> h^{(3)} -> l -> q -> o``: a path by display names.
@@ -26,8 +28,6 @@ def count_line(count: int) -> str:
 
 def model_text(model) -> str:
     """The model's equations in LaTeX, one per line, with its title."""
-    from symrnn.render.latex import model_latex
-
     body = model_latex(model).removeprefix(r"\begin{aligned}").removesuffix(r"\end{aligned}")
     lines = [line.strip().replace("&", "") for line in body.split(r"\\")]
     return "\n".join([f"{model.name}: {model.title}", *lines])
@@ -35,15 +35,11 @@ def model_text(model) -> str:
 
 def sensitivity_record(row) -> dict:
     """The JSON form of a sensitivity row: ``from``, ``to``, ``varies``, ``reason``, ``jacobian``."""
-    from symrnn.render.latex import latex
-
     return {"from": row.source_latex, "to": row.target_latex, "varies": row.varies,
             "reason": row.reason, "jacobian": latex(row.jacobian)}
 
 
 def sensitivity_line(row) -> str:
     """``varies   D(a -> b) = ...: reason`` / ``constant D(a -> b) = ...: reason``."""
-    from symrnn.render.latex import latex
-
     verdict = "varies  " if row.varies else "constant"
     return f"{verdict} D({row.source_latex} -> {row.target_latex}) = {latex(row.jacobian)}: {row.reason}"

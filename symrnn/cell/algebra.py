@@ -118,8 +118,13 @@ def sub(a, b):
     return add(a, neg(b))
 
 
+def is_one_by_one(e) -> bool:
+    """A ``1 x 1`` matrix: a scalar model's values, where transposes and diag() are no-ops."""
+    return not is_scalar(e) and e.shape[0] == 1 and e.shape[1] == 1
+
+
 def transpose(e):
-    if is_scalar(e):
+    if is_scalar(e) or is_one_by_one(e):
         return e
     if isinstance(e, Transpose):
         return e.arg
@@ -128,12 +133,18 @@ def transpose(e):
 
 def hadamard(a, b):
     """Componentwise product ``a \\odot b`` (kept as written, never a power)."""
+    if is_scalar(a) or is_scalar(b):
+        return mul(a, b)
     if a.shape != b.shape and not (same_dim(a.shape[0], b.shape[0]) and same_dim(a.shape[1], b.shape[1])):
         raise ShapeError(f"cannot take the Hadamard product of {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+    if is_one_by_one(a):
+        return mul(a, b)
     return HadamardProduct(a, b, evaluate=False)
 
 
 def kron(a, b):
+    if isinstance(b, Identity) and b.shape[0] == 1:
+        return a
     return KroneckerProduct(a, b)
 
 
@@ -141,6 +152,8 @@ def diag(v):
     """``diag(v)`` of a column ``v``; ``None`` when ``v`` is the all-ones column."""
     if isinstance(v, OneMatrix):
         return sp.S.One
+    if is_one_by_one(v):
+        return v
     return DiagMatrix(v)
 
 

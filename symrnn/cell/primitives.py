@@ -18,7 +18,18 @@ from sympy import Identity
 from symrnn.cell import algebra as al
 from symrnn.cell.functions import function, numeric_value
 from symrnn.cell.registry import ANY, defrule
-from symrnn.cell.symbols import Basis, Component, Elementwise, LogSoftmax, Softmax
+from symrnn.cell.symbols import (
+    Basis,
+    Component,
+    Concat,
+    Elementwise,
+    LogSoftmax,
+    N,
+    Selector,
+    Softmax,
+    SquaredNorm,
+    SumOver,
+)
 from symrnn.errors import ShapeError
 
 Shape = tuple[sp.Expr, sp.Expr]
@@ -42,6 +53,11 @@ class Primitive:
         ``numeric(xp, args, bindings) -> array``: the output as numbers.
     nondiff : frozenset of int
         Arguments that are not differentiable (integer labels).
+    function : str or None
+        For an elementwise primitive, the name of its function.
+    over : tuple or None
+        For a sum over time, the ``(start, stop)`` of the loop it sums over; its
+        argument is read at every step ``t`` of that loop.
     """
 
     name: str
@@ -51,6 +67,7 @@ class Primitive:
     numeric: Callable
     nondiff: frozenset = field(default_factory=frozenset)
     function: str | None = None
+    over: tuple | None = None
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -92,6 +109,35 @@ def _column_shape(shapes, names):
     return shapes[0]
 
 
+def _concat_shape(shapes, names):
+    if len(shapes) > MAX_CONCAT:
+        raise ShapeError(f"CONCAT takes at most {MAX_CONCAT} vectors, got {len(shapes)}")
+    for s, nm in zip(shapes, names, strict=True):
+        _vector(s, nm, "CONCAT")
+    return (sp.Add(*(s[0] for s in shapes)), sp.S.One)
+
+
+def _hadamard_shape(shapes, names):
+    (a, b), (c, d) = shapes
+    if not (_eq(a, c) and _eq(b, d)):
+        raise ShapeError(
+            f"cannot take the elementwise product of {names[0]} ({al.fmt_shape(shapes[0])}) and "
+            f"{names[1]} ({al.fmt_shape(shapes[1])}): they must have the same shape"
+        )
+    return shapes[0]
+
+
+def _inner_shape(shapes, names):
+    _hadamard_shape(shapes, names)
+    _vector(shapes[0], names[0], "an inner product")
+    return (sp.S.One, sp.S.One)
+
+
+def _scalar_out(shapes, names):
+    _vector(shapes[0], names[0], "a squared norm")
+    return (sp.S.One, sp.S.One)
+
+
 def _pick_shape(shapes, names):
     _vector(shapes[0], names[0], "picking a component")
     return (sp.S.One, sp.S.One)
@@ -119,6 +165,41 @@ LOGSOFTMAX = Primitive(
     "LS", 1, _column_shape, LogSoftmax, lambda xp, a, b: a[0] - _logsumexp(xp, a[0])
 )
 PICK = Primitive("pick", 2, _pick_shape, Component, _pick_numeric, frozenset({1}))
+
+#: Most vectors one CONCAT takes (it has one registered rule per argument).
+MAX_CONCAT = 8
+CONCAT = Primitive(
+    "CONCAT", None, _concat_shape, lambda *a: Concat(*a), lambda xp, a, b: xp.concatenate(a, axis=0)
+)
+HADAMARD = Primitive("hadamard", 2, _hadamard_shape, al.hadamard, lambda xp, a, b: a[0] * a[1])
+ONE_MINUS = Primitive(
+    "one_minus", 1, lambda s, n: s[0], lambda z: al.sub(al.ones(z.shape[0]), z), lambda xp, a, b: 1.0 - a[0]
+)
+INNER = Primitive(
+    "inner", 2, _inner_shape, lambda a, c: al.mul(al.transpose(a), c), lambda xp, a, b: a[0].T @ a[1]
+)
+SQNORM = Primitive("sqnorm", 1, _scalar_out, SquaredNorm, lambda xp, a, b: a[0].T @ a[0])
+
+
+@cache
+def sum_over(start, stop) -> Primitive:
+    """The sum over ``t = start..stop`` of a per-step variable (``L = sum_t L^{(t)}``).
+
+    Examples
+    --------
+    >>> from symrnn.cell.symbols import N
+    >>> sum_over(1, N).over
+    (1, n)
+    """
+    start, stop = sp.sympify(start), sp.sympify(stop)
+
+    def numeric(xp, args, bindings):
+        raise TypeError("a sum over time is evaluated by the forward pass, step by step")
+
+    prim = Primitive("sum", 1, lambda s, n: s[0], lambda a: SumOver(a, start, stop), numeric,
+                     over=(start, stop))
+    defrule(prim, 0, jacobian=lambda args, out: sp.S.One, vjp=lambda v, args, out: v)
+    return prim
 
 
 @cache
@@ -149,7 +230,8 @@ def elementwise(fname: str) -> Primitive:
 
 
 def _scale(d, v):
-    return v if isinstance(d, sp.OneMatrix) else al.hadamard(d, v)
+    # the cotangent first, as the seeds write it: dL/dh_t \odot (1 - h_t^2)
+    return v if isinstance(d, sp.OneMatrix) else al.hadamard(v, d)
 
 
 # Derivatives written with the output, so printed Jacobians read like the handouts.
@@ -190,5 +272,30 @@ defrule(
     vjp=lambda v, args, out: al.mul(Basis(args[1], args[0].shape[0]), v),
 )
 
+def _concat_rule(k: int) -> None:
+    def selector(args):
+        return Selector([a.shape[0] for a in args], k)
+
+    defrule(CONCAT, k, jacobian=lambda args, out: selector(args),
+            vjp=lambda v, args, out: al.mul(al.transpose(selector(args)), v))
+
+
+for _k in range(MAX_CONCAT):
+    _concat_rule(_k)
+defrule(HADAMARD, 0, jacobian=lambda args, out: al.diag(args[1]),
+        vjp=lambda v, args, out: al.hadamard(v, args[1]))
+defrule(HADAMARD, 1, jacobian=lambda args, out: al.diag(args[0]),
+        vjp=lambda v, args, out: al.hadamard(v, args[0]))
+defrule(ONE_MINUS, 0, jacobian=lambda args, out: sp.S.NegativeOne, vjp=lambda v, args, out: al.neg(v))
+defrule(INNER, 0, jacobian=lambda args, out: al.transpose(args[1]),
+        vjp=lambda v, args, out: al.mul(args[1], v))
+defrule(INNER, 1, jacobian=lambda args, out: al.transpose(args[0]),
+        vjp=lambda v, args, out: al.mul(args[0], v))
+defrule(SQNORM, 0, jacobian=lambda args, out: al.mul(sp.Integer(2), al.transpose(args[0])),
+        vjp=lambda v, args, out: al.mul(sp.Integer(2), args[0], v))
+
 for _name in ("tanh", "sigmoid", "relu", "identity", "g"):
     elementwise(_name)
+
+#: The sum over ``t = 1..n`` (per-step losses), registered at import like the functions above.
+SUM_T = sum_over(1, N)

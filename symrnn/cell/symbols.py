@@ -15,9 +15,10 @@ import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-#: The loop index of recurrences and the unroll length, as SymPy symbols.
+#: The loop index of recurrences, the unroll length and the label position, as SymPy symbols.
 T = sp.Symbol("t", integer=True)
 N = sp.Symbol("n", integer=True, positive=True)
+I = sp.Symbol("i", integer=True, positive=True)
 
 
 def format_time(time: sp.Expr) -> str:
@@ -164,6 +165,79 @@ class Component(MatrixExpr):
     @property
     def label(self):
         return self.args[1]
+
+    @property
+    def shape(self):
+        return (sp.S.One, sp.S.One)
+
+
+class Adjoint(Var):
+    """The total derivative of the loss in a variable instance, ``\\frac{\\partial o}{\\partial h^{(t)}}``.
+
+    A :class:`Var` whose display template is the whole fraction, so it prints,
+    shifts in time and compiles like any variable. Its shape is that of the
+    gradient in the chosen layout: a row ``1 x size`` (numerator) or a column
+    shaped like the variable (denominator).
+    """
+
+
+class Concat(MatrixExpr):
+    """``CONCAT(a, b, ...)``: columns stacked into one column."""
+
+    def __new__(cls, *args):
+        return sp.Basic.__new__(cls, *args)
+
+    @property
+    def shape(self):
+        return (sp.Add(*(a.shape[0] for a in self.args)), sp.S.One)
+
+
+class Selector(MatrixExpr):
+    """The block column ``[0; I; 0]`` that picks block ``k`` of a concatenation of ``sizes``.
+
+    Its transpose reads block ``k`` out of a stacked column.
+    """
+
+    def __new__(cls, sizes, k):
+        return sp.Basic.__new__(cls, sp.Tuple(*sizes), sp.Integer(k))
+
+    @property
+    def sizes(self) -> tuple:
+        return tuple(self.args[0])
+
+    @property
+    def k(self) -> int:
+        return int(self.args[1])
+
+    @property
+    def shape(self):
+        return (sp.Add(*self.sizes), self.sizes[self.k])
+
+
+class SumOver(MatrixExpr):
+    """``\\sum_{t=start}^{stop} arg``, the sum of a per-step variable over its loop."""
+
+    def __new__(cls, arg, start, stop):
+        return sp.Basic.__new__(cls, arg, sp.sympify(start), sp.sympify(stop))
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+class SquaredNorm(MatrixExpr):
+    """``\\lVert v \\rVert^2 = v^\\top v`` (printed ``(v)^2`` when ``v`` is a scalar)."""
+
+    def __new__(cls, arg):
+        return sp.Basic.__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
 
     @property
     def shape(self):

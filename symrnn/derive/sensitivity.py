@@ -45,7 +45,7 @@ def _dependence(model: Model, G: nx.DiGraph, downstream: set[Node]):
             t = None if var.time is None else int(var.time)
             result = False
             for ref in _interim_refs(model, decl.name):
-                rdecl, time = resolve(model, ref.name, ref.time, n, t)
+                rdecl, time = resolve(model, ref.name, ref.time, n, t, G.graph["i"])
                 result = result or depends(rdecl.symbol(time))
         else:
             result = node_of(var) in downstream

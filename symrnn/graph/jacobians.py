@@ -21,7 +21,7 @@ import sympy as sp
 
 from symrnn.cell import algebra as al
 from symrnn.cell.registry import get_rule
-from symrnn.cell.symbols import N, T, Var
+from symrnn.cell.symbols import I, N, T, Var
 from symrnn.errors import SpecError
 from symrnn.spec.model import Apply, Kind, Model, Ref, shift
 
@@ -108,49 +108,61 @@ def parent_refs(model: Model, target: str) -> list[Ref]:
     return found
 
 
-def resolve(model: Model, name: str, time, n: int, t: int | None):
+def resolve(model: Model, name: str, time, n: int, t: int | None, i: int | None = None):
     """The concrete variable read as ``name`` at template ``time``, at step ``t`` of length ``n``.
 
-    Reading a state just outside its loop gives its initial state (``h^{(0)}``).
+    ``i`` is the label position, for models that read one. Reading a state just
+    outside its loop gives its initial state (``h^{(0)}``).
     """
     decl = model.var(name)
     if not decl.timed or time is None:
         return decl, None
+    value = concrete_time(time, n, t, i, decl.display(time))
+    if decl.loop is not None:
+        steps = decl.loop.range(n, i)
+        if value not in steps:
+            if decl.kind is Kind.STATE and value == _before(decl, n, i) and decl.init is not None:
+                return model.var(decl.init), None
+            raise SpecError(f"{decl.display(value)} is outside its loop {decl.loop} for n = {n}"
+                            + (f", i = {i}" if i is not None else ""))
+    return decl, value
+
+
+def _before(decl, n: int, i: int | None) -> int:
+    """The time of the initial state: one step before the loop's first."""
+    return int(sp.sympify(decl.loop.first).subs({N: n, I: i} if i is not None else {N: n})) - decl.loop.step
+
+
+def concrete_time(time, n: int, t: int | None, i: int | None = None, what: str = "") -> int:
+    """The integer value of a time index (``t - 1`` at ``t = 3`` is 2)."""
     base, offset = time_offset(time)
     if base is T and t is None:
-        raise SpecError(f"{decl.display(time)} has no definite time outside a loop")
-    value = offset + (t if base is T else n if base is N else 0)
-    if decl.kind is Kind.STATE:
-        steps = decl.loop.range(n)
-        if value not in steps:
-            if value == steps[0] - decl.loop.step and decl.init is not None:
-                return model.var(decl.init), None
-            raise SpecError(f"{decl.display(value)} is outside its loop {decl.loop} for n = {n}")
-    elif decl.kind is Kind.INPUT and not 1 <= value <= n:
-        raise SpecError(f"{decl.display(value)} is outside 1..{n}")
-    return decl, value
+        raise SpecError(f"{what or time} has no definite time outside a loop")
+    if base is I and i is None:
+        raise SpecError(f"{what or time} is read at the label position i: give i")
+    return offset + {T: t, N: n, I: i, None: 0}[base]
 
 
 @cache
 def time_offset(time) -> tuple:
-    """``t - 1`` -> ``(t, -1)``, ``n`` -> ``(n, 0)``, ``3`` -> ``(None, 3)``."""
+    """``t - 1`` -> ``(t, -1)``, ``n`` -> ``(n, 0)``, ``i - 1`` -> ``(i, -1)``, ``3`` -> ``(None, 3)``."""
     time = sp.sympify(time)
-    for base in (T, N):
+    for base in (T, N, I):
         k = sp.expand(time - base)
         if k.is_Integer:
             return base, int(k)
     if time.is_Integer:
         return None, int(time)
-    raise SpecError(f"time index {time} must be t + k, n + k or an integer")
+    raise SpecError(f"time index {time} must be t + k, n + k, i + k or an integer")
 
 
-def instantiate(model: Model, expr, n: int, t: int | None):
-    """A template with ``t`` and ``n`` made concrete and boundary reads resolved."""
+def instantiate(model: Model, expr, n: int, t: int | None, i: int | None = None):
+    """A template with ``t``, ``n`` and ``i`` made concrete and boundary reads resolved."""
     if al.is_scalar(expr):
         return expr
     mapping = {}
     for v in expr.atoms(Var):
-        decl, time = resolve(model, v.name, v.time, n, t)
+        decl, time = resolve(model, v.name, v.time, n, t, i)
         mapping[v] = decl.symbol(time)
     return expr.xreplace(mapping)
 

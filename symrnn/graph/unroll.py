@@ -11,8 +11,10 @@ scales to ``n = 10000``.
 from __future__ import annotations
 
 import networkx as nx
+import sympy as sp
 
 from symrnn.cell import algebra as al
+from symrnn.cell.symbols import T
 from symrnn.errors import SpecError, UnknownNameError
 from symrnn.graph.jacobians import Node, instantiate, parent_refs, resolve, template
 from symrnn.spec.model import Kind, Model
@@ -20,8 +22,11 @@ from symrnn.spec.model import Kind, Model
 MAX_N = 1_000_000
 
 
-def unroll(model: Model, n: int) -> nx.DiGraph:
-    """The computational graph of ``model`` for sequence length ``n``.
+def unroll(model: Model, n: int, i: int | None = None) -> nx.DiGraph:
+    """The computational graph of ``model`` for sequence length ``n`` (label position ``i``).
+
+    ``i`` is needed, in ``1..n``, by the models that read the label position
+    (the bidirectional models and the tagger), and refused by the others.
 
     Examples
     --------
@@ -34,7 +39,14 @@ def unroll(model: Model, n: int) -> nx.DiGraph:
         raise SpecError(f"the sequence length n must be a positive integer, got {n!r}")
     if n > MAX_N:
         raise SpecError(f"n = {n} is above the limit {MAX_N}")
-    G = nx.DiGraph(model=model, n=n, loss=Node(model.loss))
+    if model.positional:
+        if i is None:
+            raise SpecError(f"model {model.name!r} reads the label position i: give i in 1..{n}")
+        if not isinstance(i, int) or isinstance(i, bool) or not 1 <= i <= n:
+            raise SpecError(f"the label position i must be an integer in 1..{n}, got {i!r}")
+    elif i is not None:
+        raise SpecError(f"model {model.name!r} has no label position; do not give i")
+    G = nx.DiGraph(model=model, n=n, i=i, loss=Node(model.loss))
     order = {v.name: i for i, v in enumerate(model.variables)}
 
     def add_node(decl, t):
@@ -47,33 +59,41 @@ def unroll(model: Model, n: int) -> nx.DiGraph:
         if decl.kind is Kind.PARAMETER:
             add_node(decl, None)
         elif decl.kind is Kind.INPUT:
-            for t in range(1, n + 1):
+            for t in decl.loop.range(n, i) if decl.timed else [None]:
                 add_node(decl, t)
     for decl in model.variables:
         if decl.kind not in (Kind.STATE, Kind.DEFINED):
             continue
-        steps = decl.loop.range(n) if decl.kind is Kind.STATE else [None]
+        steps = decl.loop.range(n, i) if decl.timed else [None]
         refs = parent_refs(model, decl.name)
         for t in steps:
             target = add_node(decl, t)
             for ref in refs:
-                pdecl, ptime = resolve(model, ref.name, ref.time, n, t)
-                source = add_node(pdecl, ptime)
-                if G.has_edge(source, target):
-                    G.edges[source, target]["refs"] += (ref,)
-                else:
-                    G.add_edge(source, target, refs=(ref,), t=t)
+                for rt in _summed_steps(model, ref, t, n, i):
+                    pdecl, ptime = resolve(model, ref.name, ref.time, n, rt, i)
+                    source = add_node(pdecl, ptime)
+                    if G.has_edge(source, target):
+                        G.edges[source, target]["refs"] += (ref,)
+                    else:
+                        G.add_edge(source, target, refs=(ref,), t=rt)
     if not nx.is_directed_acyclic_graph(G):
         cycle = " -> ".join(G.nodes[u]["latex"] for u, _ in nx.find_cycle(G))
         raise SpecError(f"the model's equations form a cycle: {cycle}")
     return G
 
 
+def _summed_steps(model: Model, ref, t: int | None, n: int, i: int | None) -> list:
+    """The steps at which ``ref`` is read: ``[t]``, or every step of the loop for a sum over t."""
+    if t is None and ref.time is not None and sp.sympify(ref.time).has(T):
+        return list(model.var(ref.name).loop.range(n, i))  # a sum over t, outside the loops
+    return [t]
+
+
 def edge_jacobian(G: nx.DiGraph, source: Node, target: Node):
     """The symbolic Jacobian ``D(source -> target)`` of an edge of the unrolled graph."""
-    model, n = G.graph["model"], G.graph["n"]
+    model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
     data = G.edges[source, target]
-    return al.add(*(instantiate(model, template(model, target.name, ref), n, data["t"])
+    return al.add(*(instantiate(model, template(model, target.name, ref), n, data["t"], i)
                     for ref in data["refs"]))
 
 

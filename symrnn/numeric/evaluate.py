@@ -33,7 +33,7 @@ def edge_value(G: nx.DiGraph, u: Node, v: Node, values: dict, point: Point, xp=n
         expr = template(model, v.name, ref)
         if not al.is_scalar(expr):
             for atom in expr.atoms(Var):
-                decl, time = resolve(model, atom.name, atom.time, n, data["t"])
+                decl, time = resolve(model, atom.name, atom.time, n, data["t"], G.graph["i"])
                 env[atom] = values[Node(decl.name, time)]
         part = evaluate(expr, env, xp, point.bindings, shape)
         total = part if total is None else total + part

@@ -72,8 +72,13 @@ def random_point(model: Model, G: nx.DiGraph, sizes: dict, seed: int = 0,
     leaves = {}
     for node, data in G.nodes(data=True):
         if data["kind"] in ("parameter", "input"):
+            shape = concrete_shape(model, node.name, sizes)
+            if model.var(node.name).onehot:
+                leaves[node] = np.zeros(shape)
+                leaves[node][rng.integers(shape[0]), 0] = 1.0
+                continue
             s = 1.0 if data["kind"] == "input" else scale
-            leaves[node] = s * rng.standard_normal(concrete_shape(model, node.name, sizes))
+            leaves[node] = s * rng.standard_normal(shape)
     labels = {}
     for v in model.variables:
         if v.kind is Kind.LABEL:
@@ -87,19 +92,22 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None) -> dict[Node, object
 
     ``dtype`` (default float64) sets the precision of the computation.
     """
-    model, n = G.graph["model"], G.graph["n"]
+    model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
     values: dict[Node, object] = {}
     for node in point.leaves:
         values[node] = xp.asarray(point.leaves[node], dtype=dtype or xp.float64)
     bindings = dict(point.bindings)
 
     def value(expr, t):
+        if isinstance(expr, Apply) and expr.prim.over is not None:
+            arg = expr.args[0]
+            return sum(value(arg, s) for s in model.var(arg.name).loop.range(n, i))
         if isinstance(expr, Apply):
             return expr.prim.numeric(xp, [value(a, t) for a in expr.args], bindings)
         decl = model.var(expr.name)
         if decl.kind is Kind.LABEL:
             return point.labels[decl.name]
-        rdecl, time = resolve(model, expr.name, expr.time, n, t)
+        rdecl, time = resolve(model, expr.name, expr.time, n, t, i)
         key = Node(rdecl.name, time)
         if key not in values:
             if rdecl.kind is not Kind.INTERIM:

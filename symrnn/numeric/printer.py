@@ -15,15 +15,16 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symrnn.cell import algebra as al
 from symrnn.cell.functions import numeric_value
-from symrnn.cell.symbols import Elementwise, Label, N, T, Var
+from symrnn.cell.symbols import Adjoint, Elementwise, I, Label, N, T, Var
 
 
 def identifier(var: Var) -> str:
-    """A Python identifier for a variable instance (``h[t-1]`` -> ``h_tm1``)."""
+    """A Python identifier for a variable instance (``h[t-1]`` -> ``v_h_tm1``; its adjoint ``d_h_tm1``)."""
+    prefix = "d" if isinstance(var, Adjoint) else "v"
     if var.time is None:
-        return f"v_{var.name}"
+        return f"{prefix}_{var.name}"
     time = str(var.time).replace(" ", "").replace("-", "m").replace("+", "p")
-    return f"v_{var.name}_{time}"
+    return f"{prefix}_{var.name}_{time}"
 
 
 def function_identifier(fname: str) -> str:
@@ -67,6 +68,17 @@ class ArrayPrinter(NumPyPrinter):
         y = self._print(expr.label)
         return f"({self._print(expr.arg)})[{y} - 1:{y}, :]"
 
+    def _print_Concat(self, expr):
+        return f"xp.concatenate([{', '.join(self._print(a) for a in expr.args)}], axis=0)"
+
+    def _print_Selector(self, expr):
+        sizes = ", ".join(self._print(s) for s in expr.sizes)
+        return f"selector(xp, ({sizes},), {expr.k})"
+
+    def _print_SquaredNorm(self, expr):
+        arg = self._print(expr.arg)
+        return f"(({arg}).T @ ({arg}))"
+
     def _print_Transpose(self, expr):
         return f"({self._print(expr.arg)}).T"
 
@@ -94,6 +106,14 @@ def _logsoftmax(xp, v):
     return xp.log(_softmax(xp, v))
 
 
+def _selector(xp, sizes, k):
+    sizes = [int(s) for s in sizes]
+    block = xp.zeros((sum(sizes), sizes[k]))
+    start = sum(sizes[:k])
+    block[start : start + sizes[k], :] = xp.eye(sizes[k])
+    return block
+
+
 def _basis(xp, y, size):
     e = xp.zeros((int(size), 1))
     e[int(y) - 1, 0] = 1.0
@@ -105,7 +125,7 @@ def arguments(expr) -> tuple:
     atoms = expr.atoms(Var, Label, sp.Symbol)
     variables = sorted((a for a in atoms if isinstance(a, Var)), key=identifier)
     labels = sorted((a for a in atoms if isinstance(a, Label)), key=str)
-    sizes = sorted((a for a in atoms if type(a) is sp.Symbol and a not in (T, N)), key=str)
+    sizes = sorted((a for a in atoms if type(a) is sp.Symbol and a not in (T, N, I)), key=str)
     return tuple(variables + labels + sizes)
 
 
@@ -125,7 +145,7 @@ def compile_expr(expr, bindings: tuple = ()):
     [0.75, -3.0]
     """
     args = arguments(expr)
-    namespace = {"softmax": _softmax, "logsoftmax": _logsoftmax, "basis": _basis}
+    namespace = {"softmax": _softmax, "logsoftmax": _logsoftmax, "basis": _basis, "selector": _selector}
     for f in expr.atoms(Elementwise):
         namespace[function_identifier(f.fname)] = numeric_value(f.fname, dict(bindings))
     # lambdify checks argument names with its own printer: give it plain MatrixSymbols

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import (
     DiagMatrix,
+    HadamardProduct,
     Identity,
     KroneckerProduct,
     MatAdd,
@@ -22,7 +23,16 @@ from sympy.printing.latex import LatexPrinter
 
 from symrnn.cell import algebra as al
 from symrnn.cell.functions import function
-from symrnn.cell.symbols import Basis, Component, Elementwise, LogSoftmax, Softmax, Var
+from symrnn.cell.symbols import (
+    Basis,
+    Component,
+    Concat,
+    Elementwise,
+    LogSoftmax,
+    Selector,
+    Softmax,
+    Var,
+)
 
 
 def attach_superscript(name: str, sup: str) -> str:
@@ -53,7 +63,8 @@ def _top_level(name: str, pos: int) -> bool:
     return depth == 0
 
 
-_ATOMS = (Var, Basis, Softmax, LogSoftmax, Elementwise, DiagMatrix, Identity, OneMatrix, Component)
+_ATOMS = (Var, Basis, Softmax, LogSoftmax, Elementwise, DiagMatrix, Identity, OneMatrix, Component, Concat,
+          Selector)
 
 
 class SymRNNLatexPrinter(LatexPrinter):
@@ -99,9 +110,30 @@ class SymRNNLatexPrinter(LatexPrinter):
     def _print_DiagMatrix(self, expr):
         return rf"\operatorname{{diag}}({self._print(expr.args[0])})"
 
+    def _print_Concat(self, expr):
+        return rf"\operatorname{{CONCAT}}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Selector(self, expr, sep=r" \\ "):
+        blocks = ["I" if j == expr.k else "0" for j in range(len(expr.sizes))]
+        return r"\begin{bmatrix} " + sep.join(blocks) + r" \end{bmatrix}"
+
+    def _print_SumOver(self, expr):
+        from symrnn.cell.symbols import T
+
+        return rf"\sum_{{{self._print(T)}={self._print(expr.args[1])}}}^{{{self._print(expr.args[2])}}} " \
+            + self._print(expr.arg)
+
+    def _print_SquaredNorm(self, expr):
+        arg = expr.arg
+        if arg.shape == (1, 1):
+            return f"({self._print(arg)})^{{2}}"
+        return rf"\lVert {self._print(arg)} \rVert^{{2}}"
+
     # -- operators ------------------------------------------------------------
     def _print_Transpose(self, expr):
         arg = expr.arg
+        if isinstance(arg, Selector):
+            return self._print_Selector(arg, sep=" & ")
         if isinstance(arg, Var):
             return attach_superscript(arg.display, r"\top")
         inner = self._print(arg)
@@ -109,16 +141,17 @@ class SymRNNLatexPrinter(LatexPrinter):
             inner = f"({inner})"
         return rf"{inner}^{{\top}}"
 
-    def _factor(self, f) -> str:
+    def _factor(self, f, alone: bool = False) -> str:
         s = self._print(f)
-        return f"({s})" if isinstance(f, (MatAdd, KroneckerProduct)) else s
+        wrap = (MatAdd, KroneckerProduct) if alone else (MatAdd, KroneckerProduct, HadamardProduct)
+        return f"({s})" if isinstance(f, wrap) else s
 
     def _print_MatMul(self, expr):
         coeff, mats = expr.as_coeff_matrices()
         out = ""
         for i, f in enumerate(mats):
             sep = "" if i == 0 else (r"\," if isinstance(mats[i - 1], OneMatrix) else " ")
-            out += sep + self._factor(f)
+            out += sep + self._factor(f, alone=len(mats) == 1)
         if coeff == -1:
             return "-" + out
         if coeff != 1:

@@ -27,18 +27,16 @@ from __future__ import annotations
 import sympy as sp
 
 from symrnn.cell import primitives as P
-from symrnn.cell.symbols import N, T
+from symrnn.cell.symbols import I, N, T
 from symrnn.errors import ShapeError, SpecError, UnknownNameError
 from symrnn.spec.model import (
-    BACKWARD,
-    FORWARD,
     Apply,
     Definition,
     Kind,
+    Loop,
     Model,
     Ref,
     VarDecl,
-    refs,
 )
 
 
@@ -81,6 +79,16 @@ class Term:
     def __sub__(self, other):
         return self + (-self._term(other))
 
+    def __rsub__(self, other):
+        if isinstance(other, int) and other == 1:
+            self._check_usable()
+            return self._apply(P.ONE_MINUS, self)
+        raise SpecError(f"cannot subtract {self.display} from {other!r}: only 1 - v is written with a number")
+
+    def __mul__(self, other):
+        """``a * b`` is the elementwise (Hadamard) product ``a \\odot b``."""
+        return self._apply(P.HADAMARD, self, self._term(other))
+
     def __neg__(self):
         self._check_usable()
         return self._apply(P.NEG, self)
@@ -110,8 +118,8 @@ class Handle(Term):
     def __getitem__(self, key):
         if self.decl.timed and self.time is None:
             time = sp.sympify(key)
-            if not time.free_symbols <= {T, N}:
-                raise SpecError(f"time index {key} of {self.decl.name} may use only t and n")
+            if not time.free_symbols <= {T, N, I}:
+                raise SpecError(f"time index {key} of {self.decl.name} may use only t, n and i")
             return Handle(self._b, self.decl, time)
         return super().__getitem__(key)
 
@@ -126,6 +134,10 @@ def _show(prim, terms) -> str:
         return "-" + shown[0]
     if prim is P.PICK:
         return f"{shown[0]}_{{{shown[1]}}}"
+    if prim is P.HADAMARD:
+        return " \\odot ".join(shown)
+    if prim is P.ONE_MINUS:
+        return f"(1 - {shown[0]})"
     return f"{prim.name}({', '.join(shown)})"
 
 
@@ -141,6 +153,7 @@ class ModelBuilder:
 
     t = T
     n = N
+    i = I
 
     def __init__(self, name: str, title: str = ""):
         self.name = name
@@ -178,11 +191,26 @@ class ModelBuilder:
         """A learned parameter: a vector of ``size`` or a matrix of shape ``(rows, cols)``."""
         return self._declare(VarDecl(name, Kind.PARAMETER, self._shape(size), latex or name))
 
-    def input(self, name: str, size, latex: str | None = None) -> Handle:
-        """An input sequence ``x^{(1)} .. x^{(n)}``, each a vector of ``size``."""
-        return self._declare(
-            VarDecl(name, Kind.INPUT, self._shape(size), latex or _timed_latex(name), timed=True)
-        )
+    def _loop(self, over, step: int, index: str) -> Loop:
+        start, stop = (1, N) if over is None else over
+        start, stop = sp.sympify(start), sp.sympify(stop)
+        for bound in (start, stop):
+            if not bound.free_symbols <= {N, I}:
+                raise SpecError(f"a loop bound may use only n and i, got {bound}")
+        return Loop(start, stop, 1, index) if step == 1 else Loop(stop, start, -1, index)
+
+    def input(self, name: str, size, latex: str | None = None, timed: bool = True,
+              onehot: bool = False, over=None, index: str = "t") -> Handle:
+        """An input: a sequence ``x^{(1)} .. x^{(n)}`` of vectors of ``size`` (``timed=False``: one vector).
+
+        ``over=(1, mb.i - 1)`` declares a sequence over another range (the tagger's tags);
+        ``onehot=True`` says its values are one-hot vectors (numeric checks draw them so).
+        """
+        if not timed:
+            return self._declare(VarDecl(name, Kind.INPUT, self._shape(size), latex or name, onehot=onehot))
+        loop = self._loop(over, 1, index)
+        return self._declare(VarDecl(name, Kind.INPUT, self._shape(size), latex or _timed_latex(name),
+                                     timed=True, loop=loop, onehot=onehot))
 
     def label(self, name: str, classes, latex: str | None = None) -> Handle:
         """An integer label in ``1..classes`` (the handout's ``y``)."""
@@ -190,16 +218,18 @@ class ModelBuilder:
 
     def state(
         self, name: str, size, init: Handle | None = None, direction: str = "forward",
-        latex: str | None = None,
+        latex: str | None = None, over=None, index: str = "t",
     ) -> Handle:
         """A state sequence computed by a recurrence (give it with :meth:`recur`).
 
         ``direction="forward"`` runs ``t = 1..n`` from ``init`` at time 0,
         ``"backward"`` runs ``t = n..1`` from ``init`` at time ``n + 1``.
+        ``over=(1, mb.i - 1)`` runs over another range (the tagger's
+        ``for j = 1..(i-1)``, with ``index="j"``).
         """
         if direction not in ("forward", "backward"):
             raise SpecError(f"direction must be 'forward' or 'backward', got {direction!r}")
-        loop = FORWARD if direction == "forward" else BACKWARD
+        loop = self._loop(over, 1 if direction == "forward" else -1, index)
         shape = self._shape(size)
         if init is not None:
             if init.decl.kind is not Kind.PARAMETER:
@@ -220,11 +250,48 @@ class ModelBuilder:
         return Handle(self, handle.decl, T) if timed else handle
 
     def define(self, name: str, term: Term, latex: str | None = None) -> Handle:
-        """A computed variable outside the loops (``l``, ``q``, ``o``): a graph node."""
-        self._check_static(name, term.expr)
-        handle = self._declare(VarDecl(name, Kind.DEFINED, term.shape, latex or name))
+        """A computed variable (a graph node): outside the loops (``l``, ``q``, ``o``), or per step.
+
+        A definition that reads variables at ``t`` (``\\hat y^{(t)} = w_y h^{(t)}``) is
+        computed at every step of the loop of what it reads; the handle returned is then
+        read at ``t``, and :meth:`sum` adds its steps up (``L = \\sum_t L^{(t)}``).
+        """
+        loop = self._step_loop(term.expr)
+        if loop is None:
+            self._check_static(name, term.expr)
+            handle = self._declare(VarDecl(name, Kind.DEFINED, term.shape, latex or name))
+        else:
+            decl = VarDecl(name, Kind.DEFINED, term.shape, latex or _timed_latex(name), True, loop)
+            handle = Handle(self, self._declare(decl).decl, T)
         self._defs[name] = Definition(name, term.expr)
         return handle
+
+    def sum(self, term: Term) -> Term:
+        """``\\sum_t v^{(t)}`` over the loop of a per-step variable or a state read at ``t``.
+
+        Examples
+        --------
+        >>> mb = ModelBuilder("sum")
+        >>> x = mb.input("x", 1)
+        >>> s = mb.define("s", x[mb.t] - x[mb.t])
+        >>> mb.sum(s).display
+        '\\\\sum_{t} s^{(t)}'
+        """
+        if not (isinstance(term, Handle) and term.decl.timed and term.time == T):
+            shown = getattr(term, "display", term)
+            raise SpecError(f"sum() adds up a variable read at t over its loop, got {shown!r}")
+        loop = term.decl.loop
+        low, high = (loop.start, loop.stop) if loop.step == 1 else (loop.stop, loop.start)
+        prim = P.sum_over(low, high)
+        return Term(self, Apply(prim, (term.expr,)), term.shape, rf"\sum_{{{loop.index}}} {term.display}")
+
+    def _step_loop(self, expr) -> Loop | None:
+        """The loop of the first variable ``expr`` reads at ``t`` (outside sums), or None."""
+        for r in self._refs(expr, into_sums=False):
+            v = self._vars[r.name]
+            if v.timed and r.time is not None and sp.sympify(r.time).has(T) and v.loop is not None:
+                return v.loop
+        return None
 
     def recur(self, state: Handle, term: Term) -> None:
         """Give the recurrence of ``state``: ``h^{(t)} = term`` inside its loop."""
@@ -256,15 +323,20 @@ class ModelBuilder:
         self._defs[decl.name] = Definition(decl.name, term.expr)
 
     # -- checks -------------------------------------------------------------
-    def _refs(self, expr):
+    def _refs(self, expr, into_sums: bool = True):
         """Refs of ``expr``, looking through interims (which are not graph nodes)."""
-        for r in refs(expr):
-            yield r
-            if self._vars[r.name].kind is Kind.INTERIM:
-                yield from self._refs(self._defs[r.name].expr)
+        if isinstance(expr, Apply):
+            if expr.prim.over is not None and not into_sums:
+                return
+            for a in expr.args:
+                yield from self._refs(a, into_sums)
+            return
+        yield expr
+        if self._vars[expr.name].kind is Kind.INTERIM:
+            yield from self._refs(self._defs[expr.name].expr, into_sums)
 
     def _check_static(self, name: str, expr) -> None:
-        for r in self._refs(expr):
+        for r in self._refs(expr, into_sums=False):
             v = self._vars[r.name]
             if v.timed and (r.time is None or sp.sympify(r.time).has(T)):
                 raise SpecError(
@@ -315,3 +387,31 @@ sigmoid = transfer("sigmoid")
 relu = transfer("relu")
 identity = transfer("identity")
 LS = _fn(P.LOGSOFTMAX)
+sqnorm = _fn(P.SQNORM)
+sqnorm.__doc__ = "The squared norm ``v^T v`` (``(v)^2`` for a scalar): the squared error of ``v = yhat - y``."
+
+
+def concat(*terms: Term) -> Term:
+    """``CONCAT(a, b, ...)``: the vectors stacked into one.
+
+    Examples
+    --------
+    >>> mb = ModelBuilder("c")
+    >>> a = mb.parameter("a", 2); b = mb.parameter("b", 3)
+    >>> concat(a, b).shape
+    (5, 1)
+    """
+    if not terms or not all(isinstance(t, Term) for t in terms):
+        raise SpecError("CONCAT() takes one or more model expressions")
+    for t in terms:
+        t._check_usable()
+    return terms[0]._apply(P.CONCAT, *terms)
+
+
+def inner(a: Term, b: Term) -> Term:
+    """The inner product ``a^T b`` of two vectors (``y^T LS(s)``: a log-likelihood with one-hot ``y``)."""
+    if not (isinstance(a, Term) and isinstance(b, Term)):
+        raise SpecError("inner() takes two model expressions")
+    a._check_usable()
+    b._check_usable()
+    return a._apply(P.INNER, a, b)

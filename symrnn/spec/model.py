@@ -15,7 +15,7 @@ from functools import cache
 import sympy as sp
 
 from symrnn.cell.primitives import Primitive, elementwise
-from symrnn.cell.symbols import Label, N, T, Var, format_time
+from symrnn.cell.symbols import I, Label, N, T, Var, format_time
 from symrnn.errors import UnknownNameError
 
 
@@ -51,22 +51,50 @@ Expr = Ref | Apply
 
 @dataclass(frozen=True)
 class Loop:
-    """``for t = start..stop`` with ``step`` +1 (forward) or -1 (backward)."""
+    """``for t = start..stop`` with ``step`` +1 (forward) or -1 (backward).
+
+    ``start`` and ``stop`` are expressions in ``n`` and the label position ``i``
+    (the tagger's ``for j = 1..(i-1)``); ``index`` is the name the loop index
+    prints with (``t``, ``j``).
+    """
 
     start: sp.Expr
     stop: sp.Expr
     step: int
+    index: str = "t"
 
     def __str__(self) -> str:
-        return f"t = {format_time(self.start)}..{format_time(self.stop)}"
+        return f"{self.index} = {format_time(self.start)}..{format_time(self.stop)}"
 
-    def range(self, n: int) -> range:
-        return _loop_range(self, n)
+    def range(self, n: int, i: int | None = None) -> range:
+        """The concrete steps, in the loop's order, for length ``n`` and position ``i``."""
+        return _loop_range(self, n, i)
+
+    @property
+    def first(self) -> sp.Expr:
+        """The first step of the forward pass."""
+        return self.start
+
+    @property
+    def last(self) -> sp.Expr:
+        """The last step of the forward pass, where the backward pass starts."""
+        return self.stop
+
+
+def lengths(n: int, i: int | None = None) -> dict:
+    """SymPy substitutions for the length ``n`` and the label position ``i``."""
+    return {N: n} if i is None else {N: n, I: i}
 
 
 @cache
-def _loop_range(loop: Loop, n: int) -> range:
-    start, stop = (int(sp.sympify(e).subs(N, n)) for e in (loop.start, loop.stop))
+def _loop_range(loop: Loop, n: int, i: int | None) -> range:
+    subs = lengths(n, i)
+    bounds = [sp.sympify(e).subs(subs) for e in (loop.start, loop.stop)]
+    if not all(b.is_Integer for b in bounds):
+        from symrnn.errors import SpecError
+
+        raise SpecError(f"the loop {loop} needs the label position i: give i")
+    start, stop = (int(b) for b in bounds)
     return range(start, stop + loop.step, loop.step)
 
 
@@ -79,7 +107,9 @@ class VarDecl:
     """One variable: name, role, symbolic shape, LaTeX display template.
 
     ``latex`` may hold ``{t}``, replaced by the time index. A state has a
-    ``loop`` and an ``init`` (the parameter it starts from).
+    ``loop`` and an ``init`` (the parameter it starts from); a timed input or a
+    per-step defined variable has the ``loop`` it exists over. A ``onehot``
+    input holds one-hot vectors (the tagger's tags).
     """
 
     name: str
@@ -89,6 +119,7 @@ class VarDecl:
     timed: bool = False
     loop: Loop | None = None
     init: str | None = None
+    onehot: bool = False
 
     def symbol(self, time: sp.Expr | None = None):
         """The SymPy atom of this variable at ``time``."""
@@ -148,6 +179,21 @@ class Model:
     @property
     def parameters(self) -> list[VarDecl]:
         return [v for v in self.variables if v.kind is Kind.PARAMETER]
+
+    @property
+    def inputs(self) -> list[VarDecl]:
+        return [v for v in self.variables if v.kind is Kind.INPUT]
+
+    @property
+    def positional(self) -> bool:
+        """Whether the model reads the label position ``i`` (the bidirectional models, the tagger)."""
+        for v in self.variables:
+            if v.loop is not None and (sp.sympify(v.loop.start).has(I) or sp.sympify(v.loop.stop).has(I)):
+                return True
+        for d in self.definitions:
+            if any(r.time is not None and sp.sympify(r.time).has(I) for r in refs(d.expr)):
+                return True
+        return False
 
     @property
     def functions(self) -> list[str]:

@@ -67,12 +67,16 @@ def test_time_indexed_variable_needs_its_index():
         W @ x
 
 
-def test_static_definition_cannot_read_t():
+def test_definition_reading_t_is_computed_per_step():
     mb, _, x, y, W, U, h0, V = _start()
     h = mb.state("h", W.shape[0], init=h0)
     mb.recur(h, tanh(W @ x[mb.t] + U @ h[mb.t - 1]))
-    with pytest.raises(SpecError, match=r"l is defined outside the loops but reads h\^\{\(t\)\}"):
-        mb.define("l", V @ h[mb.t])
+    lt = mb.define("l", V @ h[mb.t])
+    assert (lt.decl.timed, lt.decl.loop, lt.time, lt.display) == (True, h.decl.loop, mb.t, "l^{(t)}")
+    with pytest.raises(SpecError, match=r"h varies over time: write h\[t\]"):
+        mb.define("l2", V @ h)
+    with pytest.raises(SpecError, match=r"sum\(\) adds up a variable read at t"):
+        mb.sum(h[mb.n])
 
 
 def test_state_without_recurrence_and_duplicates():

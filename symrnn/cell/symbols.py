@@ -171,7 +171,7 @@ class Component(MatrixExpr):
         return (sp.S.One, sp.S.One)
 
 
-class Adjoint(Var):
+class TotalDerivative(Var):
     """The total derivative of the loss in a variable instance, ``\\frac{\\partial o}{\\partial h^{(t)}}``.
 
     A :class:`Var` whose display template is the whole fraction, so it prints,

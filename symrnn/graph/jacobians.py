@@ -69,6 +69,61 @@ def _jacobian(model: Model, expr, parent: Ref, out):
     return total
 
 
+def _depends(model: Model, expr, parent: Ref) -> bool:
+    if isinstance(expr, Apply):
+        return any(_depends(model, a, parent) for a in expr.args)
+    if expr == parent:
+        return True
+    decl = model.var(expr.name)
+    if decl.kind is Kind.INTERIM:
+        inner = model.definition(decl.name).expr
+        return _depends(model, shift(inner, expr.time) if decl.timed else inner, parent)
+    return False
+
+
+def _vjp(model: Model, expr, parent: Ref, out, v):
+    """The cotangent of ``parent`` given cotangent ``v`` of ``expr`` (whose value is ``out``)."""
+    if isinstance(expr, Ref):
+        if expr == parent:
+            return v
+        decl = model.var(expr.name)
+        inner = model.definition(decl.name).expr
+        return _vjp(model, shift(inner, expr.time) if decl.timed else inner, parent, out, v)
+    args = [symbolic(model, a) for a in expr.args]
+    total = None
+    for i, arg in enumerate(expr.args):
+        if not _depends(model, arg, parent):
+            continue
+        if i in expr.prim.nondiff:
+            raise SpecError(f"{parent.name} is an argument of {expr.prim.name} that cannot be differentiated")
+        local = get_rule(expr.prim, i).vjp(v, tuple(args), out)
+        total = al.add(total, _vjp(model, arg, parent, args[i], local))
+    return total
+
+
+@cache
+def vjp_template(model: Model, target: str, parent: Ref, v):
+    """The VJP of ``target``'s definition in ``parent`` for cotangent ``v``: shaped like ``parent``.
+
+    The denominator-layout twin of :func:`template` (``J^T v`` without forming ``J``),
+    through interims, with every primitive's VJP rule from the registry.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> from symrnn.render.latex import latex
+    >>> m = elman(g="tanh"); v = Var("v", None, *m.var("h").shape, "v")
+    >>> latex(vjp_template(m, "h", Ref("h", T - 1), v))
+    'W^{hh\\\\top} (v \\\\odot (\\\\mathbf{1} - h^{(t)} \\\\odot h^{(t)}))'
+    """
+    decl = model.var(target)
+    out = decl.symbol(T if decl.timed else None)
+    expr = model.definition(target).expr
+    if not _depends(model, expr, parent):
+        raise SpecError(f"{target} does not depend on {parent.name}")
+    return _vjp(model, expr, parent, out, v)
+
+
 @cache
 def template(model: Model, target: str, parent: Ref):
     """The Jacobian of ``target``'s definition in ``parent``, with ``t`` and ``n`` symbolic.

@@ -11,8 +11,8 @@ import networkx as nx
 import numpy as np
 
 from symrnn.cell import algebra as al
-from symrnn.cell.symbols import Var
-from symrnn.graph.jacobians import Node, resolve, template
+from symrnn.cell.symbols import TotalDerivative, Var
+from symrnn.graph.jacobians import Node, concrete_time, resolve, template
 from symrnn.numeric.forward import Point, concrete_shape, forward
 from symrnn.numeric.printer import evaluate
 
@@ -68,4 +68,75 @@ def evaluate_pathsum(ps, point: Point, xp=np):
             for e in factor.edges:
                 product = edge(e) if product is None else product @ edge(e)
         total = product if total is None else total + product
+    return total
+
+
+# -- the factored forms ----------------------------------------------------------------
+def _term_value(G, term, tau, values, deltas, point, shape, xp):
+    """The value of one printed adjoint term at time ``tau`` of its variable (0 when it does not apply)."""
+    model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
+    if term.at is not None and concrete_time(term.at, n, None, i) != tau:
+        return None
+    steps = model.var(term.reader).loop.range(n, i) if term.over is not None else [tau]
+    total = None
+    for t in steps:
+        reader = Node(term.reader, None if term.reader_time is None else concrete_time(term.reader_time, n, t, i))
+        if reader not in G:
+            continue  # the adjoint of a variable outside its loop is zero
+        env = point.symbol_values()
+        expr = term.expr
+        if not al.is_scalar(expr):
+            for atom in expr.atoms(Var):
+                if isinstance(atom, TotalDerivative):
+                    env[atom] = deltas[Node(atom.name, None if atom.time is None
+                                            else concrete_time(atom.time, n, t, i))]
+                else:
+                    decl, time = resolve(model, atom.name, atom.time, n, t, i)
+                    env[atom] = values[Node(decl.name, time)]
+        part = evaluate(expr, env, xp, point.bindings, shape)
+        total = part if total is None else total + part
+    return total
+
+
+def _adjoint_shape(model, name: str, sizes: dict, layout: str) -> tuple:
+    r, c = concrete_shape(model, name, sizes)
+    return (1, r * c) if layout == "numerator" else (r, c)
+
+
+def evaluate_adjoints(rec, G: nx.DiGraph, point: Point, xp=np, values: dict | None = None) -> dict:
+    """The printed recursion's adjoints at ``point``: ``{Node: array}`` for every node it covers.
+
+    Each node's value is its variable's printed equation at that node's time, its
+    terms summed as printed, in reverse topological order of ``G``.
+    """
+    model = rec.model
+    values = values if values is not None else forward(G, point, xp)
+    loss = G.graph["loss"]
+    deltas: dict = {loss: xp.ones((1, 1))}
+    equations = {eq.name: eq for eq in rec.equations}
+    for node in reversed(list(nx.topological_sort(G))):
+        eq = equations.get(node.name)
+        if eq is None or node == loss:
+            continue
+        shape = _adjoint_shape(model, node.name, point.sizes, rec.layout)
+        total = xp.zeros(shape)
+        for term in eq.terms:
+            part = _term_value(G, term, node.t, values, deltas, point, shape, xp)
+            if part is not None:
+                total = total + part
+        deltas[node] = total
+    return deltas
+
+
+def evaluate_closed_form(cf, point: Point, xp=np):
+    """The value of a printed closed form at ``point``, shaped like the gradient in its layout."""
+    G, model = cf.graph, cf.model
+    values = forward(G, point, xp)
+    deltas = evaluate_adjoints(cf.recursion, G, point, xp, values)
+    shape = _adjoint_shape(model, cf.node.name, point.sizes, cf.layout)
+    total = xp.zeros(shape)
+    for term in cf.equation.terms:
+        part = _term_value(G, term, cf.node.t, values, deltas, point, shape, xp)
+        if part is not None:
+            total = total + part
     return total

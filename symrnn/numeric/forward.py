@@ -87,10 +87,12 @@ def random_point(model: Model, G: nx.DiGraph, sizes: dict, seed: int = 0,
     return Point(leaves, labels, dict(sizes), tuple(sorted((bindings or {}).items())))
 
 
-def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None) -> dict[Node, object]:
+def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | None = None) -> dict[Node, object]:
     """Values of all nodes of ``G`` at ``point``, interims included (``Node("a", t)``).
 
-    ``dtype`` (default float64) sets the precision of the computation.
+    ``dtype`` (default float64) sets the precision of the computation. ``overrides``
+    replaces the value of computed nodes (what follows them is computed from it):
+    finite differences in an intermediate variable use it.
     """
     model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
     values: dict[Node, object] = {}
@@ -116,13 +118,15 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None) -> dict[Node, object
         return values[key]
 
     for node in nx.topological_sort(G):
-        if G.nodes[node]["kind"] in ("state", "defined"):
+        if overrides and node in overrides:
+            values[node] = xp.asarray(overrides[node], dtype=dtype or xp.float64)
+        elif G.nodes[node]["kind"] in ("state", "defined"):
             values[node] = value(model.definition(node.name).expr, node.t)
         elif node not in values:
             raise NumericError(f"no value given for {G.nodes[node]['latex']}")
     return values
 
 
-def loss(G: nx.DiGraph, point: Point, xp=np, dtype=None):
+def loss(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | None = None):
     """The loss at ``point``, a scalar of ``dtype`` (default float64)."""
-    return forward(G, point, xp, dtype)[G.graph["loss"]].reshape(())[()]
+    return forward(G, point, xp, dtype, overrides)[G.graph["loss"]].reshape(())[()]

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from symrnn.cell.symbols import T
 from symrnn.derive.pathsum import pathsum
+from symrnn.errors import SymRNNError
 from symrnn.graph.jacobians import Node
-from symrnn.numeric.evaluate import evaluate_pathsum
-from symrnn.numeric.forward import Point, loss, random_point
+from symrnn.numeric.evaluate import evaluate_adjoints, evaluate_closed_form, evaluate_pathsum
+from symrnn.numeric.forward import Point, concrete_shape, forward, loss, random_point
 
 TOLERANCE = 1e-6
 #: Largest step of the central differences. Two levels of Richardson extrapolation
@@ -33,23 +35,32 @@ def relative_error(a, b) -> float:
 
 
 def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = STEP) -> np.ndarray:
-    """Central differences of the loss in each entry of leaf ``node``, shaped like it.
+    """Central differences of the loss in each entry of ``node``, shaped like it.
 
-    Extrapolated twice (Richardson) from central differences ``D`` at ``step``,
-    ``step/2`` and ``step/4``, so the truncation error is O(step^6). The loss is computed in
+    ``node`` is a leaf (a parameter, an input) or a computed variable, whose value
+    is then replaced while what follows it is recomputed. Extrapolated twice
+    (Richardson) from central differences ``D`` at ``step``, ``step/2`` and
+    ``step/4``, so the truncation error is O(step^6). The loss is computed in
     extended precision (``numpy.longdouble``) at the same float64 point, so the
     reference stays good on gradients that have all but vanished (1e-10).
     """
-    base = np.asarray(point.leaves[node], dtype=np.longdouble)
+    leaf = node in point.leaves
+    if leaf:
+        base = np.asarray(point.leaves[node], dtype=np.longdouble)
+    else:
+        base = np.asarray(forward(G, point, dtype=np.longdouble)[node], dtype=np.longdouble)
     grad = np.zeros(base.shape)
+
+    def at(value):
+        if leaf:
+            return loss(G, point.with_leaf(node, value), dtype=np.longdouble)
+        return loss(G, point, dtype=np.longdouble, overrides={node: value})
 
     def central(idx, h):
         plus, minus = base.copy(), base.copy()
         plus[idx] += h
         minus[idx] -= h
-        up = loss(G, point.with_leaf(node, plus), dtype=np.longdouble)
-        down = loss(G, point.with_leaf(node, minus), dtype=np.longdouble)
-        return (up - down) / (2 * h)
+        return (at(plus) - at(minus)) / (2 * h)
 
     for idx in np.ndindex(base.shape):
         h = np.longdouble(step) * max(1, abs(base[idx]))
@@ -59,15 +70,20 @@ def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = ST
     return grad
 
 
+#: The printed forms ``check`` evaluates.
+FORMS = ("pathsum", "recursion", "closed")
+
+
 @dataclass(frozen=True)
 class CheckRow:
-    """The check of one printed gradient."""
+    """The check of one printed gradient: ``form`` is "pathsum", "recursion" or "closed"."""
 
     name: str
     shape: tuple
     formula: np.ndarray
     reference: np.ndarray
     error: float
+    form: str = "pathsum"
 
     @property
     def passed(self) -> bool:
@@ -79,14 +95,55 @@ def check_pathsum(ps, point: Point) -> CheckRow:
     G = ps.graph
     shape = np.shape(point.leaves[ps.wrt])
     row = evaluate_pathsum(ps, point)
-    formula = np.asarray(row).reshape(shape, order="F")  # vec stacks columns
+    formula = _as_gradient(row, shape)
     reference = finite_differences(G, point, ps.wrt)
     return CheckRow(G.nodes[ps.wrt]["latex"], shape, formula, reference, relative_error(formula, reference))
 
 
+def _as_gradient(value, shape) -> np.ndarray:
+    """A printed gradient (a row in numerator layout, vec for a matrix) shaped like its variable."""
+    return np.asarray(value).reshape(shape, order="F")  # vec stacks columns
+
+
+def check_closed_form(cf, point: Point) -> CheckRow:
+    """Compare the printed closed form of ``cf`` (with its recursion) with finite differences."""
+    shape = np.shape(point.leaves[cf.node])
+    formula = _as_gradient(evaluate_closed_form(cf, point), shape)
+    reference = finite_differences(cf.graph, point, cf.node)
+    return CheckRow(cf.graph.nodes[cf.node]["latex"], shape, formula, reference,
+                    relative_error(formula, reference), "closed")
+
+
+def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -> list[CheckRow]:
+    """Compare each printed total derivative (every variable, every step) with finite differences
+    in that variable's value; one row per variable (but those in ``skip``), over all its steps."""
+    from symrnn.derive.factored import adjoint_symbol
+    from symrnn.render.latex import latex
+
+    deltas = evaluate_adjoints(rec, G, point)
+    rows = []
+    for eq in rec.equations:
+        nodes = [v for v in G if v.name == eq.name and v in deltas]
+        if not nodes or eq.name in skip:
+            continue
+        shape = (len(nodes), *concrete_shape(rec.model, eq.name, point.sizes))
+        formula = np.stack([_as_gradient(deltas[v], shape[1:]) for v in nodes])
+        reference = np.stack([finite_differences(G, point, v) for v in nodes])
+        decl = rec.model.var(eq.name)
+        name = latex(adjoint_symbol(rec.model, eq.name, T if decl.timed else None, rec.layout))
+        rows.append(CheckRow(name, shape, formula, reference, relative_error(formula, reference), "recursion"))
+    return rows
+
+
 def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None = None,
-                bindings: dict | None = None) -> list[CheckRow]:
-    """Check the printed path sum of every parameter (or of ``wrt``) of ``model`` for length ``n``.
+                bindings: dict | None = None, forms=("pathsum",), layout: str = "numerator",
+                i: int | None = None) -> list[CheckRow]:
+    """Check the printed forms of the gradient in every parameter (or in ``wrt``) for length ``n``.
+
+    ``forms`` chooses among "pathsum" (the sum over paths), "closed" (the closed form
+    with the recursion's total derivatives) and "recursion" (each total derivative of
+    the recursion, against finite differences in that variable). ``i`` is the label
+    position of the models that have one.
 
     Examples
     --------
@@ -94,10 +151,31 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     >>> rows = check_model(elman("tanh"), 3, {"m": 3, "d": 2, "K": 4})
     >>> [r.name for r in rows], all(r.passed for r in rows)
     (['W^{hx}', 'W^{hh}', 'b^{h}', 'h^{(0)}', 'V', '\\\\gamma'], True)
+    >>> rows = check_model(elman("tanh"), 3, {"m": 3, "d": 2, "K": 4}, wrt=["W^{hh}"],
+    ...                    forms=FORMS, layout="denominator")
+    >>> [(r.form, r.name) for r in rows if r.form != "recursion"], all(r.passed for r in rows)
+    ([('pathsum', 'W^{hh}'), ('closed', 'W^{hh}')], True)
     """
+    from symrnn.derive.factored import check_layout, closed_form, recursion
     from symrnn.graph.unroll import find_node, unroll
 
-    G = unroll(model, n)
+    unknown = [f for f in forms if f not in FORMS]
+    if unknown:
+        raise SymRNNError(f"unknown form {unknown[0]!r}; choose from {', '.join(FORMS)}")
+    check_layout(layout)
+    G = unroll(model, n, i)
     point = random_point(model, G, sizes, seed, bindings)
     names = wrt if wrt is not None else [p.latex for p in model.parameters]
-    return [check_pathsum(pathsum(model, find_node(G, name), n, graph=G), point) for name in names]
+    rows: list[CheckRow] = []
+    checked: set = set()
+    for name in names:
+        node = find_node(G, name)
+        if "pathsum" in forms:
+            rows.append(check_pathsum(pathsum(model, node, n, graph=G), point))
+        if "closed" in forms:
+            rows.append(check_closed_form(closed_form(model, node, n, i, layout, graph=G), point))
+        if "recursion" in forms:
+            rec = recursion(model, node.name, layout)
+            rows += check_recursion(rec, G, point, skip=checked)
+            checked |= {eq.name for eq in rec.equations}
+    return rows

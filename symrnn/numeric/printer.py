@@ -15,12 +15,12 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symrnn.cell import algebra as al
 from symrnn.cell.functions import numeric_value
-from symrnn.cell.symbols import Adjoint, Elementwise, I, Label, N, T, Var
+from symrnn.cell.symbols import Elementwise, I, Label, N, T, TotalDerivative, Var
 
 
 def identifier(var: Var) -> str:
     """A Python identifier for a variable instance (``h[t-1]`` -> ``v_h_tm1``; its adjoint ``d_h_tm1``)."""
-    prefix = "d" if isinstance(var, Adjoint) else "v"
+    prefix = "d" if isinstance(var, TotalDerivative) else "v"
     if var.time is None:
         return f"{prefix}_{var.name}"
     time = str(var.time).replace(" ", "").replace("-", "m").replace("+", "p")

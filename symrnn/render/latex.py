@@ -120,8 +120,10 @@ class SymRNNLatexPrinter(LatexPrinter):
     def _print_SumOver(self, expr):
         from symrnn.cell.symbols import T
 
-        return rf"\sum_{{{self._print(T)}={self._print(expr.args[1])}}}^{{{self._print(expr.args[2])}}} " \
-            + self._print(expr.arg)
+        arg = self._print(expr.arg)
+        if isinstance(expr.arg, (MatAdd, HadamardProduct)):
+            arg = f"({arg})"
+        return rf"\sum_{{{self._print(T)}={self._print(expr.args[1])}}}^{{{self._print(expr.args[2])}}} {arg}"
 
     def _print_SquaredNorm(self, expr):
         arg = expr.arg
@@ -384,3 +386,6 @@ def pathsum_latex(ps) -> str:
 
 
 SymRNNLatexPrinter._print_PathSum = lambda self, ps: pathsum_latex(ps)
+
+# The factored forms print through the same printer; their module registers itself.
+from symrnn.render import factored as _factored  # noqa: E402, F401

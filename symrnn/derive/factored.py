@@ -1,0 +1,338 @@
+"""The factored forms of the gradient: the backward recursion (BPTT) and the closed form.
+
+The *adjoint* of a variable is the total derivative of the loss in it,
+``\\frac{\\partial o}{\\partial h^{(t)}}``. It is the sum, over the variables that
+read it, of the reader's adjoint times the local derivative of the reader's
+equation:
+
+* numerator layout (rows, as the question sheet): ``adjoint(reader) D(h -> reader)``,
+  with the Jacobian rules of the registry;
+* denominator layout (columns shaped like the variable, as seed 002): the VJP
+  rules of the registry applied to ``adjoint(reader)``.
+
+Everything is derived once per model with the loop index ``t`` (and ``n``, ``i``)
+symbolic, so it does not grow with ``n``. An :class:`AdjointEquation` holds the
+terms of one variable; how a term applies in time is data of the term:
+
+* a reader inside a loop, reading ``h^{(t+k)}``: the term holds wherever that
+  reader exists (the adjoint of a variable outside its loop is zero);
+* a reader outside the loops, reading ``h^{(n)}``: the term holds at ``t = n`` only
+  (``at``);
+* a parameter read at every step: the term is a sum over the reader's loop (``over``);
+* an initial state: read by the first step only (a fixed reader time).
+
+:class:`Recursion` is the adjoints of every variable between ``wrt`` and the loss,
+loss side first; :class:`ClosedForm` is the gradient in ``wrt`` written with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import networkx as nx
+import sympy as sp
+
+from symrnn.cell import algebra as al
+from symrnn.cell.symbols import T, TotalDerivative
+from symrnn.errors import SymRNNError
+from symrnn.graph.jacobians import Node, parent_refs, template, time_offset, vjp_template
+from symrnn.graph.unroll import find_node, unroll
+from symrnn.spec.model import Kind, Loop, Model, Ref
+
+LAYOUTS = ("numerator", "denominator")
+
+
+def check_layout(layout: str) -> str:
+    if layout not in LAYOUTS:
+        raise SymRNNError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    return layout
+
+
+@dataclass(frozen=True)
+class AdjointTerm:
+    """One term of an adjoint equation.
+
+    Attributes
+    ----------
+    expr : sympy expression
+        The term, in the variable's own time ``t``; for an ``over`` term, in the
+        summation index ``t`` of the reader's loop.
+    reader : str
+        The variable whose adjoint the term carries back.
+    reader_time : sympy expression or None
+        The reader's time (``t + 1``, ``1``), or None for a reader outside the loops.
+    at : sympy expression or None
+        The term holds only at this time of the variable (``n``, ``i``).
+    over : Loop or None
+        The term is summed over this loop of the reader.
+    """
+
+    expr: object
+    reader: str
+    reader_time: sp.Expr | None = None
+    at: sp.Expr | None = None
+    over: Loop | None = None
+
+
+@dataclass(frozen=True)
+class AdjointEquation:
+    """``adjoint(name) = sum of terms`` for every time of ``name``."""
+
+    name: str
+    terms: tuple[AdjointTerm, ...]
+
+    @property
+    def general(self) -> tuple[AdjointTerm, ...]:
+        return tuple(term for term in self.terms if term.at is None)
+
+    def fixed_times(self) -> list:
+        seen: list = []
+        for term in self.terms:
+            if term.at is not None and term.at not in seen:
+                seen.append(term.at)
+        return seen
+
+
+def adjoint_symbol(model: Model, name: str, time, layout: str) -> TotalDerivative:
+    """``\\frac{\\partial o}{\\partial h^{(t)}}`` as a symbol: a row (numerator) or shaped like ``h``."""
+    decl = model.var(name)
+    loss = model.var(model.loss).latex
+    rows, cols = decl.shape
+    latex = rf"\frac{{\partial {loss}}}{{\partial {decl.latex}}}"
+    shape = (1, rows * cols) if layout == "numerator" else (rows, cols)
+    return TotalDerivative(name, time if decl.timed else None, *shape, latex)
+
+
+def _local(model: Model, reader: str, ref: Ref, layout: str):
+    """adjoint(reader) times the local derivative of the reader's equation in ``ref``, reader at ``t``."""
+    v = sp.S.One if reader == model.loss else adjoint_symbol(model, reader, T, layout)
+    if layout == "numerator":
+        return al.mul(v, template(model, reader, ref))
+    return vjp_template(model, reader, ref, v)
+
+
+def _shifted(expr, time):
+    """``expr`` (in the reader's ``t``) with the reader's ``t`` set to ``time``."""
+    if al.is_scalar(expr):
+        return expr
+    return expr.xreplace({T: time})
+
+
+def in_loop(time, loop: Loop) -> bool | None:
+    """Whether ``time`` is a step of ``loop`` for every ``n`` (and ``i``): True, False, or None if it depends."""
+    time = sp.sympify(time)
+    low, high = (loop.start, loop.stop) if loop.step == 1 else (loop.stop, loop.start)
+    below, above = sp.expand(time - low), sp.expand(high - time)
+    if (below.is_Integer and below < 0) or (above.is_Integer and above < 0):
+        return False
+    if below.is_Integer and above.is_Integer:
+        return True
+    return None
+
+
+@cache
+def adjoint_equation(model: Model, name: str, layout: str = "numerator") -> AdjointEquation:
+    """The terms of the adjoint of variable ``name`` (a state, a defined variable, a parameter or an input).
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> eq = adjoint_equation(elman(), "h")
+    >>> [(term.reader, term.reader_time, term.at) for term in eq.terms]
+    [('h', t + 1, None), ('l', None, n)]
+    """
+    check_layout(layout)
+    decl = model.var(name)
+    terms: list[AdjointTerm] = []
+    for d in model.definitions:
+        reader = model.var(d.target)
+        if reader.kind is Kind.INTERIM:
+            continue
+        for ref in parent_refs(model, reader.name):
+            if ref.name == name:
+                terms.append(_term(model, decl, reader, ref, layout))
+            elif decl.kind is Kind.PARAMETER and model.var(ref.name).init == name and reader.timed:
+                term = _init_term(model, decl, reader, ref, layout)
+                if term is not None:
+                    terms.append(term)
+    return AdjointEquation(name, tuple(terms))
+
+
+def _term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm:
+    local = _local(model, reader.name, ref, layout)
+    reads_t = ref.time is not None and sp.sympify(ref.time).has(T)
+    if reader.timed and reads_t:
+        _, k = time_offset(ref.time)
+        return AdjointTerm(_shifted(local, T - k), reader.name, T - k)
+    if reader.timed and not decl.timed:
+        return AdjointTerm(local, reader.name, T, over=reader.loop)
+    if reader.timed:
+        raise SymRNNError(
+            f"{reader.display(T)} reads {decl.display(ref.time)} at a fixed time inside its loop; "
+            "the factored forms do not cover this yet"
+        )
+    if decl.timed and not reads_t:
+        return AdjointTerm(local, reader.name, None, at=sp.sympify(ref.time))
+    return AdjointTerm(local, reader.name, None)  # a static read, or a sum over t of the variable
+
+
+def _init_term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm | None:
+    """The term of an initial state: the step of ``reader`` whose read of ``ref`` falls before the loop."""
+    state = model.var(ref.name)
+    if ref.time is None or not sp.sympify(ref.time).has(T):
+        return None
+    _, k = time_offset(ref.time)
+    before = sp.sympify(state.loop.first) - state.loop.step
+    reader_time = sp.expand(before - k)
+    if in_loop(reader_time, reader.loop) is False:
+        return None
+    local = _local(model, reader.name, ref, layout)
+    return AdjointTerm(_shifted(local, reader_time), reader.name, reader_time)
+
+
+# -- which variables, in which order --------------------------------------------------
+def _reads(model: Model) -> nx.MultiDiGraph:
+    """Variable-level graph: an edge ``x -> v`` with the offset of every read of ``x`` by ``v``."""
+    R = nx.MultiDiGraph()
+    for v in model.variables:
+        if v.kind not in (Kind.INTERIM, Kind.LABEL):
+            R.add_node(v.name)
+    for d in model.definitions:
+        if model.var(d.target).kind is Kind.INTERIM:
+            continue
+        for ref in parent_refs(model, d.target):
+            offset = None
+            if ref.time is not None and sp.sympify(ref.time).has(T):
+                offset = time_offset(ref.time)[1]
+            R.add_edge(ref.name, d.target, offset=offset)
+            init = model.var(ref.name).init
+            if init is not None:
+                R.add_edge(init, d.target, offset=None)
+    return R
+
+
+def adjoint_order(model: Model, wrt: str) -> list[str]:
+    """The variables between ``wrt`` and the loss whose adjoints the gradient needs, loss side first.
+
+    Within a group of variables that read each other across steps (the LSTM's
+    ``h`` and ``c``), one read at the same step decides the order.
+    """
+    R = _reads(model)
+    loss = model.loss
+    if wrt not in R:
+        raise SymRNNError(f"{wrt} is not a variable of the graph of {model.name}")
+    between = (nx.descendants(R, wrt) & (nx.ancestors(R, loss) | {loss})) - {loss}
+    if not between and not R.has_edge(wrt, loss):
+        raise SymRNNError(f"the loss {model.var(loss).latex} does not depend on {model.var(wrt).latex}")
+    simple = nx.DiGraph((u, v) for u, v in R.edges() if u != v)
+    C = nx.condensation(simple)
+    order: list[str] = []
+    declared = {v.name: i for i, v in enumerate(model.variables)}
+    for comp in reversed(list(nx.topological_sort(C))):
+        members = sorted(C.nodes[comp]["members"], key=declared.get)
+        same_step = nx.DiGraph()
+        same_step.add_nodes_from(members)
+        same_step.add_edges_from(
+            (u, v) for u, v, data in R.edges(data=True)
+            if u in members and v in members and u != v and data["offset"] == 0
+        )
+        for name in reversed(list(nx.lexicographical_topological_sort(same_step, key=declared.get))):
+            if name in between:
+                order.append(name)
+    return order
+
+
+# -- derivation objects -----------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Recursion:
+    """The backward recursion: the adjoint equation of every variable between ``wrt`` and the loss.
+
+    Print it with :func:`symrnn.render.latex.latex`; evaluate it with
+    :func:`symrnn.numeric.evaluate.evaluate_adjoints`.
+    """
+
+    model: Model
+    wrt: str
+    layout: str
+    equations: tuple[AdjointEquation, ...]
+
+    def __str__(self) -> str:
+        from symrnn.render.factored import factored_latex
+
+        return factored_latex(self)
+
+    def _repr_latex_(self) -> str:
+        return "$" + str(self) + "$"
+
+
+@dataclass(frozen=True, eq=False)
+class ClosedForm:
+    """The gradient in ``wrt`` written with the recursion's adjoints (shaped like ``wrt`` in
+    denominator layout; a row, with the vec convention for a matrix, in numerator layout)."""
+
+    recursion: Recursion
+    equation: AdjointEquation
+    graph: nx.DiGraph
+    node: Node
+
+    @property
+    def model(self) -> Model:
+        return self.recursion.model
+
+    @property
+    def layout(self) -> str:
+        return self.recursion.layout
+
+    def __str__(self) -> str:
+        from symrnn.render.factored import factored_latex
+
+        return factored_latex(self)
+
+    def _repr_latex_(self) -> str:
+        return "$" + str(self) + "$"
+
+
+def recursion(model: Model, wrt: str, layout: str = "numerator") -> Recursion:
+    """The backward recursion for the gradient in variable ``wrt`` (an identifier such as ``"W_hx"``).
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> [eq.name for eq in recursion(elman(), "W_hx").equations]
+    ['q', 'l', 'h']
+    """
+    check_layout(layout)
+    names = adjoint_order(model, wrt)
+    return Recursion(model, wrt, layout, tuple(adjoint_equation(model, name, layout) for name in names))
+
+
+def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, layout: str = "numerator",
+                graph: nx.DiGraph | None = None) -> ClosedForm:
+    """``d loss / d wrt`` in closed form: a sum over the steps that read ``wrt``, with the adjoints.
+
+    ``wrt`` is a parameter, an initial state or an input, by display name or identifier;
+    ``n`` (and ``i``) fix the graph on which the numbers are checked, the formula is for any ``n``.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> from symrnn.render.latex import latex
+    >>> cf = closed_form(elman("tanh"), "W^{hx}", 3, layout="denominator")
+    >>> latex(cf.equation.terms[0].expr)
+    '(\\\\frac{\\\\partial o}{\\\\partial h^{(t)}} \\\\odot (\\\\mathbf{1} - h^{(t)} \\\\odot h^{(t)})) x^{(t)\\\\top}'
+    """
+    G = graph if graph is not None else unroll(model, n, i)
+    node = wrt if isinstance(wrt, Node) else find_node(G, wrt)
+    decl = model.var(node.name)
+    if decl.kind not in (Kind.PARAMETER, Kind.INPUT):
+        raise SymRNNError(f"{G.nodes[node]['latex']} is computed; the closed form is for parameters, "
+                          "initial states and inputs (the recursion gives the adjoints of the rest)")
+    rec = recursion(model, node.name, layout)
+    return ClosedForm(rec, adjoint_equation(model, node.name, layout), G, node)
+
+
+__all__ = [
+    "LAYOUTS", "AdjointEquation", "AdjointTerm", "ClosedForm", "Recursion", "adjoint_equation",
+    "adjoint_order", "adjoint_symbol", "closed_form", "in_loop", "recursion",
+]

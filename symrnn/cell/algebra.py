@@ -102,9 +102,13 @@ def add(*terms):
     if not mats:
         return sp.Add(*kept)
     shape = mats[0].shape
-    for k in kept:
-        if is_scalar(k):
+    if len(mats) < len(kept):
+        if not same_dim(shape[0], shape[1]):
             raise ShapeError(f"cannot add a multiple of the identity to {fmt_shape(shape)} terms")
+        # c stands for c I: a skip connection's Jacobian W + I
+        eye = Identity(shape[0])
+        kept = [k if not is_scalar(k) else eye if k == 1 else MatMul(k, eye, evaluate=False) for k in kept]
+    for k in kept:
         if not (same_dim(k.shape[0], shape[0]) and same_dim(k.shape[1], shape[1])):
             raise ShapeError(f"cannot add {fmt_shape(k.shape)} to {fmt_shape(shape)}: {k}")
     return MatAdd(*kept, evaluate=False)

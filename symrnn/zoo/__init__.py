@@ -14,12 +14,32 @@ from collections.abc import Callable
 
 from symrnn.errors import UnknownNameError
 from symrnn.spec.model import Model
+from symrnn.zoo.bidirectional import bidirectional, stacked_bidirectional, tagger
 from symrnn.zoo.elman import elman
+from symrnn.zoo.gated import gru, gru_torch, lstm
+from symrnn.zoo.simple import mlp, next_word, plain, residual, scalar, vanilla
 
 #: name -> (builder, one-line description)
 MODELS: dict[str, tuple[Callable[..., Model], str]] = {
     "elman": (elman, "Elman RNN, label at the last step (question sheet, Q1)"),
+    "bidirectional": (bidirectional, "bidirectional RNN, label at position i (question sheet, Q2)"),
+    "stacked_bidirectional": (stacked_bidirectional, "two-level bidirectional RNN (question sheet, Q2a)"),
+    "tagger": (tagger, "bidirectional RNN with a recurrence over the previous tags (question sheet, Q2b)"),
+    "gru": (gru, "GRU in Collins' convention (question sheet, Q3)"),
+    "gru_torch": (gru_torch, "GRU in PyTorch's convention (torch.nn.GRU)"),
+    "lstm": (lstm, "LSTM, softmax cross-entropy at the last step (seed 004, Q4.2)"),
+    "lstm_every": (lambda: lstm("every"), "LSTM, softmax cross-entropy summed over every step (seed 004, Q4.4)"),
+    "vanilla": (vanilla, "tanh RNN, softmax cross-entropy at the last step (seed 004, Q3.2)"),
+    "vanilla_every": (lambda: vanilla("every"), "tanh RNN, cross-entropy summed over every step (seed 004, Q3.4)"),
+    "plain": (plain, "plain tanh RNN with a log-likelihood J (seed 002, Q3.1)"),
+    "residual": (residual, "residual tanh RNN, h_t = tanh(g_t) + h_{t-1} (seed 002, Q3.2)"),
+    "next_word": (next_word, "next-word tanh RNN over one-hot words (seed 002, Q2)"),
+    "mlp": (mlp, "MLP with embed and unembed matrices, J = log p(y|s) (seed 002, Q1)"),
+    "scalar": (scalar, "scalar linear RNN, squared error at every step (seed 003)"),
 }
+
+#: The zoo models whose transfer function is the abstract g (the others fix theirs).
+ABSTRACT_G = ("elman", "bidirectional", "stacked_bidirectional", "tagger", "gru")
 
 
 def get(name: str, **options) -> Model:
@@ -28,7 +48,13 @@ def get(name: str, **options) -> Model:
         close = difflib.get_close_matches(name, MODELS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise UnknownNameError(f"no zoo model {name!r}{hint} (known: {', '.join(MODELS)})")
+    if options and name not in ABSTRACT_G:
+        raise UnknownNameError(f"zoo model {name!r} takes no options (its functions are fixed), got "
+                               f"{', '.join(options)}")
     return MODELS[name][0](**options)
 
 
-__all__ = ["MODELS", "elman", "get"]
+__all__ = [
+    "ABSTRACT_G", "MODELS", "bidirectional", "elman", "get", "gru", "gru_torch", "lstm", "mlp", "next_word",
+    "plain", "residual", "scalar", "stacked_bidirectional", "tagger", "vanilla",
+]

@@ -30,6 +30,9 @@ class _Group(click.Group):
 
 
 def _model(name: str, g: str | None):
+    if g and name not in zoo.ABSTRACT_G:
+        raise SymRNNError(f"--g applies to the models written with an abstract g ({', '.join(zoo.ABSTRACT_G)}); "
+                          f"{name} fixes its functions")
     options = {"g": g} if g else {}
     return zoo.get(name, **options)
 
@@ -48,6 +51,12 @@ def _sizes(model, pairs: tuple[str, ...]) -> dict:
 g_option = click.option("--g", "g", default=None, metavar="FUNCTION",
                         help="Transfer function g: g (abstract), tanh, sigmoid, relu or identity.")
 n_option = click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Sequence length.")
+i_option = click.option("--i", "i", type=click.IntRange(min=1), default=None,
+                        help="Label position, for the models that have one (bidirectional, tagger).")
+layout_option = click.option("--layout", type=click.Choice(["numerator", "denominator"]), default="numerator",
+                             show_default=True,
+                             help="numerator: Jacobians and row gradients (question sheet); denominator: "
+                                  "gradients shaped like the variable (seed 002).")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,10 +79,11 @@ def main() -> None:
 @click.argument("model")
 @click.option("--wrt", required=True, help="Parameter, input or initial state, e.g. 'W^{hx}' or 'x^{(1)}'.")
 @n_option
+@i_option
 @g_option
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of paths.")
 @click.option("--all", "list_all", is_flag=True, help=f"List even more than {LIST_LIMIT} paths.")
-def paths(model: str, wrt: str, n: int, g: str | None, count_only: bool, list_all: bool) -> None:
+def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only: bool, list_all: bool) -> None:
     """List the directed paths from WRT to the loss, one per line, then their number.
 
     \b
@@ -84,13 +94,14 @@ def paths(model: str, wrt: str, n: int, g: str | None, count_only: bool, list_al
     from symrnn.paths import count_paths, iter_paths
     from symrnn.render.text import count_line, path_line
 
-    G = unroll(_model(model, g), n)
+    G = unroll(_model(model, g), n, i)
     source = find_node(G, wrt)
     count = count_paths(G, source)
     if not count_only:
         if count > LIST_LIMIT and not list_all:
             raise SymRNNError(f"there are {count} paths; listing more than {LIST_LIMIT} needs --all "
-                              "(or use --count; the factored form avoids the paths altogether)")
+                              f"(or use --count; the factored form, symrnn derive {model} --form closed, "
+                              "avoids the paths altogether)")
         for path in iter_paths(G, source):
             click.echo(path_line(G, path))
     click.echo(count_line(count))
@@ -100,60 +111,96 @@ def paths(model: str, wrt: str, n: int, g: str | None, count_only: bool, list_al
 @click.argument("model")
 @click.option("--wrt", required=True, help="Parameter, input or initial state, e.g. 'W^{hx}'.")
 @n_option
+@i_option
 @g_option
+@click.option("--form", type=click.Choice(["pathsum", "recursion", "closed", "all"]), default="pathsum",
+              show_default=True, help="The path sum (Q1b), the backward recursion, the closed form, or all three.")
+@layout_option
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write DIR/derivation.tex, DIR/graph.dot and DIR/graph.svg.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["svg", "png", "pdf"]),
               default=("svg",), show_default=True, help="Graph image formats (repeatable).")
 @click.option("--edge-labels", is_flag=True, help="Label graph edges with D(a -> b).")
 @click.option("--pdf", "make_pdf", is_flag=True, help="Also compile DIR/derivation.pdf with pdflatex.")
-def derive(model: str, wrt: str, n: int, g: str | None, out: Path | None, formats, edge_labels: bool,
-           make_pdf: bool) -> None:
-    """Print d(loss)/d(WRT) as a sum over paths of products of edge Jacobians, in LaTeX.
+def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str, layout: str, out: Path | None,
+           formats, edge_labels: bool, make_pdf: bool) -> None:
+    """Print d(loss)/d(WRT) in LaTeX: as a sum over paths of products of edge Jacobians, as the
+    backward recursion of the total derivatives, or in closed form (a sum over t).
 
     \b
-    Example:
+    Examples:
       symrnn derive elman --wrt 'W^{hx}' --n 3 --out out/ --pdf
+      symrnn derive vanilla --wrt W_x --n 3 --form closed --layout denominator
+      symrnn derive bidirectional --wrt 'W^{hx}' --n 4 --i 2 --form all
     """
     from symrnn.derive import pathsum
+    from symrnn.derive.factored import closed_form, recursion
+    from symrnn.graph import find_node, unroll
     from symrnn.render.document import compile_pdf, standalone
     from symrnn.render.dot import graph_dot, render_graph
     from symrnn.render.latex import latex
 
     m = _model(model, g)
-    ps = pathsum(m, wrt, n)
-    body = latex(ps)
+    G = unroll(m, n, i)
+    node = find_node(G, wrt)
+    parts = []
+    ps = None
+    if form in ("pathsum", "all"):
+        ps = pathsum(m, node, n, graph=G, layout=layout)
+        parts.append(latex(ps))
+    if form == "recursion":
+        parts.append(latex(recursion(m, node.name, layout)))
+    if form in ("closed", "all"):
+        parts.append(latex(closed_form(m, node, n, i, layout, graph=G)))
+    body = "\n\n".join(parts)
     click.echo(body)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         tex = out / "derivation.tex"
-        tex.write_text(standalone(body, f"{m.title}: the gradient with respect to ${wrt}$, $n = {n}$"))
+        where = f"$n = {n}$" + (f", $i = {i}$" if i is not None else "")
+        tex.write_text(standalone(body, f"{m.title}: the gradient with respect to ${G.nodes[node]['latex']}$, {where}"))
         written = [tex]
-        written += render_graph(graph_dot(ps.graph, ps.paths, edge_labels), out / "graph", formats)
+        highlighted = ps.paths if ps is not None else _paths_to_draw(G, node)
+        written += render_graph(graph_dot(G, highlighted, edge_labels), out / "graph", formats)
         if make_pdf:
             written.append(compile_pdf(tex))
         for path in written:
             click.echo(f"wrote {path}", err=True)
 
 
+def _paths_to_draw(G, node) -> tuple:
+    """The paths to highlight in the graph, unless there are too many to colour."""
+    from symrnn.derive.pathsum import MAX_TERMS
+    from symrnn.paths import count_paths, iter_paths
+
+    return tuple(iter_paths(G, node)) if count_paths(G, node) <= MAX_TERMS else ()
+
+
 @main.command()
 @click.argument("model")
 @n_option
+@i_option
 @g_option
+@click.option("--form", "forms", multiple=True, type=click.Choice(["pathsum", "recursion", "closed"]),
+              help="Printed forms to check (repeatable; default all three).")
+@layout_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random point.")
 @click.option("--size", "size_pairs", multiple=True, metavar="NAME=INT",
               help="A dimension, e.g. --size m=4 (repeatable; default m=4, d=3, K=5).")
 @click.option("--wrt", "wrt", multiple=True, help="Check only these (repeatable; default every parameter).")
-def check(model: str, n: int, g: str | None, seed: int, size_pairs, wrt) -> None:
-    """Evaluate each printed gradient and compare it with finite differences.
+def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, seed: int, size_pairs,
+          wrt) -> None:
+    """Evaluate each printed form of each gradient and compare it with finite differences.
 
-    Prints one row per parameter (shape, max relative error, pass/fail); exits 0
-    only if all pass (relative error below 1e-6). An abstract g is checked as tanh
-    unless --g says otherwise.
+    Prints one row per printed formula (the path sum and the closed form of each
+    parameter, each total derivative of the recursion against finite differences in
+    that variable); exits 0 only if all pass (relative error below 1e-6). An abstract
+    g is checked as tanh unless --g says otherwise.
 
     \b
-    Example:
+    Examples:
       symrnn check elman --n 5 --g sigmoid --size m=6 --size d=2
+      symrnn check lstm_every --n 4 --form closed --layout denominator
     """
     from rich.console import Console
     from rich.table import Table
@@ -166,29 +213,34 @@ def check(model: str, n: int, g: str | None, seed: int, size_pairs, wrt) -> None
         bindings[f] = "tanh"
         click.echo(f"{f} is abstract: checking with {f} = tanh (choose with --g)")
     sizes = _sizes(m, size_pairs)
-    rows = check_model(m, n, sizes, seed, list(wrt) or None, bindings)
-    table = Table(title=f"{m.name}, n = {n}, " + ", ".join(f"{k} = {v}" for k, v in sizes.items())
-                  + f", seed {seed}: printed path sums against finite differences")
-    for column in ("gradient", "shape", "max rel. error", "result"):
+    forms = forms or ("pathsum", "closed", "recursion")
+    rows = check_model(m, n, sizes, seed, list(wrt) or None, bindings, forms=forms, layout=layout, i=i)
+    where = f"n = {n}" + (f", i = {i}" if i is not None else "")
+    table = Table(title=f"{m.name}, {where}, " + ", ".join(f"{k} = {v}" for k, v in sizes.items())
+                  + f", seed {seed}, {layout} layout: printed formulas against finite differences")
+    for column in ("form", "gradient", "shape", "max rel. error", "result"):
         table.add_column(column)
+    loss = m.var(m.loss).latex
     for r in rows:
         shape = " x ".join(str(s) for s in r.shape)
-        table.add_row(f"d o / d {r.name}", shape, f"{r.error:.1e}", "pass" if r.passed else "FAIL")
+        name = r.name if r.form == "recursion" else f"d {loss} / d {r.name}"
+        table.add_row(r.form, name, shape, f"{r.error:.1e}", "pass" if r.passed else "FAIL")
     Console(width=120).print(table)
     failed = [r.name for r in rows if not r.passed]
     if failed:
         click.echo(f"FAILED (relative error >= {TOLERANCE:g}): {', '.join(failed)}")
         sys.exit(1)
-    click.echo(f"all {len(rows)} gradients pass (relative error < {TOLERANCE:g})")
+    click.echo(f"all {len(rows)} printed formulas pass (relative error < {TOLERANCE:g})")
 
 
 @main.command("sensitivity")
 @click.argument("model")
 @click.option("--input", "input_name", required=True, help="An input such as 'x^{(1)}'.")
 @n_option
+@i_option
 @g_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def sensitivity_command(model: str, input_name: str, n: int, g: str | None, fmt: str) -> None:
+def sensitivity_command(model: str, input_name: str, n: int, i: int | None, g: str | None, fmt: str) -> None:
     """Say which edge Jacobians vary when INPUT varies, and why (question sheet, Q1c).
 
     \b
@@ -198,7 +250,7 @@ def sensitivity_command(model: str, input_name: str, n: int, g: str | None, fmt:
     from symrnn.derive.sensitivity import sensitivity
     from symrnn.render.text import sensitivity_line, sensitivity_record
 
-    rows = sensitivity(_model(model, g), input_name, n)
+    rows = sensitivity(_model(model, g), input_name, n, i=i)
     if fmt == "json":
         click.echo(json.dumps([sensitivity_record(r) for r in rows], indent=2))
         return

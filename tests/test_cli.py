@@ -53,10 +53,15 @@ def test_check_passes_for_every_parameter():
     result = run("check", "elman", "--n", "5")
     assert result.exit_code == 0, result.output
     assert "g is abstract: checking with g = tanh" in result.output
+    lines = result.output.splitlines()
     for name in ["W^{hx}", "W^{hh}", "b^{h}", "h^{(0)}", "V", r"\gamma"]:
-        row = next(line for line in result.output.splitlines() if f"d o / d {name} " in line)
+        for form in ("pathsum", "closed"):
+            row = next(line for line in lines if f"d o / d {name} " in line and form in line)
+            assert "pass" in row
+    for name in ["q", "l", "h^{(t)}"]:
+        row = next(line for line in lines if "recursion" in line and rf"\partial {name}}}" in line)
         assert "pass" in row
-    assert "all 6 gradients pass (relative error < 1e-06)" in result.output
+    assert "all 15 printed formulas pass (relative error < 1e-06)" in result.output
 
 
 def test_check_options():

@@ -74,6 +74,7 @@ class PathSum:
     terms: tuple[tuple[Factor, ...], ...]
     shared: Factor | None
     families: dict
+    layout: str = "numerator"
 
     @property
     def model(self) -> Model:
@@ -104,7 +105,8 @@ def _common_suffix(paths: list[Path]) -> int:
     return k
 
 
-def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = None) -> PathSum:
+def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = None,
+            layout: str = "numerator", i: int | None = None) -> PathSum:
     """Derive ``d loss / d wrt`` as a sum over the directed paths of the graph unrolled for ``n``.
 
     Parameters
@@ -116,6 +118,13 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
         ``"x^{(1)}"``) or identifier (``"W_hx"``).
     n : int
         The sequence length.
+    graph : networkx.DiGraph, optional
+        The graph unrolled for ``n`` (and the label position ``i``), if already made.
+    layout : str
+        "numerator" (each product read loss side first, as Q1b) or "denominator"
+        (the transposed products, read from ``wrt`` up, shaped like ``wrt``).
+    i : int, optional
+        The label position, for the models that read one.
 
     Examples
     --------
@@ -123,7 +132,10 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
     >>> [len(term) for term in pathsum(elman(), "b^{h}", 3).terms]
     [2, 3, 4]
     """
-    G = graph if graph is not None else unroll(model, n)
+    from symrnn.derive.factored import check_layout
+
+    check_layout(layout)
+    G = graph if graph is not None else unroll(model, n, i)
     source = wrt if isinstance(wrt, Node) else find_node(G, wrt)
     loss = G.graph["loss"]
     if source == loss:
@@ -156,4 +168,4 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
                 factors.append(Factor("edge", ((u, v),)))
         factors.append(Factor("partial", (edges[-1],)))
         terms.append(tuple(factors))
-    return PathSum(G, source, loss, tuple(paths), tuple(terms), shared, families)
+    return PathSum(G, source, loss, tuple(paths), tuple(terms), shared, families, layout)

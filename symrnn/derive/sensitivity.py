@@ -63,7 +63,8 @@ def _interim_refs(model: Model, name: str):
             yield r
 
 
-def sensitivity(model: Model, input: str, n: int, graph: nx.DiGraph | None = None) -> list[EdgeSensitivity]:
+def sensitivity(model: Model, input: str, n: int, graph: nx.DiGraph | None = None,
+                i: int | None = None) -> list[EdgeSensitivity]:
     """Classify every edge Jacobian of the graph as varying or constant when ``input`` varies.
 
     Examples
@@ -73,7 +74,7 @@ def sensitivity(model: Model, input: str, n: int, graph: nx.DiGraph | None = Non
     >>> sorted((r.source_latex, r.target_latex) for r in rows if not r.varies)
     [('\\\\gamma', 'l'), ('h^{(3)}', 'l'), ('q', 'o')]
     """
-    G = graph if graph is not None else unroll(model, n)
+    G = graph if graph is not None else unroll(model, n, i)
     source = find_node(G, input)
     name = G.nodes[source]["latex"]
     downstream = nx.descendants(G, source) | {source}

@@ -258,8 +258,16 @@ def _factor_latex(ps, f) -> str:
 
 
 def pathsum_terms(ps) -> list[str]:
-    """Each term of the path sum, as printed."""
+    """Each term of the path sum, as printed: loss side first, or transposed in denominator layout."""
+    if ps.layout == "denominator":
+        return [" ".join(_transposed(_factor_latex(ps, f)) for f in reversed(term)) for term in ps.terms]
     return [" ".join(_factor_latex(ps, f) for f in term) for term in ps.terms]
+
+
+def _transposed(factor: str) -> str:
+    if factor.startswith(r"\frac") or factor.startswith("D("):
+        return rf"\left({factor}\right)^{{\top}}"
+    return attach_superscript(factor, r"\top")
 
 
 def pathsum_equation(ps) -> str:
@@ -362,6 +370,11 @@ def pathsum_notes(ps) -> list[str]:
         r"Jacobians are in numerator layout: $D(a \rightarrow b)$ has a row for each component of $b$ "
         r"and a column for each component of $a$.",
     ]
+    if ps.layout == "denominator":
+        notes.append(
+            f"Denominator layout: ${partial(_node(G, ps.loss), wrt)}$ is a column, the transpose of the "
+            "numerator-layout row, so each product is transposed and read from the variable up to the loss."
+        )
     rows, cols = G.graph["model"].var(ps.wrt.name).shape
     if cols != 1:
         notes.append(

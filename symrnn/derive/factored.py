@@ -66,6 +66,9 @@ class AdjointTerm:
         The term holds only at this time of the variable (``n``, ``i``).
     over : Loop or None
         The term is summed over this loop of the reader.
+    condition : sympy relational or None
+        The term exists only for the lengths where this holds (``i = 1``: the tagger's
+        ``\beta^{(i-1)}`` is the initial state ``\beta^{(0)}`` only then).
     """
 
     expr: object
@@ -73,6 +76,7 @@ class AdjointTerm:
     reader_time: sp.Expr | None = None
     at: sp.Expr | None = None
     over: Loop | None = None
+    condition: object = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,7 @@ def adjoint_equation(model: Model, name: str, layout: str = "numerator") -> Adjo
         for ref in parent_refs(model, reader.name):
             if ref.name == name:
                 terms.append(_term(model, decl, reader, ref, layout))
-            elif decl.kind is Kind.PARAMETER and model.var(ref.name).init == name and reader.timed:
+            elif decl.kind is Kind.PARAMETER and model.var(ref.name).init == name:
                 term = _init_term(model, decl, reader, ref, layout)
                 if term is not None:
                     terms.append(term)
@@ -180,10 +184,17 @@ def _term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm:
 def _init_term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm | None:
     """The term of an initial state: the step of ``reader`` whose read of ``ref`` falls before the loop."""
     state = model.var(ref.name)
-    if ref.time is None or not sp.sympify(ref.time).has(T):
-        return None
-    _, k = time_offset(ref.time)
     before = sp.sympify(state.loop.first) - state.loop.step
+    if ref.time is None:
+        return None
+    if not sp.sympify(ref.time).has(T):  # read at a fixed time outside the loops: the init when that time is
+        base, offset = time_offset(ref.time)
+        condition = sp.Eq(base, before - offset) if base is not None else sp.Eq(offset, before)
+        if condition is sp.false:
+            return None
+        local = _local(model, reader.name, ref, layout)
+        return AdjointTerm(local, reader.name, None, condition=None if condition is sp.true else condition)
+    _, k = time_offset(ref.time)
     reader_time = sp.expand(before - k)
     if in_loop(reader_time, reader.loop) is False:
         return None

@@ -15,6 +15,7 @@ from symrnn.cell.symbols import TotalDerivative, Var
 from symrnn.graph.jacobians import Node, concrete_time, resolve, template
 from symrnn.numeric.forward import Point, concrete_shape, forward
 from symrnn.numeric.printer import evaluate
+from symrnn.spec.model import lengths
 
 
 def _size(model, node: Node, sizes) -> int:
@@ -76,6 +77,8 @@ def _term_value(G, term, tau, values, deltas, point, shape, xp):
     """The value of one printed adjoint term at time ``tau`` of its variable (0 when it does not apply)."""
     model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
     if term.at is not None and concrete_time(term.at, n, None, i) != tau:
+        return None
+    if term.condition is not None and not bool(term.condition.subs(lengths(n, i))):
         return None
     steps = model.var(term.reader).loop.range(n, i) if term.over is not None else [tau]
     total = None

@@ -90,13 +90,13 @@ class CheckRow:
         return self.error < TOLERANCE
 
 
-def check_pathsum(ps, point: Point) -> CheckRow:
-    """Compare the printed path sum of ``ps`` with finite differences at ``point``."""
+def check_pathsum(ps, point: Point, reference: np.ndarray | None = None) -> CheckRow:
+    """Compare the printed path sum of ``ps`` with finite differences at ``point`` (or ``reference``)."""
     G = ps.graph
     shape = np.shape(point.leaves[ps.wrt])
     row = evaluate_pathsum(ps, point)
     formula = _as_gradient(row, shape)
-    reference = finite_differences(G, point, ps.wrt)
+    reference = finite_differences(G, point, ps.wrt) if reference is None else reference
     return CheckRow(G.nodes[ps.wrt]["latex"], shape, formula, reference, relative_error(formula, reference))
 
 
@@ -105,11 +105,11 @@ def _as_gradient(value, shape) -> np.ndarray:
     return np.asarray(value).reshape(shape, order="F")  # vec stacks columns
 
 
-def check_closed_form(cf, point: Point) -> CheckRow:
+def check_closed_form(cf, point: Point, reference: np.ndarray | None = None) -> CheckRow:
     """Compare the printed closed form of ``cf`` (with its recursion) with finite differences."""
     shape = np.shape(point.leaves[cf.node])
     formula = _as_gradient(evaluate_closed_form(cf, point), shape)
-    reference = finite_differences(cf.graph, point, cf.node)
+    reference = finite_differences(cf.graph, point, cf.node) if reference is None else reference
     return CheckRow(cf.graph.nodes[cf.node]["latex"], shape, formula, reference,
                     relative_error(formula, reference), "closed")
 
@@ -158,6 +158,7 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     """
     from symrnn.derive.factored import check_layout, closed_form, recursion
     from symrnn.graph.unroll import find_node, unroll
+    from symrnn.paths import count_paths
 
     unknown = [f for f in forms if f not in FORMS]
     if unknown:
@@ -170,10 +171,16 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     checked: set = set()
     for name in names:
         node = find_node(G, name)
+        reference = finite_differences(G, point, node) if {"pathsum", "closed"} & set(forms) else None
+        if count_paths(G, node) == 0:  # the loss does not depend on it here: its gradient is 0
+            zero = np.zeros_like(reference)
+            rows += [CheckRow(G.nodes[node]["latex"], zero.shape, zero, reference,
+                              relative_error(zero, reference), form) for form in forms if form != "recursion"]
+            continue
         if "pathsum" in forms:
-            rows.append(check_pathsum(pathsum(model, node, n, graph=G), point))
+            rows.append(check_pathsum(pathsum(model, node, n, graph=G, layout=layout), point, reference))
         if "closed" in forms:
-            rows.append(check_closed_form(closed_form(model, node, n, i, layout, graph=G), point))
+            rows.append(check_closed_form(closed_form(model, node, n, i, layout, graph=G), point, reference))
         if "recursion" in forms:
             rec = recursion(model, node.name, layout)
             rows += check_recursion(rec, G, point, skip=checked)

@@ -66,9 +66,14 @@ def equation_lines(model: Model, eq: AdjointEquation, layout: str) -> tuple[list
     decl = model.var(eq.name)
     index = _index(decl)
     if not decl.timed:
-        expr = _sum_of([_term_expr(model, term) for term in eq.terms])
+        plain = _sum_of([_term_expr(model, term) for term in eq.terms if term.condition is None])
+        shown = [] if plain is None else [_show(plain, decl, index)]
+        for term in eq.terms:
+            if term.condition is not None:
+                cond = sp.latex(term.condition).replace(" ", "")
+                shown.append(rf"[{cond}]\, \left({_show(term.expr, decl, index)}\right)")
         left = latex(adjoint_symbol(model, eq.name, None, layout))
-        return [(left, "0" if expr is None else _show(expr, decl, index), "")], []
+        return [(left, " + ".join(shown) or "0", "")], []
     lines = []
     fixed = eq.fixed_times()
     for c in fixed:
@@ -161,6 +166,8 @@ def recursion_notes(rec: Recursion, zeros: list) -> list[str]:
         r"through every path from $v$ to the loss; the recursion computes them from the loss backwards.",
         layout_note(model, rec.layout),
     ]
+    if any(term.condition is not None for eq in rec.equations for term in eq.terms):
+        notes.append(r"A bracket $[P]$ is 1 when $P$ holds and 0 otherwise.")
     if zeros:
         shown = ", ".join(f"${z} = 0$" for z in zeros)
         notes.append(f"A variable outside its loop does not exist and its total derivative is zero: {shown}.")
@@ -212,6 +219,8 @@ def closed_form_latex(cf: ClosedForm) -> str:
     if where:
         out += ["where", _block([(left, right, "") for left, right in where])]
     notes = recursion_notes(cf.recursion, zeros) + closed_form_notes(cf)
+    if any(term.condition is not None for term in cf.equation.terms):
+        notes.append(r"A bracket $[P]$ is 1 when $P$ holds and 0 otherwise.")
     return "\n".join(out) + "\n\n" + "\n\n".join(notes)
 
 

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from symrnn.cli import main
@@ -40,3 +41,30 @@ def test_python_example_runs_and_passes():
     out = buffer.getvalue()
     assert "   W^{hx} -> h^{(1)} -> h^{(2)} -> h^{(3)} -> l -> q -> o" in out
     assert out.count(", pass") == 6 and "FAIL" not in out
+
+
+def _catalog():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("regenerate", Q1.parent / "regenerate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CATALOG = _catalog()
+
+
+@pytest.mark.parametrize("folder,name,command", CATALOG.EXAMPLES, ids=[f"{f}/{n}" for f, n, _ in CATALOG.EXAMPLES])
+def test_seed_examples_are_what_symrnn_prints(folder, name, command):
+    """Every expected file under examples/ is exactly the output of its command (examples/regenerate.py)."""
+    expected = (Q1.parent / folder / "expected" / name).read_text()
+    assert CATALOG.output(command) == expected
+
+
+def test_every_example_folder_has_a_readme_naming_its_commands():
+    for folder in {f for f, _, _ in CATALOG.EXAMPLES}:
+        readme = (Q1.parent / folder / "README.md").read_text()
+        for f, name, _ in CATALOG.EXAMPLES:
+            if f == folder:
+                assert name in readme, (folder, name)

@@ -260,8 +260,18 @@ def _factor_latex(ps, f) -> str:
 def pathsum_terms(ps) -> list[str]:
     """Each term of the path sum, as printed: loss side first, or transposed in denominator layout."""
     if ps.layout == "denominator":
-        return [" ".join(_transposed(_factor_latex(ps, f)) for f in reversed(term)) for term in ps.terms]
+        return [" ".join(_factor_latex(ps, f) if _scalar_factor(ps, f) else _transposed(_factor_latex(ps, f))
+                         for f in reversed(term)) for term in ps.terms]
     return [" ".join(_factor_latex(ps, f) for f in term) for term in ps.terms]
+
+
+def _is_number(model, node) -> bool:
+    return model.var(node.name).shape == (1, 1)
+
+
+def _scalar_factor(ps, f) -> bool:
+    """A factor between two numbers (1 x 1): its transpose is itself."""
+    return _is_number(ps.model, f.edges[0][1]) and _is_number(ps.model, f.edges[-1][0])
 
 
 def _transposed(factor: str) -> str:
@@ -316,7 +326,9 @@ def pathsum_where(ps) -> list[tuple[str, str]]:
     for term in ps.terms:
         edges += [f.edges[0] for f in term if f.kind == "edge" and f.edges[0] not in edges]
     for u, v in edges:
-        lines.append((edge_d(G, u, v), show(edge_jacobian(G, u, v))))
+        jac = edge_jacobian(G, u, v)
+        number = al.is_scalar(jac) and _is_number(model, u) and _is_number(model, v)
+        lines.append((edge_d(G, u, v), sp.latex(jac) if number else show(jac)))
     partials = []
     for term in ps.terms:
         if term[-1].edges[0] not in partials:

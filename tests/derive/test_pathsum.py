@@ -80,7 +80,7 @@ def test_long_sums_break_lines():
     assert text.count(r"&\quad + ") == 4
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.tex")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("d_o_d_*.tex")), ids=lambda p: p.name)
 def test_examples_are_current(path):
     wrt = {"Whx": "W^{hx}", "Whh": "W^{hh}", "bh": "b^{h}", "h0": "h^{(0)}", "V": "V", "gamma": r"\gamma",
            "x1": "x^{(1)}"}[path.stem.split("_")[3]]

@@ -92,14 +92,14 @@ def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only
     """
     from symrnn.graph import find_node, unroll
     from symrnn.paths import count_paths, iter_paths
-    from symrnn.render.text import count_line, path_line
+    from symrnn.render.text import approximate, count_line, path_line
 
     G = unroll(_model(model, g), n, i)
     source = find_node(G, wrt)
     count = count_paths(G, source)
     if not count_only:
         if count > LIST_LIMIT and not list_all:
-            raise SymRNNError(f"there are {count} paths; listing more than {LIST_LIMIT} needs --all "
+            raise SymRNNError(f"there are {approximate(count)} paths; listing more than {LIST_LIMIT} needs --all "
                               f"(or use --count; the factored form, symrnn derive {model} --form closed, "
                               "avoids the paths altogether)")
         for path in iter_paths(G, source):

@@ -103,3 +103,49 @@ def test_errors_exit_2_without_traceback():
 def test_every_command_has_an_example_in_help():
     for command in ["paths", "derive", "check", "sensitivity"]:
         assert "Example" in run(command, "--help").output
+
+
+def test_derive_forms_and_layouts():
+    closed = run("derive", "vanilla", "--wrt", "W_x", "--n", "3", "--form", "closed", "--layout", "denominator")
+    assert closed.exit_code == 0, closed.output
+    assert closed.output.startswith(
+        "\\begin{align*}\n  \\frac{\\partial L}{\\partial W_{x}} &= \\sum_{t=1}^{n} (\\frac{\\partial L}{\\partial h_{t}} "
+        "\\odot (\\mathbf{1} - h_{t} \\odot h_{t})) x_{t}^{\\top}\n\\end{align*}\nwith the total derivatives\n")
+    recursion = run("derive", "elman", "--wrt", "W^{hh}", "--n", "3", "--form", "recursion")
+    assert "t = n-1, \\dots, 1" in recursion.output and "\\sum" not in recursion.output
+    every = run("derive", "elman", "--wrt", "b^{h}", "--n", "2", "--form", "all", "--layout", "denominator")
+    assert every.output.count("\\begin{align*}") == 5  # path sum + where, closed form + recursion + where
+    assert "\\left(\\frac{\\partial h^{(2)}}{\\partial b^{h}}\\right)^{\\top} A^{\\top}" in every.output
+
+
+def test_label_position_and_option_errors():
+    missing = run("derive", "bidirectional", "--wrt", "V", "--n", "3")
+    assert missing.exit_code == 2
+    assert "error: model 'bidirectional' reads the label position i: give i in 1..3" in missing.output
+    assert "error: the label position i must be an integer in 1..3, got 4" in run(
+        "paths", "bidirectional", "--wrt", "V", "--n", "3", "--i", "4").output
+    assert "has no label position" in run("paths", "elman", "--wrt", "V", "--n", "3", "--i", "2").output
+    bad_g = run("check", "lstm", "--n", "2", "--g", "tanh")
+    assert bad_g.exit_code == 2 and "--g applies to the models written with an abstract g" in bad_g.output
+    ok = run("paths", "bidirectional", "--wrt", "W^{bhx}", "--n", "3", "--i", "2")
+    assert ok.output.splitlines()[-1] == "2 paths"
+
+
+def test_paths_at_scale_count_and_refusal():
+    count = run("paths", "lstm", "--wrt", "W_x^{f}", "--n", "1000", "--count")
+    assert count.exit_code == 0
+    assert len(count.output.split()[0]) == 418  # digits: the LSTM's paths grow exponentially with n
+    refused = run("paths", "lstm", "--wrt", "W_x^{f}", "--n", "1000")
+    assert refused.exit_code == 2
+    assert "listing more than 10000 needs --all" in refused.output
+    assert "symrnn derive lstm --form closed" in refused.output
+
+
+def test_derive_all_forms_compile_with_pdflatex(tmp_path):
+    require_program("dot")
+    require_program("pdflatex")
+    result = run("derive", "tagger", "--wrt", r"\beta^{(0)}", "--n", "3", "--i", "2", "--form", "all",
+                 "--layout", "denominator", "--out", str(tmp_path), "--pdf")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "derivation.pdf").read_bytes()[:4] == b"%PDF"
+    assert (tmp_path / "graph.svg").exists()

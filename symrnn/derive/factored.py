@@ -128,9 +128,9 @@ def in_loop(time, loop: Loop) -> bool | None:
     time = sp.sympify(time)
     low, high = (loop.start, loop.stop) if loop.step == 1 else (loop.stop, loop.start)
     below, above = sp.expand(time - low), sp.expand(high - time)
-    if (below.is_Integer and below < 0) or (above.is_Integer and above < 0):
+    if below.is_negative or above.is_negative:
         return False
-    if below.is_Integer and above.is_Integer:
+    if below.is_nonnegative and above.is_nonnegative:
         return True
     return None
 

@@ -26,6 +26,20 @@ def count_line(count: int) -> str:
     return f"{count} path" if count == 1 else f"{count} paths"
 
 
+def approximate(count: int) -> str:
+    """A count for a sentence: exact up to 12 digits, else ``6.836e+417`` (counts overflow floats).
+
+    Examples
+    --------
+    >>> approximate(10000), approximate(3 * 10**500 + 1)
+    ('10000', '3.000e+500')
+    """
+    digits = str(count)
+    if len(digits) <= 12:
+        return digits
+    return f"{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
+
+
 def model_text(model) -> str:
     """The model's equations in LaTeX, one per line, with its title."""
     body = model_latex(model).removeprefix(r"\begin{aligned}").removesuffix(r"\end{aligned}")

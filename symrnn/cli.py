@@ -122,8 +122,9 @@ def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only
               default=("svg",), show_default=True, help="Graph image formats (repeatable).")
 @click.option("--edge-labels", is_flag=True, help="Label graph edges with D(a -> b).")
 @click.option("--pdf", "make_pdf", is_flag=True, help="Also compile DIR/derivation.pdf with pdflatex.")
+@click.option("--inline", is_flag=True, help="Print interims (pre-activations, gates) expanded, not by name.")
 def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str, layout: str, out: Path | None,
-           formats, edge_labels: bool, make_pdf: bool) -> None:
+           formats, edge_labels: bool, make_pdf: bool, inline: bool) -> None:
     """Print d(loss)/d(WRT) in LaTeX: as a sum over paths of products of edge Jacobians, as the
     backward recursion of the total derivatives, or in closed form (a sum over t).
 
@@ -146,12 +147,12 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     parts = []
     ps = None
     if form in ("pathsum", "all"):
-        ps = pathsum(m, node, n, graph=G, layout=layout)
+        ps = pathsum(m, node, n, graph=G, layout=layout, inline=inline)
         parts.append(latex(ps))
     if form == "recursion":
-        parts.append(latex(recursion(m, node.name, layout)))
+        parts.append(latex(recursion(m, node.name, layout, inline)))
     if form in ("closed", "all"):
-        parts.append(latex(closed_form(m, node, n, i, layout, graph=G)))
+        parts.append(latex(closed_form(m, node, n, i, layout, graph=G, inline=inline)))
     body = "\n\n".join(parts)
     click.echo(body)
     if out is not None:

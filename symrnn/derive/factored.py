@@ -267,6 +267,7 @@ class Recursion:
     wrt: str
     layout: str
     equations: tuple[AdjointEquation, ...]
+    inline: bool = False
 
     def __str__(self) -> str:
         from symrnn.render.factored import factored_latex
@@ -304,8 +305,10 @@ class ClosedForm:
         return "$" + str(self) + "$"
 
 
-def recursion(model: Model, wrt: str, layout: str = "numerator") -> Recursion:
+def recursion(model: Model, wrt: str, layout: str = "numerator", inline: bool = False) -> Recursion:
     """The backward recursion for the gradient in variable ``wrt`` (an identifier such as ``"W_hx"``).
+
+    ``inline=True`` prints the interims (pre-activations, gates) expanded instead of by name.
 
     Examples
     --------
@@ -315,11 +318,11 @@ def recursion(model: Model, wrt: str, layout: str = "numerator") -> Recursion:
     """
     check_layout(layout)
     names = adjoint_order(model, wrt)
-    return Recursion(model, wrt, layout, tuple(adjoint_equation(model, name, layout) for name in names))
+    return Recursion(model, wrt, layout, tuple(adjoint_equation(model, name, layout) for name in names), inline)
 
 
 def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, layout: str = "numerator",
-                graph: nx.DiGraph | None = None) -> ClosedForm:
+                graph: nx.DiGraph | None = None, inline: bool = False) -> ClosedForm:
     """``d loss / d wrt`` in closed form: a sum over the steps that read ``wrt``, with the adjoints.
 
     ``wrt`` is a parameter, an initial state or an input, by display name or identifier;
@@ -339,7 +342,7 @@ def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, lay
     if decl.kind not in (Kind.PARAMETER, Kind.INPUT):
         raise SymRNNError(f"{G.nodes[node]['latex']} is computed; the closed form is for parameters, "
                           "initial states and inputs (the recursion gives the adjoints of the rest)")
-    rec = recursion(model, node.name, layout)
+    rec = recursion(model, node.name, layout, inline)
     return ClosedForm(rec, adjoint_equation(model, node.name, layout), G, node)
 
 

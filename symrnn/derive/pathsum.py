@@ -75,6 +75,7 @@ class PathSum:
     shared: Factor | None
     families: dict
     layout: str = "numerator"
+    inline: bool = False
 
     @property
     def model(self) -> Model:
@@ -106,7 +107,7 @@ def _common_suffix(paths: list[Path]) -> int:
 
 
 def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = None,
-            layout: str = "numerator", i: int | None = None) -> PathSum:
+            layout: str = "numerator", i: int | None = None, inline: bool = False) -> PathSum:
     """Derive ``d loss / d wrt`` as a sum over the directed paths of the graph unrolled for ``n``.
 
     Parameters
@@ -125,6 +126,8 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
         (the transposed products, read from ``wrt`` up, shaped like ``wrt``).
     i : int, optional
         The label position, for the models that read one.
+    inline : bool
+        Print the interims (pre-activations, gates) expanded instead of by name.
 
     Examples
     --------
@@ -168,4 +171,4 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
                 factors.append(Factor("edge", ((u, v),)))
         factors.append(Factor("partial", (edges[-1],)))
         terms.append(tuple(factors))
-    return PathSum(G, source, loss, tuple(paths), tuple(terms), shared, families, layout)
+    return PathSum(G, source, loss, tuple(paths), tuple(terms), shared, families, layout, inline)

@@ -23,7 +23,7 @@ from symrnn.cell import algebra as al
 from symrnn.cell.registry import get_rule
 from symrnn.cell.symbols import I, N, T, Var
 from symrnn.errors import SpecError
-from symrnn.spec.model import Apply, Kind, Model, Ref, shift
+from symrnn.spec.model import Apply, Kind, Model, Ref, refs, shift
 
 
 @dataclass(frozen=True, order=True)
@@ -44,22 +44,36 @@ def symbolic(model: Model, expr) -> sp.Basic:
     return expr.prim.symbolic(*(symbolic(model, a) for a in expr.args))
 
 
-def _jacobian(model: Model, expr, parent: Ref, out):
-    """d expr / d parent by the chain rule; None when expr does not depend on parent."""
-    if isinstance(expr, Ref):
-        if expr == parent:
-            return sp.S.One
-        decl = model.var(expr.name)
-        if decl.kind is Kind.INTERIM:
+def expand_interims(model: Model, expr):
+    """``expr`` with every interim (``a^{(t+1)}``) replaced by its definition at that time.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> from symrnn.render.latex import latex
+    >>> m = elman()
+    >>> latex(expand_interims(m, template(m, "h", Ref("h", T - 1))))
+    "\\\\operatorname{diag}(g'(W^{hx} x^{(t)} + W^{hh} h^{(t-1)} + b^{h})) W^{hh}"
+    """
+    if al.is_scalar(expr):
+        return expr
+    mapping = {}
+    for var in expr.atoms(Var):
+        decl = model.var(var.name)
+        if decl.kind is Kind.INTERIM and type(var) is Var:
             inner = model.definition(decl.name).expr
-            if decl.timed:
-                inner = shift(inner, expr.time)
-            return _jacobian(model, inner, parent, out)
-        return None
+            mapping[var] = expand_interims(model, symbolic(model, shift(inner, var.time) if decl.timed else inner))
+    return expr.xreplace(mapping) if mapping else expr
+
+
+def _local_jacobian(model: Model, expr, parent: Ref, out):
+    """d expr / d parent through the expression tree, an interim being a leaf; None when independent."""
+    if isinstance(expr, Ref):
+        return sp.S.One if expr == parent else None
     args = [symbolic(model, a) for a in expr.args]
     total = None
     for i, arg in enumerate(expr.args):
-        inner = _jacobian(model, arg, parent, args[i])
+        inner = _local_jacobian(model, arg, parent, args[i])
         if inner is None:
             continue
         if i in expr.prim.nondiff:
@@ -67,6 +81,36 @@ def _jacobian(model: Model, expr, parent: Ref, out):
         local = get_rule(expr.prim, i).jacobian(tuple(args), out)
         total = al.add(total, al.mul(local, inner))
     return total
+
+
+def _interim_refs(model: Model, expr) -> list[Ref]:
+    """The distinct interims ``expr`` reads directly (not through other interims), in order."""
+    if isinstance(expr, Ref):
+        return [expr] if model.var(expr.name).kind is Kind.INTERIM else []
+    found: list[Ref] = []
+    for a in expr.args:
+        found += [r for r in _interim_refs(model, a) if r not in found]
+    return found
+
+
+def _interim_definition(model: Model, ref: Ref):
+    decl = model.var(ref.name)
+    inner = model.definition(decl.name).expr
+    return shift(inner, ref.time) if decl.timed else inner
+
+
+def _jacobian(model: Model, expr, parent: Ref, out):
+    """d expr / d parent by the chain rule; None when expr does not depend on parent.
+
+    An interim is an intermediate variable: ``d expr/d z`` (summed over the places ``expr``
+    reads ``z``) times ``d z/d parent``, so a gate read twice is differentiated once.
+    """
+    parts = [(_position(expr, parent), _local_jacobian(model, expr, parent, out))]
+    for ref in _interim_refs(model, expr):
+        if _depends(model, ref, parent):
+            through = _jacobian(model, _interim_definition(model, ref), parent, symbolic(model, ref))
+            parts.append((_position(expr, ref), al.mul(_local_jacobian(model, expr, ref, out), through)))
+    return al.add(*(part for _, part in sorted(parts, key=lambda kv: kv[0])))
 
 
 def _depends(model: Model, expr, parent: Ref) -> bool:
@@ -81,24 +125,61 @@ def _depends(model: Model, expr, parent: Ref) -> bool:
     return False
 
 
-def _vjp(model: Model, expr, parent: Ref, out, v):
-    """The cotangent of ``parent`` given cotangent ``v`` of ``expr`` (whose value is ``out``)."""
+def _local_vjp(model: Model, expr, parent: Ref, out, v):
+    """The cotangent of ``parent`` from cotangent ``v`` of ``expr`` through the tree, interims being leaves."""
     if isinstance(expr, Ref):
-        if expr == parent:
-            return v
-        decl = model.var(expr.name)
-        inner = model.definition(decl.name).expr
-        return _vjp(model, shift(inner, expr.time) if decl.timed else inner, parent, out, v)
+        return v if expr == parent else None
     args = [symbolic(model, a) for a in expr.args]
     total = None
     for i, arg in enumerate(expr.args):
-        if not _depends(model, arg, parent):
+        if not _depends_here(arg, parent):
             continue
         if i in expr.prim.nondiff:
             raise SpecError(f"{parent.name} is an argument of {expr.prim.name} that cannot be differentiated")
         local = get_rule(expr.prim, i).vjp(v, tuple(args), out)
-        total = al.add(total, _vjp(model, arg, parent, args[i], local))
+        total = al.add(total, _local_vjp(model, arg, parent, args[i], local))
     return total
+
+
+def _depends_here(expr, parent: Ref) -> bool:
+    if isinstance(expr, Ref):
+        return expr == parent
+    return any(_depends_here(a, parent) for a in expr.args)
+
+
+def _vjp(model: Model, expr, parent: Ref, out, v):
+    """The cotangent of ``parent`` given cotangent ``v`` of ``expr`` (whose value is ``out``).
+
+    Reverse mode over the interims: the cotangents of an interim from all its readers are
+    summed before going through its definition, latest interim first (an interim reads
+    only earlier ones), so each gate is differentiated once, as a textbook writes it. The
+    terms are then written in the order the equation reads them.
+    """
+    declared = {v.name: k for k, v in enumerate(model.variables)}
+    parts = [((_position(expr, parent),), _local_vjp(model, expr, parent, out, v))]
+    pending: dict[Ref, object] = {}
+    keys: dict[Ref, tuple] = {}
+
+    def push(e, e_out, cotangent, key):
+        for ref in _interim_refs(model, e):
+            if _depends(model, ref, parent):
+                pending[ref] = al.add(pending.get(ref), _local_vjp(model, e, ref, e_out, cotangent))
+                keys[ref] = min(keys.get(ref, (float("inf"),)), key + (_position(e, ref),))
+
+    push(expr, out, v, ())
+    while pending:
+        ref = max(pending, key=lambda r: declared[r.name])
+        cotangent = pending.pop(ref)
+        inner, value = _interim_definition(model, ref), symbolic(model, ref)
+        parts.append((keys[ref] + (_position(inner, parent),), _local_vjp(model, inner, parent, value, cotangent)))
+        push(inner, value, cotangent, keys[ref])
+    return al.add(*(part for _, part in sorted(parts, key=lambda kv: kv[0])))
+
+
+def _position(expr, ref: Ref) -> float:
+    """Where ``ref`` is first read in ``expr``, reading left to right (inf if not at all)."""
+    leaves = list(refs(expr))
+    return leaves.index(ref) if ref in leaves else float("inf")
 
 
 @cache

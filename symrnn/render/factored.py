@@ -13,6 +13,7 @@ import sympy as sp
 from symrnn.cell import algebra as al
 from symrnn.cell.symbols import SumOver, T, Var
 from symrnn.derive.factored import AdjointEquation, ClosedForm, Recursion, adjoint_symbol, in_loop
+from symrnn.graph.jacobians import expand_interims
 from symrnn.render.latex import SymRNNLatexPrinter, latex
 from symrnn.spec.model import Kind, Model
 
@@ -21,12 +22,15 @@ def _index(decl) -> sp.Symbol:
     return sp.Symbol(decl.loop.index, integer=True) if decl.loop is not None else T
 
 
-def _show(expr, decl, index) -> str:
-    """LaTeX of one right-hand side, with the loop index printed as the variable's own (``t``, ``j``)."""
+def _show_expr(expr, decl, index, model: Model | None = None) -> str:
+    """LaTeX of one right-hand side, with the loop index printed as the variable's own (``t``, ``j``);
+    with ``model``, its interims expanded."""
     if al.is_scalar(expr):
         if decl.shape == (1, 1):
             return sp.latex(expr)
         return latex(expr)
+    if model is not None:
+        expr = expand_interims(model, expr)
     if index != T:
         expr = expr.xreplace({T: index})
     return latex(expr)
@@ -60,11 +64,16 @@ def _times(decl, start, stop) -> str:
     return rf"{decl.loop.index} = {time_latex(start)}, \dots, {time_latex(stop)}"
 
 
-def equation_lines(model: Model, eq: AdjointEquation, layout: str) -> tuple[list, list]:
+def equation_lines(model: Model, eq: AdjointEquation, layout: str, inline: bool = False) -> tuple[list, list]:
     """``(lines, zeros)``: the printed lines ``(left, right, range)`` of one adjoint equation, and
     the adjoints outside their loops that the general line reads (stated to be zero)."""
     decl = model.var(eq.name)
     index = _index(decl)
+    expanded = model if inline else None
+
+    def _show(expr, decl, index):
+        return _show_expr(expr, decl, index, expanded)
+
     if not decl.timed:
         plain = _sum_of([_term_expr(model, term) for term in eq.terms if term.condition is None])
         shown = [] if plain is None else [_show(plain, decl, index)]
@@ -139,7 +148,7 @@ def _block(lines) -> str:
 def recursion_lines(rec: Recursion) -> tuple[list, list]:
     lines, zeros = [], []
     for eq in rec.equations:
-        more, z = equation_lines(rec.model, eq, rec.layout)
+        more, z = equation_lines(rec.model, eq, rec.layout, rec.inline)
         lines += more
         zeros += [x for x in z if x not in zeros]
     return lines, zeros
@@ -178,7 +187,7 @@ def recursion_latex(rec: Recursion) -> str:
     """The backward recursion: its equations, the interims it uses, and its statements."""
     lines, zeros = recursion_lines(rec)
     out = [_block(lines)]
-    where = _interims(rec.model, _all_exprs(rec.equations))
+    where = [] if rec.inline else _interims(rec.model, _all_exprs(rec.equations))
     if where:
         out += ["where", _block([(left, right, "") for left, right in where])]
     return "\n".join(out) + "\n\n" + "\n\n".join(recursion_notes(rec, zeros))
@@ -187,7 +196,7 @@ def recursion_latex(rec: Recursion) -> str:
 def closed_form_lines(cf: ClosedForm) -> list:
     model = cf.model
     decl = model.var(cf.node.name)
-    lines, _ = equation_lines(model, cf.equation, cf.layout)
+    lines, _ = equation_lines(model, cf.equation, cf.layout, cf.recursion.inline)
     if decl.timed:
         left, right, _ = lines[-1]
         return [(left, right, _times(decl, decl.loop.first, decl.loop.last))]
@@ -215,7 +224,7 @@ def closed_form_latex(cf: ClosedForm) -> str:
     out = [_block(closed_form_lines(cf))]
     if rec_lines:
         out += ["with the total derivatives", _block(rec_lines)]
-    where = _interims(cf.model, exprs)
+    where = [] if cf.recursion.inline else _interims(cf.model, exprs)
     if where:
         out += ["where", _block([(left, right, "") for left, right in where])]
     notes = recursion_notes(cf.recursion, zeros) + closed_form_notes(cf)

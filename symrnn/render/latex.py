@@ -306,6 +306,10 @@ def pathsum_where(ps) -> list[tuple[str, str]]:
     shown: list = []  # printed symbolic right-hand sides, to find the interims they use
 
     def show(expr) -> str:
+        if ps.inline:
+            from symrnn.graph.jacobians import expand_interims
+
+            return latex(expand_interims(model, expr))
         shown.append(expr)
         return latex(expr)
 

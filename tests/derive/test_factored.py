@@ -108,3 +108,16 @@ def test_errors():
         closed_form(zoo.elman(), "h^{(2)}", 3)
     with pytest.raises(SymRNNError, match="reads the label position i: give i"):
         closed_form(zoo.bidirectional(), "V", 3)
+
+
+def test_a_gate_read_twice_is_differentiated_once():
+    eq = adjoint_equation(zoo.gru(), "U_z", "denominator")
+    assert latex(eq.terms[0].expr) == (
+        r"((-\frac{\partial o}{\partial h^{(t)}} \odot h^{(t-1)} + \frac{\partial o}{\partial h^{(t)}} \odot "
+        r"g(a^{(t)})) \odot z^{(t)} \odot (\mathbf{1} - z^{(t)})) h^{(t-1)\top}")
+
+
+def test_inline_expands_interims_and_drops_their_definitions():
+    text = latex(recursion(zoo.elman(), "W_hx", inline=True))
+    assert r"\operatorname{diag}(g'(W^{hx} x^{(t+1)} + W^{hh} h^{(t)} + b^{h})) W^{hh}" in text
+    assert "where" not in text and "a^{(t" not in text

@@ -231,7 +231,8 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
     if failed:
         click.echo(f"FAILED (relative error >= {TOLERANCE:g}): {', '.join(failed)}")
         sys.exit(1)
-    click.echo(f"all {len(rows)} printed formulas pass (relative error < {TOLERANCE:g})")
+    what = "printed formula passes" if len(rows) == 1 else f"{len(rows)} printed formulas pass"
+    click.echo(f"{'the' if len(rows) == 1 else 'all'} {what} (relative error < {TOLERANCE:g})")
 
 
 @main.command("sensitivity")

@@ -144,8 +144,12 @@ def test_paths_at_scale_count_and_refusal():
 def test_derive_all_forms_compile_with_pdflatex(tmp_path):
     require_program("dot")
     require_program("pdflatex")
-    result = run("derive", "tagger", "--wrt", r"\beta^{(0)}", "--n", "3", "--i", "2", "--form", "all",
-                 "--layout", "denominator", "--out", str(tmp_path), "--pdf")
+    for model, wrt in (("tagger", r"\beta^{(0)}"), ("stacked_bidirectional", "W^{hx}")):
+        result = run("derive", model, "--wrt", wrt, "--n", "3", "--i", "2", "--form", "all",
+                     "--layout", "denominator", "--out", str(tmp_path / model), "--pdf")
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / model / "derivation.pdf").read_bytes()[:4] == b"%PDF"
+    result = run("derive", "gru", "--wrt", "W^{z}", "--n", "2", "--form", "all", "--out", str(tmp_path), "--pdf")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "derivation.pdf").read_bytes()[:4] == b"%PDF"
     assert (tmp_path / "graph.svg").exists()

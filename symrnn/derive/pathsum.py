@@ -81,6 +81,20 @@ class PathSum:
     def model(self) -> Model:
         return self.graph.graph["model"]
 
+    @property
+    def groups(self) -> list[tuple[Factor, list[int]]]:
+        """The terms grouped by their local partial (one group per time step of the variable
+        ``wrt`` enters), in order of first appearance: ``[(partial, [term indices])]``."""
+        groups: dict[Factor, list[int]] = {}
+        for k, term in enumerate(self.terms):
+            groups.setdefault(term[-1], []).append(k)
+        return list(groups.items())
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the sum prints grouped: more than 3 terms, some sharing their partial."""
+        return len(self.terms) > 3 and len(self.groups) < len(self.terms)
+
     def __str__(self) -> str:
         from symrnn.render.latex import latex
 

@@ -62,13 +62,25 @@ def evaluate_pathsum(ps, point: Point, xp=np):
             cache[e] = edge_value(G, e[0], e[1], values, point, xp)
         return cache[e]
 
-    total = None
-    for term in ps.terms:
-        product = None
-        for factor in term:
+    def product(factors):
+        out = None
+        for factor in factors:
             for e in factor.edges:
-                product = edge(e) if product is None else product @ edge(e)
-        total = product if total is None else total + product
+                out = edge(e) if out is None else out @ edge(e)
+        return out
+
+    if not ps.grouped:
+        total = None
+        for term in ps.terms:
+            value = product(term)
+            total = value if total is None else total + value
+        return total
+    total = None
+    for factor, members in ps.groups:  # as printed: (sum of the rests) times the shared partial
+        rests = [product(ps.terms[k][:-1]) for k in members]
+        rest = sum(rests[1:], rests[0]) if rests[0] is not None else None
+        value = product([factor]) if rest is None else rest @ product([factor])
+        total = value if total is None else total + value
     return total
 
 

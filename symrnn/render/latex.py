@@ -402,16 +402,49 @@ def pathsum_notes(ps) -> list[str]:
     return notes
 
 
+def _grouped_sum(ps) -> str:
+    """The sum with the terms that end in the same partial factored: ``(P_1 + P_2) \\frac{...}``."""
+    terms = pathsum_terms(ps)
+    den = ps.layout == "denominator"
+    blocks = []
+    for factor, members in ps.groups:
+        shown = _factor_latex(ps, factor)
+        if den and not _scalar_factor(ps, factor):
+            shown = _transposed(shown)
+        rests = []
+        for k in members:
+            rest = [f for f in ps.terms[k][:-1]]
+            if den:
+                rest = [_factor_latex(ps, f) if _scalar_factor(ps, f) else _transposed(_factor_latex(ps, f))
+                        for f in reversed(rest)]
+            else:
+                rest = [_factor_latex(ps, f) for f in rest]
+            rests.append(" ".join(rest) or "I")
+        if len(members) == 1:
+            blocks.append(terms[members[0]])
+            continue
+        inner = (r" \\" + "\n" + r"  &\qquad + ").join(rests)
+        blocks.append(rf"{shown} \Big({inner}\Big)" if den else rf"\Big({inner}\Big) {shown}")
+    return (r" \\" + "\n" + r"  &\quad + ").join(blocks)
+
+
 def pathsum_latex(ps) -> str:
     """The whole derivation: the equation, its definitions, and its statements."""
     terms = pathsum_terms(ps)
-    sep = r" \\" + "\n" + r"  &\quad + " if len(terms) > 3 else " + "
+    if ps.grouped:
+        body = _grouped_sum(ps)
+    else:
+        body = (r" \\" + "\n" + r"  &\quad + " if len(terms) > 3 else " + ").join(terms)
     lhs = partial(_node(ps.graph, ps.loss), _node(ps.graph, ps.wrt))
-    out = [r"\begin{align*}", f"  {lhs} &= {sep.join(terms)}", r"\end{align*}", "where", r"\begin{align*}"]
+    out = [r"\begin{align*}", f"  {lhs} &= {body}", r"\end{align*}", "where", r"\begin{align*}"]
     where = pathsum_where(ps)
     out.append((r" \\" + "\n").join(f"  {left} &= {right}" for left, right in where))
     out.append(r"\end{align*}")
-    return "\n".join(out) + "\n\n" + "\n\n".join(pathsum_notes(ps))
+    notes = pathsum_notes(ps)
+    if ps.grouped:
+        notes.insert(0, f"The {len(terms)} paths are grouped by the step at which they leave "
+                        f"${_node(ps.graph, ps.wrt)}$: each bracket sums the paths that share that first edge.")
+    return "\n".join(out) + "\n\n" + "\n\n".join(notes)
 
 
 SymRNNLatexPrinter._print_PathSum = lambda self, ps: pathsum_latex(ps)

@@ -92,3 +92,14 @@ def test_errors():
         pathsum(elman(), "o", 2)
     with pytest.raises(SymRNNError, match=r"there are 1001 paths from W\^\{hx\} to the loss"):
         pathsum(elman(), "W^{hx}", 1001)
+
+
+def test_many_paths_are_grouped_by_the_step_they_leave_wrt():
+    from symrnn.zoo import stacked_bidirectional
+
+    ps = pathsum(stacked_bidirectional(), "W^{hx}", 3, i=2)
+    assert ps.grouped and [(f.edges[0][1].t, len(members)) for f, members in ps.groups] == [(2, 3), (1, 4), (3, 1)]
+    text = latex(ps)
+    assert text.count(r"\Big(") == 2 and r"\Big) \frac{\partial h^{(1)}}{\partial W^{hx}} \\" in text
+    assert "The 8 paths are grouped by the step at which they leave $W^{hx}$" in text
+    assert not pathsum(elman(), "W^{hx}", 5).grouped  # one path per partial: nothing to group

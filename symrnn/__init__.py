@@ -14,7 +14,7 @@ Examples
 """
 
 from symrnn import zoo
-from symrnn.derive import Factor, PathSum, pathsum
+from symrnn.derive import ClosedForm, Factor, PathSum, Recursion, closed_form, pathsum, recursion
 from symrnn.derive.sensitivity import EdgeSensitivity, sensitivity
 from symrnn.errors import (
     NumericError,
@@ -30,14 +30,15 @@ from symrnn.numeric import check_model, evaluate_pathsum, finite_differences, fo
 from symrnn.paths import count_paths, iter_paths
 from symrnn.render.dot import graph_dot, render_graph
 from symrnn.render.latex import latex
-from symrnn.spec import LS, Model, ModelBuilder, g, identity, relu, sigmoid, tanh, transfer
+from symrnn.spec import LS, Model, ModelBuilder, concat, g, identity, inner, relu, sigmoid, sqnorm, tanh, transfer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "LS", "EdgeSensitivity", "Factor", "Model", "ModelBuilder", "Node", "NumericError", "PathSum",
-    "RenderError", "ShapeError", "SpecError", "SymRNNError", "UnknownNameError", "UnknownRuleError",
-    "check_model", "cone", "count_paths", "edge_jacobian", "evaluate_pathsum", "find_node",
-    "finite_differences", "forward", "g", "graph_dot", "identity", "iter_paths", "latex", "pathsum",
-    "random_point", "relu", "render_graph", "sensitivity", "sigmoid", "tanh", "transfer", "unroll", "zoo",
+    "LS", "ClosedForm", "EdgeSensitivity", "Factor", "Model", "ModelBuilder", "Node", "NumericError", "PathSum",
+    "Recursion", "RenderError", "ShapeError", "SpecError", "SymRNNError", "UnknownNameError", "UnknownRuleError",
+    "check_model", "closed_form", "concat", "cone", "count_paths", "edge_jacobian", "evaluate_pathsum",
+    "find_node", "finite_differences", "forward", "g", "graph_dot", "identity", "inner", "iter_paths", "latex",
+    "pathsum", "random_point", "recursion", "relu", "render_graph", "sensitivity", "sigmoid", "sqnorm", "tanh",
+    "transfer", "unroll", "zoo",
 ]

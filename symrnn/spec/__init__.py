@@ -1,9 +1,22 @@
 """Stage 1: declaring a model. The Python builder API and the frozen Model."""
 
-from symrnn.spec.builder import LS, ModelBuilder, Term, g, identity, relu, sigmoid, tanh, transfer
+from symrnn.spec.builder import (
+    LS,
+    ModelBuilder,
+    Term,
+    concat,
+    g,
+    identity,
+    inner,
+    relu,
+    sigmoid,
+    sqnorm,
+    tanh,
+    transfer,
+)
 from symrnn.spec.model import Apply, Definition, Kind, Loop, Model, Ref, VarDecl
 
 __all__ = [
     "LS", "Apply", "Definition", "Kind", "Loop", "Model", "ModelBuilder", "Ref", "Term",
-    "VarDecl", "g", "identity", "relu", "sigmoid", "tanh", "transfer",
+    "VarDecl", "concat", "g", "identity", "inner", "relu", "sigmoid", "sqnorm", "tanh", "transfer",
 ]

@@ -29,6 +29,7 @@ setup: system $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/symrnn paths elman --wrt 'W^{hx}' --n 3
 	$(VENV)/bin/symrnn derive elman --wrt 'W^{hx}' --n 3 --out out --pdf --edge-labels
+	$(VENV)/bin/symrnn derive vanilla --wrt W_x --n 3 --form closed --layout denominator
 	$(VENV)/bin/symrnn check elman --n 3
 
 lint: setup

@@ -166,6 +166,14 @@ LOGSOFTMAX = Primitive(
 )
 PICK = Primitive("pick", 2, _pick_shape, Component, _pick_numeric, frozenset({1}))
 
+
+def _softmax_numeric(xp, args, bindings):
+    e = xp.exp(args[0] - args[0].max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+SOFTMAX = Primitive("softmax", 1, _column_shape, Softmax, _softmax_numeric)
+
 #: Most vectors one CONCAT takes (it has one registered rule per argument).
 MAX_CONCAT = 8
 CONCAT = Primitive(
@@ -264,6 +272,13 @@ defrule(
     vjp=lambda v, args, out: al.sub(
         v, al.mul(Softmax(args[0]), al.transpose(al.ones(args[0].shape[0])), v)
     ),
+)
+# Written with the output p = softmax(a): D = diag(p) - p p^T, and J^T v = p \odot (v - 1 p^T v).
+defrule(
+    SOFTMAX,
+    0,
+    jacobian=lambda args, out: al.sub(al.diag(out), al.mul(out, al.transpose(out))),
+    vjp=lambda v, args, out: al.hadamard(out, al.sub(v, al.mul(al.ones(out.shape[0]), al.transpose(out), v))),
 )
 defrule(
     PICK,

@@ -387,6 +387,7 @@ sigmoid = transfer("sigmoid")
 relu = transfer("relu")
 identity = transfer("identity")
 LS = _fn(P.LOGSOFTMAX)
+softmax = _fn(P.SOFTMAX)
 sqnorm = _fn(P.SQNORM)
 sqnorm.__doc__ = "The squared norm ``v^T v`` (``(v)^2`` for a scalar): the squared error of ``v = yhat - y``."
 

@@ -115,3 +115,18 @@ def test_pathsum_displays_as_latex_in_a_notebook():
     ps = pathsum(elman(), "V", 2)
     assert ps._repr_latex_() == str(ps) == latex(ps)
     assert ps._repr_latex_().startswith(r"\begin{align*}")
+
+
+def test_softmax_as_a_variable_derives_and_checks():
+    from symrnn.numeric.gradcheck import FORMS, check_model
+    from symrnn.spec.builder import inner, softmax
+
+    mb = ModelBuilder("probabilities")
+    N, M = mb.sizes("N", "M")
+    x = mb.input("x", N, timed=False)
+    y = mb.input("y", N, timed=False, onehot=True)
+    W = mb.parameter("W", (N, N))
+    p = mb.define("p", softmax(W @ x))
+    model = mb.build(loss=mb.define("J", inner(y, p)))
+    rows = check_model(model, 1, {"N": 4, "M": 2}, forms=FORMS, layout="denominator")
+    assert all(r.passed for r in rows) and [r.form for r in rows] == ["pathsum", "closed", "recursion"]

@@ -11,6 +11,8 @@ Printing lives in :mod:`symrnn.render`; numbers in :mod:`symrnn.numeric`.
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.matexpr import MatrixExpr
@@ -19,6 +21,25 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 T = sp.Symbol("t", integer=True)
 N = sp.Symbol("n", integer=True, positive=True)
 I = sp.Symbol("i", integer=True, positive=True)
+
+
+_SCRIPT = re.compile(r"([_^])(\\top|[A-Za-z0-9])")
+_COMMAND_SPACE = re.compile(r"(\\[A-Za-z]+)\s+(?=[A-Za-z])")
+
+
+def canonical(name: str) -> str:
+    """The one spelling of a LaTeX display name: ``b^h`` -> ``b^{h}``, ``W^{\\beta  y}`` -> ``W^{\\beta y}``.
+
+    Spaces go, except the one that ends a command before a letter; every one-character
+    sub- or superscript is braced. Two spellings of a name that print alike are one name.
+
+    Examples
+    --------
+    >>> canonical("W_x^f"), canonical(r"W^{\\beta y}"), canonical("h^{(t - 1)}")
+    ('W_{x}^{f}', 'W^{\\\\beta y}', 'h^{(t-1)}')
+    """
+    kept = _COMMAND_SPACE.sub(lambda m: m.group(1) + "\x00", name)
+    return _SCRIPT.sub(r"\1{\2}", re.sub(r"\s+", "", kept)).replace("\x00", " ")
 
 
 def format_time(time: sp.Expr) -> str:

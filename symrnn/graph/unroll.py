@@ -14,7 +14,7 @@ import networkx as nx
 import sympy as sp
 
 from symrnn.cell import algebra as al
-from symrnn.cell.symbols import T
+from symrnn.cell.symbols import T, canonical
 from symrnn.errors import SpecError, UnknownNameError
 from symrnn.graph.jacobians import Node, instantiate, parent_refs, resolve, template
 from symrnn.spec.model import Kind, Model
@@ -105,9 +105,9 @@ def edge_template(G: nx.DiGraph, source: Node, target: Node):
 
 def find_node(G: nx.DiGraph, name: str) -> Node:
     """The node called ``name``: a display name (``W^{hx}``, ``x^{(1)}``) or ``W_hx``, ``x[1]``."""
-    wanted = name.replace(" ", "")
+    wanted = canonical(name)
     for node, data in G.nodes(data=True):
-        if data["latex"].replace(" ", "") == wanted or str(node) == wanted:
+        if canonical(data["latex"]) == wanted or str(node) == name.replace(" ", ""):
             return node
     names = ", ".join(sorted({G.nodes[v]["latex"] for v in G if G.nodes[v]["kind"] != "input"}))
     raise UnknownNameError(

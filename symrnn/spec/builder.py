@@ -249,14 +249,16 @@ class ModelBuilder:
         # An interim is a name for a subexpression of the current step: it is read at t.
         return Handle(self, handle.decl, T) if timed else handle
 
-    def define(self, name: str, term: Term, latex: str | None = None) -> Handle:
+    def define(self, name: str, term: Term, latex: str | None = None, loop: Loop | None = None) -> Handle:
         """A computed variable (a graph node): outside the loops (``l``, ``q``, ``o``), or per step.
 
         A definition that reads variables at ``t`` (``\\hat y^{(t)} = w_y h^{(t)}``) is
         computed at every step of the loop of what it reads; the handle returned is then
-        read at ``t``, and :meth:`sum` adds its steps up (``L = \\sum_t L^{(t)}``).
+        read at ``t``, and :meth:`sum` adds its steps up (``L = \\sum_t L^{(t)}``). ``loop``
+        says which loop when the definition sits inside one (the text format's ``for`` blocks).
         """
-        loop = self._step_loop(term.expr)
+        reads_t = self._step_loop(term.expr)
+        loop = None if reads_t is None else (loop or reads_t)
         if loop is None:
             self._check_static(name, term.expr)
             handle = self._declare(VarDecl(name, Kind.DEFINED, term.shape, latex or name))

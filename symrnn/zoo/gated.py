@@ -87,8 +87,8 @@ def lstm(loss: str = "last") -> Model:
     t = mb.t
     p = {}
     for gate, shown in (("f", "f"), ("i", "i"), ("c", "c"), ("o", "o")):
-        p["Wx" + gate] = mb.parameter(f"Wx_{gate}", (m, d), latex=f"W_x^{{{shown}}}")
-        p["Wh" + gate] = mb.parameter(f"Wh_{gate}", (m, m), latex=f"W_h^{{{shown}}}")
+        p["Wx" + gate] = mb.parameter(f"Wx_{gate}", (m, d), latex=f"W_{{x}}^{{{shown}}}")
+        p["Wh" + gate] = mb.parameter(f"Wh_{gate}", (m, m), latex=f"W_{{h}}^{{{shown}}}")
         p["b" + gate] = mb.parameter(f"b_{gate}", m, latex=f"b^{{{shown}}}")
     h0 = mb.parameter("h0", m, latex="h_{0}")
     c0 = mb.parameter("c0", m, latex="c_{0}")

@@ -1,0 +1,816 @@
+"""The ``.rnn`` text format: a model typed the way the question sheet writes it.
+
+The text is parsed by a real grammar (``rnn.lark``, LALR) and turned into the same
+calls of :class:`~symrnn.spec.builder.ModelBuilder` that a Python declaration makes,
+so both give the same frozen :class:`~symrnn.spec.model.Model`. Nothing of the text
+is ever evaluated: names, times and sizes are matched and built by this module.
+
+Every mistake is a :class:`~symrnn.errors.SpecError` whose message starts with
+``file:line:col``, shows the line with a caret under the culprit, says what was
+expected, and gives a hint where one is obvious. The format is described in
+``docs/text-format.md``.
+
+Examples
+--------
+>>> model = parse_spec('''
+... sizes m, K
+... input x^{(t)} in R^m
+... label y in 1..K
+... param W in R^{m x m}
+... param h^{(0)} in R^m
+... param V in R^{K x m}
+... for t = 1..n:
+...     h^{(t)} = tanh(W h^{(t-1)} + x^{(t)})
+... q = LS(V h^{(n)}), o = -q_y
+... loss o
+... ''')
+>>> [p.latex for p in model.parameters]
+['W', 'h^{(0)}', 'V']
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import sympy as sp
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.indenter import DedentError, Indenter
+
+from symrnn.cell.symbols import I, N, T, canonical, format_time
+from symrnn.errors import SpecError, SymRNNError
+from symrnn.spec import builder as B
+from symrnn.spec.model import Kind, Loop, Model
+
+#: Bounds on what a spec may ask for, so a hostile or broken file fails fast.
+MAX_BYTES = 200_000
+MAX_LINE = 1_000
+MAX_DEPTH = 60
+MAX_VARIABLES = 500
+MAX_DIM_FACTOR = 1_000
+
+FUNCTIONS = {
+    "g": "g", "tanh": "tanh", "\\tanh": "tanh", "sigmoid": "sigmoid", "\\sigma": "sigmoid", "sigma": "sigmoid",
+    "relu": "relu", "ReLU": "relu", "identity": "identity", "id": "identity", "LS": "LS", "softmax": "softmax",
+    "CONCAT": "CONCAT", "concat": "CONCAT",
+}
+
+_KEYWORDS = {
+    "NAME": "a name such as W^{hx} or h^{(t-1)}", "CALL": "a function such as g( or LS(", "INT": "a number",
+    "IDENT": "a plain name (letters and digits)", "_NL": "the end of the line", "$END": "the end of the file",
+    "IN": "\\in (or in)", "REALS": "\\mathbb{R} (or R)", "DOTS": "\\dots (or ..)", "TIMES": "\\times",
+    "DIMTIMES": "\\times (or x)", "ODOT": "\\odot", "LPAR": "(", "RPAR": ")", "EQUAL": "=", "COMMA": ",",
+    "PLUS": "+", "MINUS": "-", "COLON": ":", "LBRACE": "{", "RBRACE": "}", "CIRCUMFLEX": "^", "SUM": "\\sum_t",
+    "_INDENT": "an indented block", "_DEDENT": "the end of an indented block", "SIGN": "+ or -",
+    "STRING": 'a "title"', "SQUARE": "2", "NORM_R": "\\rVert", "NORM_L": "\\lVert", "ONEHOT": "onehot",
+    "FOR": "for", "MODEL": "model", "SIZES": "sizes", "PARAM": "param", "INPUT": "input", "LABEL": "label",
+    "LOSS": "loss", "LET": "let",
+}
+
+
+class _RnnIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR", "CALL"]
+    CLOSE_PAREN_types = ["RPAR"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 4
+
+
+@cache
+def _parser() -> Lark:
+    grammar = (Path(__file__).with_name("rnn.lark")).read_text()
+    return Lark(grammar, parser="lalr", postlex=_RnnIndenter(), propagate_positions=True, maybe_placeholders=False)
+
+
+# -- public API ----------------------------------------------------------------------------
+def load_spec(path: str | Path) -> Model:
+    """Read and parse a ``.rnn`` file.
+
+    Raises SpecError for a file that is missing, too large, not text (NUL bytes, not
+    UTF-8), empty, or wrong in any way the parser finds.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read the spec: {e.strerror or e}") from None
+    return parse_spec(decode_spec(data, str(path)), str(path), name=path.stem)
+
+
+def decode_spec(data: bytes, filename: str = "<spec>") -> str:
+    """The text of a spec file; SpecError if it is too large or not text."""
+    if len(data) > MAX_BYTES:
+        raise SpecError(f"{filename}: the spec is {len(data)} bytes, above the limit of {MAX_BYTES}")
+    if b"\x00" in data:
+        offset = data.index(b"\x00")
+        raise SpecError(f"{filename}: not a text file (a NUL byte at offset {offset}); a spec is UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{filename}: not a text file (byte 0x{data[e.start]:02x} at offset {e.start} is not "
+                        "UTF-8); a spec is UTF-8 text") from None
+
+
+def parse_spec(text: str, filename: str = "<spec>", name: str | None = None) -> Model:
+    """Parse the text of a ``.rnn`` spec into a Model (see the module docstring for an example)."""
+    if len(text) > MAX_BYTES:
+        raise SpecError(f"{filename}: the spec is {len(text)} characters, above the limit of {MAX_BYTES}")
+    if "\x00" in text:
+        raise SpecError(f"{filename}: not a text file (a NUL character); a spec is UTF-8 text")
+    source = _Source(text, filename)
+    if not any(line.strip() and not line.strip().startswith(("#", "%")) for line in source.lines):
+        raise SpecError(f"{filename}: the spec is empty; it declares sizes, parameters, inputs and labels, "
+                        "the equations, and ends with `loss NAME` (see docs/text-format.md)")
+    for number, line in enumerate(source.lines, 1):
+        if len(line) > MAX_LINE:
+            raise source.error(f"line is {len(line)} characters long, above the limit of {MAX_LINE}", number, 1)
+    source.check_nesting()
+    try:
+        tree = _parser().parse(text if text.endswith("\n") else text + "\n")
+    except UnexpectedInput as e:
+        raise source.syntax_error(e) from None
+    except DedentError as e:
+        raise SpecError(f"{filename}: the indentation does not match any outer block ({e})") from None
+    except (LarkError, RecursionError) as e:  # any other refusal of the grammar is still the spec's fault
+        raise SpecError(f"{filename}: cannot parse the spec: {e}") from None
+    source.check_depth(tree)
+    return _Reader(source, name or "spec").read(tree)
+
+
+# -- sources and errors --------------------------------------------------------------------
+class _Source:
+    def __init__(self, text: str, filename: str):
+        self.text = text
+        self.filename = filename
+        self.lines = text.splitlines() or [""]
+
+    def error(self, message: str, line: int, column: int, hint: str | None = None, cls=SpecError) -> SpecError:
+        src = self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
+        prefix = src[: max(column - 1, 0)].expandtabs(4)
+        out = f"{self.filename}:{line}:{column}: {message}\n    {src.expandtabs(4)}\n    {' ' * len(prefix)}^"
+        if hint:
+            out += f"\nhint: {hint}"
+        err = cls(out)
+        err.line, err.column = line, column
+        return err
+
+    def at(self, where, message: str, hint: str | None = None, cls=SpecError) -> SpecError:
+        line, column = _position(where)
+        return self.error(message, line, column, hint, cls)
+
+    def syntax_error(self, e: UnexpectedInput) -> SpecError:
+        line, column = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
+        if isinstance(e, UnexpectedCharacters):
+            char = self.lines[line - 1][column - 1] if line <= len(self.lines) and column <= len(
+                self.lines[line - 1]) else "?"
+            return self.error(f"unexpected character {char!r}", line, column, _expected(e.allowed))
+        if isinstance(e, UnexpectedEOF):
+            return self.error("the spec ends in the middle of a statement", len(self.lines), 1,
+                              _expected(e.expected))
+        if isinstance(e, UnexpectedToken):
+            token = e.token
+            if token.type == "$END":
+                line = len(self.lines)
+                return self.error("the spec ends in the middle of a statement", line,
+                                  len(self.lines[-1]) + 1, _expected(e.expected))
+            shown = "the end of the line" if token.type == "_NL" else repr(str(token))
+            if token.type in ("_INDENT", "_DEDENT"):
+                shown = "an indentation change"
+            hint = _expected(e.expected)
+            if token.type == "_INDENT":
+                hint = "only the body of a `for ...:` line is indented"
+            return self.error(f"unexpected {shown}", line, column, hint)
+        return self.error(str(e).splitlines()[0], line, column)
+
+    def check_nesting(self) -> None:
+        depth = 0
+        for number, line in enumerate(self.lines, 1):
+            for column, char in enumerate(line, 1):
+                depth += char in "({"
+                depth -= char in ")}"
+                if depth > MAX_DEPTH:
+                    raise self.error(f"brackets nested more than {MAX_DEPTH} deep", number, column)
+
+    def check_depth(self, tree: Tree) -> None:
+        stack = [(tree, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > 4 * MAX_DEPTH:
+                raise self.at(node, f"expression nested more than {4 * MAX_DEPTH} levels deep; split it with `let`")
+            stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+
+
+def _expected(names) -> str | None:
+    shown = sorted({_KEYWORDS.get(n, n.lower() if n.isupper() else n) for n in names if not n.startswith("__")})
+    if not shown:
+        return None
+    return "expected " + (shown[0] if len(shown) == 1 else "one of: " + ", ".join(shown))
+
+
+def _position(where) -> tuple[int, int]:
+    if isinstance(where, Token):
+        return where.line or 1, where.column or 1
+    if isinstance(where, Tree) and not where.meta.empty:
+        return where.meta.line, where.meta.column
+    if isinstance(where, Tree):
+        for child in where.children:
+            if isinstance(child, (Token, Tree)):
+                return _position(child)
+    return 1, 1
+
+
+# -- names ---------------------------------------------------------------------------------
+def normalize(name: str) -> str:
+    """The canonical spelling of a name (``b^h`` -> ``b^{h}``): two spellings of one name are one name."""
+    return canonical(name)
+
+
+def _index_pattern(index: str) -> re.Pattern:
+    return re.compile(rf"(?<![A-Za-z\\]){re.escape(index)}(?![A-Za-z0-9])")
+
+
+def make_template(name: str, index: str) -> str | None:
+    """``h^{(t)}`` -> ``h^{({t})}`` (the builder's placeholder); None if the index is not in the name once."""
+    hits = list(_index_pattern(index).finditer(name))
+    if len(hits) != 1:
+        return None
+    hit = hits[0]
+    return name[: hit.start()] + "{t}" + name[hit.end():]
+
+
+def _template_regex(template: str) -> re.Pattern:
+    before, _, after = template.partition("{t}")
+    return re.compile(re.escape(before) + r"(?P<time>[A-Za-z0-9+\-]+)" + re.escape(after) + r"\Z")
+
+
+def identifier(display: str, taken: set) -> str:
+    """A Python identifier for a display name (``W^{hx}`` -> ``W_hx``, ``\\eta^{({t})}`` -> ``eta``)."""
+    s = display.replace("{t}", "")
+    s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_")
+    if not s or not s[0].isalpha():
+        s = "v_" + s
+    out, k = s, 2
+    while out in taken:
+        out, k = f"{s}_{k}", k + 1
+    return out
+
+
+_TIME_TOKEN = re.compile(r"\s*(\d+|[A-Za-z]+|[+-])")
+
+
+def parse_time(text: str, index: str | None) -> sp.Expr | None:
+    """``t-1`` -> ``t - 1`` (with ``index`` standing for the loop's t), ``n+1``, ``i-1``, ``0``; None if not a time."""
+    tokens, pos = [], 0
+    while pos < len(text):
+        m = _TIME_TOKEN.match(text, pos)
+        if not m:
+            return None
+        tokens.append(m.group(1))
+        pos = m.end()
+    value, sign, expect_term = sp.S.Zero, 1, True
+    for tok in tokens:
+        if expect_term:
+            if tok.isdigit():
+                term = sp.Integer(int(tok))
+            elif tok == "n":
+                term = N
+            elif tok == "i":
+                term = I
+            elif index is not None and tok == index:
+                term = T
+            else:
+                return None
+            value += sign * term
+            expect_term = False
+        elif tok in "+-":
+            sign, expect_term = (1 if tok == "+" else -1), True
+        else:
+            return None
+    return None if expect_term else value
+
+
+# -- the reader ----------------------------------------------------------------------------
+@dataclass
+class _Timed:
+    decl: object
+    template: str
+    regex: re.Pattern
+    index: str
+
+
+class _Transposed:
+    """``a^{\\top}``, which is only written as the left factor of an inner product ``a^{\\top} b``."""
+
+    def __init__(self, term, where, sign: int = 1):
+        self.term, self.where, self.sign = term, where, sign
+
+
+class _Reader:
+    def __init__(self, source: _Source, name: str):
+        self.src = source
+        self.name = re.sub(r"[^A-Za-z0-9_]", "_", name) or "spec"
+        self.title = ""
+        self.mb: B.ModelBuilder | None = None
+        self.sizes: dict[str, sp.Symbol] = {}
+        self.static: dict[str, object] = {}  # normalized display -> Handle
+        self.labels: dict[str, object] = {}
+        self.timed: list[_Timed] = []
+        self.taken: set[str] = set()
+        self.later: dict[str, int] = {}  # every name the spec defines somewhere, with its line
+        self.later_timed: list[tuple[re.Pattern, int, str]] = []
+        self.loss = None
+
+    # -- driver --------------------------------------------------------------------------
+    def read(self, tree: Tree) -> Model:
+        self._prescan(tree)
+        statements = list(tree.children)
+        if statements and isinstance(statements[0], Tree) and statements[0].data == "model_decl":
+            self._model_decl(statements.pop(0))
+        self.mb = B.ModelBuilder(self.name, self.title or self.name)
+        for stmt in statements:
+            if isinstance(stmt, Tree):
+                self._statement(stmt, None)
+        if self.loss is None:
+            raise self.src.error("the spec has no loss; end it with `loss NAME` (a scalar defined outside the loops)",
+                                 len(self.src.lines), 1)
+        where, handle = self.loss
+        if len(self.taken) > MAX_VARIABLES:
+            raise self.src.at(where, f"the spec declares {len(self.taken)} variables, above the limit of "
+                                     f"{MAX_VARIABLES}")
+        return self._guard(where, lambda: self.mb.build(loss=handle))
+
+    def _guard(self, where, action):
+        try:
+            return action()
+        except SpecError as e:
+            if getattr(e, "line", None):
+                raise
+            raise self.src.at(where, str(e), cls=type(e)) from None
+        except SymRNNError as e:
+            raise self.src.at(where, str(e)) from None
+
+    def _prescan(self, tree: Tree) -> None:
+        def record(name_token: Token, index: str | None):
+            text = normalize(str(name_token))
+            if index is not None:
+                template = make_template(text, index)
+                if template is not None:
+                    self.later_timed.append((_template_regex(template), name_token.line, index))
+                    return
+            self.later.setdefault(text, name_token.line)
+
+        def walk(stmt: Tree, index: str | None):
+            kind = stmt.data
+            if kind in ("param_decl", "input_decl", "label_decl"):
+                loop = next((c for c in stmt.children if isinstance(c, Tree) and c.data == "loop_head"), None)
+                record(stmt.children[1], str(loop.children[1]) if loop is not None else "t")
+            elif kind == "let_def":
+                record(stmt.children[1], index)
+            elif kind == "defs":
+                for d in stmt.children:
+                    record(d.children[0], index)
+            elif kind in ("for_block", "for_inline"):
+                inner = str(stmt.children[0].children[1])
+                for child in stmt.children[1:]:
+                    if isinstance(child, Tree):
+                        walk(child, inner)
+
+        for stmt in tree.children:
+            if isinstance(stmt, Tree):
+                walk(stmt, None)
+
+    # -- statements ----------------------------------------------------------------------
+    def _model_decl(self, stmt: Tree) -> None:
+        self.name = str(stmt.children[1])
+        if len(stmt.children) > 2:
+            self.title = str(stmt.children[2])[1:-1]
+
+    def _statement(self, stmt: Tree, loop) -> None:
+        kind = stmt.data
+        if kind == "model_decl":
+            raise self.src.at(stmt, "`model` comes first in a spec, before any other line")
+        handler = getattr(self, "_" + kind)
+        handler(stmt, loop)
+
+    def _sizes_decl(self, stmt: Tree, loop) -> None:
+        names = [t for t in stmt.children[1:] if isinstance(t, Token)]
+        for tok in names:
+            if str(tok) in self.sizes:
+                raise self.src.at(tok, f"size {tok} is declared twice")
+            if str(tok) in ("n", "i", "t"):
+                raise self.src.at(tok, f"{tok} is the sequence length, label position or loop index, not a size",
+                                  "choose another letter for this dimension")
+            self.sizes[str(tok)] = self.mb.sizes(str(tok))
+
+    def _dim(self, tree: Tree) -> sp.Expr:
+        total = sp.S.Zero
+        terms = tree.children if tree.data == "dim" else [tree]
+        for term in terms:
+            factor, size = 1, None
+            for tok in term.children:
+                if tok.type == "INT":
+                    factor = int(tok)
+                    if not 1 <= factor <= MAX_DIM_FACTOR:
+                        raise self.src.at(tok, f"a dimension factor must be in 1..{MAX_DIM_FACTOR}, got {tok}")
+                else:
+                    size = self._size(tok)
+            total += factor * (size if size is not None else 1)
+        return total
+
+    def _size(self, tok: Token) -> sp.Symbol:
+        if str(tok) not in self.sizes:
+            close = difflib.get_close_matches(str(tok), self.sizes, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"declare it first: sizes {tok}"
+            raise self.src.at(tok, f"unknown size {str(tok)!r}", hint)
+        return self.sizes[str(tok)]
+
+    def _space(self, tree: Tree) -> tuple:
+        dims = tree.children[-1]
+        parts = [c for c in dims.children if isinstance(c, Tree)]
+        if dims.children and isinstance(dims.children[0], Tree) and dims.children[0].data == "dim_atom":
+            tok = dims.children[0].children[0]
+            return (sp.Integer(int(tok)) if tok.type == "INT" else self._size(tok), sp.S.One)
+        shape = [self._dim(p) for p in parts]
+        return (shape[0], shape[1]) if len(shape) == 2 else (shape[0], sp.S.One)
+
+    def _declared(self, tok: Token) -> str:
+        display = normalize(str(tok))
+        if display in self.static or display in self.labels:
+            raise self.src.at(tok, f"{display} is declared twice")
+        return display
+
+    def _param_decl(self, stmt: Tree, loop) -> None:
+        self._outside(stmt, loop, "param")
+        tok = stmt.children[1]
+        display = self._declared(tok)
+        shape = self._space(stmt.children[3])
+        ident = self._ident(display)
+        self.static[display] = self._guard(tok, lambda: self.mb.parameter(ident, shape, latex=display))
+
+    def _input_decl(self, stmt: Tree, loop) -> None:
+        self._outside(stmt, loop, "input")
+        tok = stmt.children[1]
+        display = self._declared(tok)
+        space = next(c for c in stmt.children if isinstance(c, Tree) and c.data == "space")
+        shape = self._space(space)
+        if shape[1] != 1:
+            raise self.src.at(space, "an input is a vector: R^d, not a matrix")
+        onehot = any(isinstance(c, Token) and c.type == "ONEHOT" for c in stmt.children)
+        head = next((c for c in stmt.children if isinstance(c, Tree) and c.data == "loop_head"), None)
+        index = str(head.children[1]) if head is not None else "t"
+        template = make_template(display, index)
+        ident = self._ident(display)
+        if template is None:
+            if head is not None:
+                raise self.src.at(tok, f"{display} is declared over `for {index} = ...` but does not show {index}",
+                                  f"write it with its index, e.g. {display}^{{({index})}}")
+            self.static[display] = self._guard(
+                tok, lambda: self.mb.input(ident, shape[0], latex=display, timed=False, onehot=onehot))
+            return
+        over, direction = self._bounds(head) if head is not None else (None, "forward")
+        if direction != "forward":
+            raise self.src.at(head, "an input runs over a forward range (for j = 1..(i-1))")
+        handle = self._guard(tok, lambda: self.mb.input(self._ident(template), shape[0], latex=template,
+                                                         onehot=onehot, over=over, index=index))
+        self._add_timed(handle.decl, template, index)
+
+    def _label_decl(self, stmt: Tree, loop) -> None:
+        self._outside(stmt, loop, "label")
+        tok = stmt.children[1]
+        display = self._declared(tok)
+        classes = stmt.children[3]
+        ints = [c for c in classes.children if isinstance(c, Token) and c.type == "INT"]
+        if not ints or int(ints[0]) != 1:
+            raise self.src.at(classes, "a label takes the values 1..K", "write: label y in 1..K")
+        dim = next(c for c in classes.children if isinstance(c, Tree))
+        count = self._dim(dim)
+        ident = self._ident(display)
+        self.labels[display] = self._guard(tok, lambda: self.mb.label(ident, count, latex=display))
+
+    def _loss_decl(self, stmt: Tree, loop) -> None:
+        self._outside(stmt, loop, "loss")
+        tok = stmt.children[1]
+        display = normalize(str(tok))
+        if self.loss is not None:
+            raise self.src.at(tok, "the loss is given twice")
+        if display not in self.static:
+            raise self._unknown(tok, display, None)
+        self.loss = (tok, self.static[display])
+
+    def _outside(self, stmt: Tree, loop, what: str) -> None:
+        if loop is not None:
+            raise self.src.at(stmt, f"`{what}` declarations go outside the loops")
+
+    def _let_def(self, stmt: Tree, loop) -> None:
+        tok, expr = stmt.children[1], stmt.children[2]
+        if loop is None:
+            display = self._declared(tok)
+            term = self._term(expr, None)
+            ident = self._ident(display)
+            self.static[display] = self._guard(tok, lambda: self.mb.interim(ident, term, latex=display))
+            return
+        template = self._loop_template(tok, loop)
+        term = self._term(expr, loop.index)
+        handle = self._guard(tok, lambda: self.mb.interim(self._ident(template), term, latex=template))
+        if not handle.decl.timed:
+            raise self.src.at(tok, f"let {normalize(str(tok))} inside the loop reads nothing at {loop.index}",
+                              "move it outside the loop, without the index")
+        self._add_timed(handle.decl, template, loop.index)
+
+    def _defs(self, stmt: Tree, loop) -> None:
+        for definition in stmt.children:
+            self._definition(definition, loop)
+
+    def _definition(self, definition: Tree, loop) -> None:
+        tok, expr = definition.children
+        if loop is None:
+            display = self._declared(tok)
+            term = self._term(expr, None)
+            ident = self._ident(display)
+            self.static[display] = self._guard(tok, lambda: self.mb.define(ident, term, latex=display))
+            return
+        template = make_template(normalize(str(tok)), loop.index)
+        state = self._states.get(template)
+        if state is None:
+            template = self._loop_template(tok, loop)
+        term = self._term(expr, loop.index)
+        if state is not None:
+            self._guard(expr, lambda: self.mb.recur(B.Handle(self.mb, state), term))
+            return
+        handle = self._guard(tok, lambda: self.mb.define(self._ident(template), term, latex=template, loop=loop))
+        if not handle.decl.timed:
+            raise self.src.at(tok, f"{normalize(str(tok))} is defined in the loop but reads nothing at {loop.index}",
+                              "move it outside the loop, without the index")
+        self._add_timed(handle.decl, template, loop.index)
+
+    # -- loops ---------------------------------------------------------------------------
+    def _bounds(self, head: Tree) -> tuple:
+        index = str(head.children[1])
+        if index in ("n", "i") or index in self.sizes:
+            raise self.src.at(head.children[1], f"{index} cannot be a loop index (it is a length or a size)")
+        bounds = [c for c in head.children if isinstance(c, Tree) and c.data == "bound"]
+        start, stop = (self._bound(b) for b in bounds)
+        if start == 1 and stop != 1:
+            return (None if stop == N else (sp.S.One, stop)), "forward"
+        if stop == 1 and start != 1:
+            return (None if start == N else (sp.S.One, start)), "backward"
+        raise self.src.at(head, f"a loop runs from 1 up or down to 1, e.g. for {index} = 1..n or for {index} = n..1")
+
+    def _bound(self, tree: Tree) -> sp.Expr:
+        value, sign = sp.S.Zero, 1
+        for child in tree.children:
+            if isinstance(child, Tree) and child.data == "bound":
+                value += sign * self._bound(child)
+            elif isinstance(child, Tree):
+                tok = child.children[0]
+                if tok.type == "INT":
+                    term = sp.Integer(int(tok))
+                elif str(tok) == "n":
+                    term = N
+                elif str(tok) == "i":
+                    term = I
+                else:
+                    raise self.src.at(tok, f"a loop bound may use numbers, n and i, not {tok!s}")
+                value += sign * term
+            elif child.type == "SIGN":
+                sign = 1 if str(child) == "+" else -1
+        return value
+
+    def _loop_template(self, tok: Token, loop) -> str:
+        display = normalize(str(tok))
+        template = make_template(display, loop.index)
+        if template is None:
+            raise self.src.at(tok, f"{display} is defined inside `for {loop.index} = ...` but does not show the "
+                                   f"index {loop.index} once",
+                              f"write it with its index, e.g. {display}^{{({loop.index})}}")
+        if any(t.template == template for t in self.timed) or display in self.static:
+            raise self.src.at(tok, f"{display} is defined twice")
+        return template
+
+    def _for_block(self, stmt: Tree, loop) -> None:
+        self._loop(stmt.children[0], [c for c in stmt.children[1:] if isinstance(c, Tree)])
+
+    def _for_inline(self, stmt: Tree, loop) -> None:
+        self._loop(stmt.children[0], [stmt.children[1]])
+
+    def _loop(self, head: Tree, body: list) -> None:
+        index = str(head.children[1])
+        over, direction = self._bounds(head)
+        loop = self.mb._loop(over, 1 if direction == "forward" else -1, index)
+        lets: dict[str, Tree] = {}
+        defs: list[tuple[Token, Tree]] = []
+        for stmt in body:
+            if stmt.data == "let_def":
+                lets[self._loop_template(stmt.children[1], loop)] = stmt.children[2]
+            elif stmt.data == "defs":
+                defs += [(d.children[0], d.children[1]) for d in stmt.children]
+            elif stmt.data in ("for_block", "for_inline"):
+                raise self.src.at(stmt, "loops do not nest; write the inner recurrence as its own loop")
+            else:
+                self._statement(stmt, loop)  # raises: declarations go outside loops
+        self._states = {}
+        for tok, expr in defs:
+            template = self._loop_template(tok, loop)
+            if self._reads_itself(template, expr, lets, index):
+                self._states[template] = self._declare_state(tok, template, loop, direction, over)
+        for stmt in body:
+            self._statement(stmt, loop)
+        self._states = {}
+
+    def _reads_itself(self, template: str, expr: Tree, lets: dict, index: str) -> bool:
+        regex, seen, todo = _template_regex(template), set(), [expr]
+        while todo:
+            tree = todo.pop()
+            for tok in tree.scan_values(lambda v: isinstance(v, Token) and v.type == "NAME"):
+                text = normalize(str(tok))
+                m = regex.match(text)
+                if m and parse_time(m.group("time"), index) != T:
+                    return True
+                for let_template, let_expr in lets.items():
+                    if _template_regex(let_template).match(text) and let_template not in seen:
+                        seen.add(let_template)
+                        todo.append(let_expr)
+        return False
+
+    def _declare_state(self, tok: Token, template: str, loop: Loop, direction: str, over):
+        before = sp.expand(sp.sympify(loop.first) - loop.step)
+        init_display = normalize(template.replace("{t}", format_time(before)))
+        init = self.static.get(init_display)
+        display = normalize(str(tok))
+        if init is None or init.decl.kind is not Kind.PARAMETER:
+            raise self.src.at(tok, f"{display} reads itself at an earlier step but has no initial state "
+                                   f"{init_display}", f"declare it before the loop: param {init_display} in R^m")
+        handle = self._guard(tok, lambda: self.mb.state(self._ident(template), init.shape, init=init,
+                                                         direction=direction, latex=template, over=over,
+                                                         index=loop.index))
+        self._add_timed(handle.decl, template, loop.index)
+        return handle.decl
+
+    _states: dict = {}
+
+    # -- bookkeeping ---------------------------------------------------------------------
+    def _ident(self, display: str) -> str:
+        ident = identifier(display, self.taken)
+        self.taken.add(ident)
+        return ident
+
+    def _add_timed(self, decl, template: str, index: str) -> None:
+        self.timed.append(_Timed(decl, template, _template_regex(template), index))
+
+    # -- expressions ---------------------------------------------------------------------
+    def _term(self, tree, index: str | None):
+        value = self._expr(tree, index)
+        if isinstance(value, _Transposed):
+            raise self.src.at(value.where, "a transposed vector is written only as a^{\\top} b (an inner product)")
+        if isinstance(value, Token):
+            raise self.src.at(value, "a number can appear only in 1 - v")
+        return value
+
+    def _expr(self, tree, index: str | None):
+        if isinstance(tree, Token):
+            return self._name(tree, index) if tree.type == "NAME" else tree
+        kind = tree.data
+        if kind == "ref":
+            return self._name(tree.children[0], index)
+        if kind == "number":
+            return tree.children[0]
+        if kind == "neg":
+            inner = self._expr(tree.children[0], index)
+            if isinstance(inner, _Transposed):  # -y^{\top} LS(s): the sign of the inner product
+                return _Transposed(inner.term, inner.where, -inner.sign)
+            inner = self._term(tree.children[0], index)
+            return self._guard(tree, lambda: -inner)
+        if kind in ("add", "sub"):
+            left = self._expr(tree.children[0], index)
+            right = self._term(tree.children[1], index)
+            if isinstance(left, Token):
+                if kind == "sub" and str(left) == "1":
+                    return self._guard(tree, lambda: 1 - right)
+                raise self.src.at(left, "a number can appear only in 1 - v")
+            left = self._term(tree.children[0], index)
+            return self._guard(tree, lambda: left + right if kind == "add" else left - right)
+        if kind == "matvec":
+            left = self._expr(tree.children[0], index)
+            right = self._term(tree.children[-1], index)
+            if isinstance(left, _Transposed):
+                product = self._guard(tree, lambda: B.inner(left.term, right))
+                return product if left.sign == 1 else self._guard(tree, lambda: -product)
+            left = self._term(tree.children[0], index)
+            return self._guard(tree, lambda: left @ right)
+        if kind == "hadamard":
+            left, right = self._term(tree.children[0], index), self._term(tree.children[-1], index)
+            return self._guard(tree, lambda: left * right)
+        if kind == "square":
+            inner = self._term(next(c for c in tree.children if isinstance(c, Tree) or c.type == "NAME"), index)
+            return self._guard(tree, lambda: B.sqnorm(inner))
+        if kind == "sum_over":
+            return self._sum(tree, index)
+        if kind == "call":
+            return self._call(tree, index)
+        raise self.src.at(tree, f"cannot read this expression ({kind})")  # pragma: no cover - grammar-bound
+
+    def _call(self, tree: Tree, index: str | None):
+        tok = tree.children[0]
+        raw = str(tok)[:-1]
+        name = re.sub(r"^\\(text|operatorname|mathrm)\{([A-Za-z]+)\}$", r"\2", raw)
+        name = re.sub(r"\^(\{[A-Za-z]\}|[A-Za-z])$", "", name) if name in ("\\sigma^m", "\\sigma^{m}") or \
+            name.startswith("\\sigma^") else name
+        args = [self._term(a, index) for a in tree.children[1].children]
+        if name not in FUNCTIONS:
+            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(set(FUNCTIONS.values())))}"
+            if self._known(normalize(name), index):
+                hint = f"{name} is a variable: to multiply, put a space before the bracket: {name} (...)"
+            raise self.src.at(tok, f"unknown function {name!r}", hint)
+        fn = FUNCTIONS[name]
+        if fn == "CONCAT":
+            return self._guard(tree, lambda: B.concat(*args))
+        if len(args) != 1:
+            raise self.src.at(tok, f"{name} takes one argument, got {len(args)}")
+        builder_fn = {"LS": B.LS, "softmax": B.softmax}.get(fn) or B.transfer(fn)
+        return self._guard(tree, lambda: builder_fn(args[0]))
+
+    def _sum(self, tree: Tree, index: str | None):
+        sum_tok, name_tok = tree.children
+        written = re.match(r"\\sum_\{?([A-Za-z])", str(sum_tok))
+        sum_index = written.group(1) if written else None
+        display = normalize(str(name_tok))
+        for timed in reversed(self.timed):
+            m = timed.regex.match(display)
+            if m and parse_time(m.group("time"), sum_index or timed.index) == T:
+                handle = B.Handle(self.mb, timed.decl, T)
+                return self._guard(tree, lambda handle=handle: self.mb.sum(handle))
+        raise self.src.at(name_tok, f"\\sum adds up a variable over its loop; {display} is not one read at its "
+                                    "index", "write \\sum_t L_{t} for a variable L_{t} defined in a loop")
+
+    def _known(self, display: str, index: str | None) -> bool:
+        try:
+            self._resolve(display, index)
+            return True
+        except LookupError:
+            return False
+
+    def _resolve(self, display: str, index: str | None):
+        """The term a name reads, or LookupError."""
+        if display in self.static:
+            return self.static[display]
+        for timed in reversed(self.timed):
+            m = timed.regex.match(display)
+            if m:
+                time = parse_time(m.group("time"), index)
+                if time is None:
+                    raise LookupError(("time", m.group("time"), timed))
+                return B.Handle(self.mb, timed.decl, time)
+        raise LookupError(None)
+
+    def _name(self, tok: Token, index: str | None):
+        display = normalize(str(tok))
+        try:
+            return self._resolve(display, index)
+        except LookupError as e:
+            if e.args[0] is not None:
+                _, time, timed = e.args[0]
+                allowed = "t" if index is None else index
+                raise self.src.at(tok, f"{display} reads {timed.decl.name} at time {time!r}, which is not a time "
+                                       f"here", f"inside a loop use {allowed}, {allowed}-1, ...; outside, n, i or a "
+                                                "number") from None
+        for suffix in (r"\^\{\\top\}", r"\^\{T\}"):
+            m = re.match(rf"(?P<base>.+){suffix}\Z", display)
+            if m:
+                try:
+                    return _Transposed(self._resolve(m.group("base"), index), tok)
+                except LookupError:
+                    pass
+        m = re.match(r"(?P<base>.+)_\{(?P<label>[^{}]+)\}\Z", display)
+        if m and m.group("label") in self.labels:
+            try:
+                base = self._resolve(m.group("base"), index)
+            except LookupError:
+                base = None
+            if base is not None:
+                label = self.labels[m.group("label")]
+                return self._guard(tok, lambda: base[label])
+        raise self._unknown(tok, display, index)
+
+    def _unknown(self, tok: Token, display: str, index: str | None) -> SpecError:
+        line = self.later.get(display)
+        if line is None:
+            for regex, line_, _ in self.later_timed:
+                if regex.match(display):
+                    line = line_
+                    break
+        if line is not None and line >= tok.line:
+            return self.src.at(tok, f"{display} is used before it is defined (line {line})",
+                               "define a variable before the equations that read it")
+        if index is None and any(t.regex.match(display) for t in self.timed):
+            return self.src.at(tok, f"{display} reads a loop variable at the loop's index outside the loop",
+                               "outside a loop, read it at a fixed time such as n")
+        known = list(self.static) + list(self.labels) + [t.template.replace("{t}", t.index) for t in self.timed]
+        close = difflib.get_close_matches(display, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else None
+        return self.src.at(tok, f"unknown name {display}", hint, cls=SpecError)

@@ -1,7 +1,7 @@
-"""The ``symrnn`` command: paths, derive, check, sensitivity.
+"""The ``symrnn`` command: paths, derive, check, sensitivity, zoo, show.
 
-MODEL is the name of a zoo model (``symrnn`` lists them in ``--help``).
-Errors print one line, without a traceback, and exit with code 2.
+MODEL is the name of a zoo model (``symrnn zoo`` lists them) or the path of a
+``.rnn`` spec. Errors print without a traceback and exit with code 2.
 """
 
 from __future__ import annotations
@@ -29,7 +29,20 @@ class _Group(click.Group):
             sys.exit(2)
 
 
+def _is_spec(name: str) -> bool:
+    return name.endswith(".rnn") or "/" in name or Path(name).is_file()
+
+
 def _model(name: str, g: str | None):
+    if _is_spec(name):
+        from symrnn.spec.text import load_spec
+
+        model = load_spec(name)
+        if g:
+            if "g" not in model.abstract_functions:
+                raise SymRNNError(f"--g binds the abstract g, and {name} does not use one")
+            model = model.bind(g=g)
+        return model
     if g and name not in zoo.ABSTRACT_G:
         raise SymRNNError(f"--g applies to the models written with an abstract g ({', '.join(zoo.ABSTRACT_G)}); "
                           f"{name} fixes its functions")
@@ -64,13 +77,13 @@ layout_option = click.option("--layout", type=click.Choice(["numerator", "denomi
 def main() -> None:
     """Derive, draw and verify the gradients of recurrent networks.
 
-    \b
-    Zoo models: """ + ", ".join(zoo.MODELS) + """
+    MODEL is a zoo model (symrnn zoo lists them) or a .rnn spec file.
 
     \b
     Example (question sheet, Question 1):
       symrnn paths elman --wrt 'W^{hx}' --n 3
       symrnn derive elman --wrt 'W^{hx}' --n 3 --out out/
+      symrnn derive examples/specs/sheet/q1.rnn --wrt 'W^{hx}' --n 3 --form closed
       symrnn check elman --n 5
     """
 
@@ -259,6 +272,46 @@ def sensitivity_command(model: str, input_name: str, n: int, i: int | None, g: s
     for r in rows:
         click.echo(sensitivity_line(r))
     click.echo(f"{sum(r.varies for r in rows)} of {len(rows)} edge Jacobians vary with {input_name}")
+
+
+SPECS = Path(__file__).resolve().parents[1] / "examples" / "specs"
+
+
+@main.command("zoo")
+def zoo_command() -> None:
+    """List the ready models, what they are, and their .rnn spec files.
+
+    \b
+    Example:
+      symrnn zoo
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="symrnn zoo: pass a name, or a spec file, as MODEL")
+    for column in ("model", "what it is", "spec file"):
+        table.add_column(column)
+    for name, (_, description) in zoo.MODELS.items():
+        spec = SPECS / f"{name}.rnn"
+        where = f"examples/specs/{name}.rnn" if spec.exists() else f"(symrnn show {name})"
+        table.add_row(name, description, where)
+    Console(width=140).print(table)
+
+
+@main.command()
+@click.argument("model")
+@g_option
+def show(model: str, g: str | None) -> None:
+    """Print MODEL's declaration in the .rnn text format (it parses back to the same model).
+
+    \b
+    Examples:
+      symrnn show elman
+      symrnn show lstm > my_lstm.rnn
+    """
+    from symrnn.render.spec_text import spec_text
+
+    click.echo(spec_text(_model(model, g)), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -180,8 +180,12 @@ class _Source:
                                   len(self.lines[-1]) + 1, _expected(e.expected))
             shown = "the end of the line" if token.type == "_NL" else repr(str(token))
             if token.type in ("_INDENT", "_DEDENT"):
-                shown = "an indentation change"
+                shown = "indentation"
             hint = _expected(e.expected)
+            if token.type in ("_INDENT", "_DEDENT"):  # the indenter places them on the newline before
+                line = min(line + 1, len(self.lines))
+                text = self.lines[line - 1]
+                column = len(text) - len(text.lstrip()) + 1
             if token.type == "_INDENT":
                 hint = "only the body of a `for ...:` line is indented"
             return self.error(f"unexpected {shown}", line, column, hint)
@@ -464,8 +468,8 @@ class _Reader:
         head = next((c for c in stmt.children if isinstance(c, Tree) and c.data == "loop_head"), None)
         index = str(head.children[1]) if head is not None else "t"
         template = make_template(display, index)
-        ident = self._ident(display)
         if template is None:
+            ident = self._ident(display)
             if head is not None:
                 raise self.src.at(tok, f"{display} is declared over `for {index} = ...` but does not show {index}",
                                   f"write it with its index, e.g. {display}^{{({index})}}")
@@ -614,13 +618,22 @@ class _Reader:
             else:
                 self._statement(stmt, loop)  # raises: declarations go outside loops
         self._states = {}
-        for tok, expr in defs:
-            template = self._loop_template(tok, loop)
-            if self._reads_itself(template, expr, lets, index):
-                self._states[template] = self._declare_state(tok, template, loop, direction, over)
+        states = [(tok, self._loop_template(tok, loop)) for tok, expr in defs
+                  if self._reads_itself(self._loop_template(tok, loop), expr, lets, index)]
+        for tok, template in sorted(states, key=lambda s: self._first_use(s[1], body)):
+            self._states[template] = self._declare_state(tok, template, loop, direction, over)
         for stmt in body:
             self._statement(stmt, loop)
         self._states = {}
+
+    @staticmethod
+    def _first_use(template: str, body: list) -> tuple:
+        """Where the loop's body first names a state (its states are declared in that order)."""
+        regex = _template_regex(template)
+        hits = [(tok.line, tok.column) for stmt in body
+                for tok in stmt.scan_values(lambda v: isinstance(v, Token) and v.type == "NAME")
+                if regex.match(normalize(str(tok)))]
+        return min(hits, default=(0, 0))
 
     def _reads_itself(self, template: str, expr: Tree, lets: dict, index: str) -> bool:
         regex, seen, todo = _template_regex(template), set(), [expr]
@@ -775,10 +788,11 @@ class _Reader:
         except LookupError as e:
             if e.args[0] is not None:
                 _, time, timed = e.args[0]
-                allowed = "t" if index is None else index
-                raise self.src.at(tok, f"{display} reads {timed.decl.name} at time {time!r}, which is not a time "
-                                       f"here", f"inside a loop use {allowed}, {allowed}-1, ...; outside, n, i or a "
-                                                "number") from None
+                if index is None:
+                    raise self.src.at(tok, f"{display} is read at {time!r} outside the loops",
+                                      "outside a loop, read it at a fixed time: n, i, i-1 or a number") from None
+                raise self.src.at(tok, f"{display} is read at {time!r}, which is not a time in `for {index} = ...`",
+                                  f"write a time with {index}, n, i and numbers: {index}-1, n, 0") from None
         for suffix in (r"\^\{\\top\}", r"\^\{T\}"):
             m = re.match(rf"(?P<base>.+){suffix}\Z", display)
             if m:
@@ -791,10 +805,9 @@ class _Reader:
             try:
                 base = self._resolve(m.group("base"), index)
             except LookupError:
-                base = None
-            if base is not None:
-                label = self.labels[m.group("label")]
-                return self._guard(tok, lambda: base[label])
+                raise self._unknown(tok, m.group("base"), index) from None
+            label = self.labels[m.group("label")]
+            return self._guard(tok, lambda: base[label])
         raise self._unknown(tok, display, index)
 
     def _unknown(self, tok: Token, display: str, index: str | None) -> SpecError:

@@ -84,6 +84,7 @@ def lstm(loss: str = "last") -> Model:
                       f"LSTM (seed 004, Q4), loss at {'every step' if loss == 'every' else 'the last step'}")
     m, d, K = mb.sizes("m", "d", "K")
     x = mb.input("x", d, latex="x_{{t}}")
+    head = _SoftmaxHead(mb, m, K, loss)
     t = mb.t
     p = {}
     for gate, shown in (("f", "f"), ("i", "i"), ("c", "c"), ("o", "o")):
@@ -104,23 +105,34 @@ def lstm(loss: str = "last") -> Model:
     og = mb.interim("og", sigmoid(pre("o")), latex="o_{{t}}")
     mb.recur(c, f * c[t - 1] + ig * cc)
     mb.recur(h, og * tanh(c[t]))
-    return mb.build(loss=_softmax_loss(mb, h, K, loss))
+    return mb.build(loss=head.loss(h))
 
 
-def _softmax_loss(mb: ModelBuilder, h, K, loss: str):
-    """``L = -y^T LS(V h_n + b^y)`` (one-hot ``y``), or ``L = \\sum_t -y_t^T LS(V h_t + b^y)``."""
-    if loss not in ("last", "every"):
-        from symrnn.errors import SpecError
+class _SoftmaxHead:
+    """``L = -y^T LS(V h_n + b^y)`` (one-hot ``y``), or ``L = \\sum_t -y_t^T LS(V h_t + b^y)``.
 
-        raise SpecError(f"loss must be 'last' or 'every', got {loss!r}")
-    m = h.shape[0]
-    V = mb.parameter("V", (K, m))
-    by = mb.parameter("b_y", K, latex="b^{y}")
-    if loss == "last":
-        y = mb.input("y", K, timed=False, onehot=True)
-        s = mb.define("s", V @ h[mb.n] + by)
-        return mb.define("L", -inner(y, LS(s)))
-    y = mb.input("y", K, latex="y_{{t}}", onehot=True)
-    s = mb.define("s", V @ h[mb.t] + by, latex="s_{{t}}")
-    lt = mb.define("Lt", -inner(y[mb.t], LS(s)), latex="L_{{t}}")
-    return mb.define("L", mb.sum(lt))
+    Its input and parameters are declared before the recurrence (:meth:`declare`), its
+    equations after (:meth:`loss`), so the declaration reads top-down like its text form.
+    """
+
+    def __init__(self, mb: ModelBuilder, m, K, loss: str):
+        if loss not in ("last", "every"):
+            from symrnn.errors import SpecError
+
+            raise SpecError(f"loss must be 'last' or 'every', got {loss!r}")
+        self.mb, self.every = mb, loss == "every"
+        if self.every:
+            self.y = mb.input("y", K, latex="y_{{t}}", onehot=True)
+        else:
+            self.y = mb.input("y", K, timed=False, onehot=True)
+        self.V = mb.parameter("V", (K, m))
+        self.by = mb.parameter("b_y", K, latex="b^{y}")
+
+    def loss(self, h):
+        mb, V, by, y = self.mb, self.V, self.by, self.y
+        if not self.every:
+            s = mb.define("s", V @ h[mb.n] + by)
+            return mb.define("L", -inner(y, LS(s)))
+        s = mb.define("s", V @ h[mb.t] + by, latex="s_{{t}}")
+        lt = mb.define("Lt", -inner(y[mb.t], LS(s)), latex="L_{{t}}")
+        return mb.define("L", mb.sum(lt))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from symrnn.spec import LS, Model, ModelBuilder, tanh
 from symrnn.spec.builder import inner, sqnorm
-from symrnn.zoo.gated import _softmax_loss
+from symrnn.zoo.gated import _SoftmaxHead
 
 
 def _log_likelihood(mb: ModelBuilder, s_of, N):
@@ -97,6 +97,7 @@ def vanilla(loss: str = "last") -> Model:
     mb = ModelBuilder(name, f"Vanilla tanh RNN (seed 004, Q3), loss at {where}")
     m, d, K = mb.sizes("m", "d", "K")
     x = mb.input("x", d, latex="x_{{t}}")
+    head = _SoftmaxHead(mb, m, K, loss)
     W_x = mb.parameter("W_x", (m, d), latex="W_{x}")
     W_h = mb.parameter("W_h", (m, m), latex="W_{h}")
     b = mb.parameter("b", m)
@@ -105,4 +106,4 @@ def vanilla(loss: str = "last") -> Model:
     t = mb.t
     z = mb.interim("Z", W_x @ x[t] + W_h @ h[t - 1] + b, latex="Z_{{t}}")
     mb.recur(h, tanh(z))
-    return mb.build(loss=_softmax_loss(mb, h, K, loss))
+    return mb.build(loss=head.loss(h))

@@ -1,0 +1,167 @@
+"""The .rnn text format: the zoo's twins, the sheet's models, and every error a person makes."""
+
+from pathlib import Path
+
+import pytest
+
+from symrnn import zoo
+from symrnn.derive import closed_form, pathsum
+from symrnn.errors import ShapeError, SpecError
+from symrnn.graph import unroll
+from symrnn.render.latex import latex
+from symrnn.render.spec_text import spec_text
+from symrnn.spec.text import MAX_BYTES, MAX_DEPTH, load_spec, parse_spec
+
+SPECS = Path(__file__).parents[2] / "examples" / "specs"
+SHEET = SPECS / "sheet"
+Q1 = (SHEET / "q1.rnn").read_text()
+
+
+def _derivations(model, n=3, i=None):
+    G = unroll(model, n, i)
+    out = []
+    for p in model.parameters:
+        out.append(latex(closed_form(model, p.latex, n, i, "denominator", graph=G)))
+        out.append(latex(pathsum(model, p.latex, n, graph=G)))
+    return out
+
+
+@pytest.mark.parametrize("name", list(zoo.MODELS))
+def test_every_zoo_model_ships_as_a_spec_with_identical_derivations(name):
+    twin = zoo.get(name)
+    path = SPECS / f"{name}.rnn"
+    assert path.read_text() == spec_text(twin), "regenerate with: symrnn show NAME > examples/specs/NAME.rnn"
+    model = load_spec(path)
+    i = 2 if twin.positional else None
+    assert _derivations(model, 3, i) == _derivations(twin, 3, i)
+
+
+def test_sheet_q1_has_the_sheet_path_sum():
+    model = load_spec(SHEET / "q1.rnn")
+    text = latex(pathsum(model, "W^{hx}", 3))
+    assert text.startswith(r"\begin{align*}" "\n" r"  \frac{\partial o}{\partial W^{hx}} &= A \frac{\partial h^{(3)}}"
+                           r"{\partial W^{hx}} + A B^{2} \frac{\partial h^{(2)}}{\partial W^{hx}} + A B^{2} B^{1} "
+                           r"\frac{\partial h^{(1)}}{\partial W^{hx}}")
+    # typed without a named pre-activation, the sheet's g' reads its argument in full
+    assert r"B^{t} &= D(h^{(t)} \rightarrow h^{(t+1)}) = \operatorname{diag}(g'(W^{hx} x^{(t+1)} + " in text
+
+
+def test_spellings_of_one_name_are_one_name():
+    text = Q1.replace("+ b^h)$", "+ b^{h})$").replace("param W^{hh}", "param W^{ hh }")
+    model = parse_spec(text)
+    assert [p.latex for p in model.parameters][:3] == ["W^{hh}", "W^{hx}", "b^{h}"]
+
+
+def _error(text: str, cls=SpecError) -> str:
+    with pytest.raises(cls) as info:
+        parse_spec(text, "q1.rnn")
+    return str(info.value)
+
+
+def test_unknown_name_with_did_you_mean():
+    assert _error(Q1.replace("W^{hh}h^{(t-1)}", "W^{hj}h^{(t-1)}")) == (
+        "q1.rnn:16:34: unknown name W^{hj}\n"
+        "        $h^{(t)} = g(W^{hx}x^{(t)} + W^{hj}h^{(t-1)} + b^h)$\n"
+        "                                     ^\n"
+        "hint: did you mean W^{hx}?")
+
+
+def test_variable_used_before_it_is_defined():
+    text = Q1.replace("$q = \\text{LS}(l)$ ,  $o = -q_y$", "$o = -q_y$\nq = \\text{LS}(l)")
+    assert _error(text) == ("q1.rnn:17:35: q is used before it is defined (line 18)\n"
+                            "    $l = V h^{(n)} + \\gamma$ ,  $o = -q_y$\n"
+                            "                                      ^\n"
+                            "hint: define a variable before the equations that read it")
+
+
+def test_recurrence_reading_the_future_in_a_forward_loop():
+    assert _error(Q1.replace("h^{(t-1)} + b^h", "h^{(t+1)} + b^h")).startswith(
+        "q1.rnn:16:16: the recurrence of h^{(t)} (for t = 1..n) reads h^{(t+1)}; it can read only h^{(t-1)}\n")
+
+
+def test_missing_initial_state():
+    assert _error(Q1.replace("param h^{(0)} \\in \\mathbb{R}^m\n", "")) == (
+        "q1.rnn:15:6: h^{(t)} reads itself at an earlier step but has no initial state h^{(0)}\n"
+        "        $h^{(t)} = g(W^{hx}x^{(t)} + W^{hh}h^{(t-1)} + b^h)$\n"
+        "         ^\n"
+        "hint: declare it before the loop: param h^{(0)} in R^m")
+
+
+def test_shape_mismatch():
+    text = Q1.replace("param W^{hx} \\in \\mathbb{R}^{m \\times d}", "param W^{hx} \\in \\mathbb{R}^{m \\times m}")
+    assert _error(text, ShapeError).startswith(
+        "q1.rnn:16:18: W^{hx} is m x m but multiplies x^{(t)}, a vector of size d; expected a vector of size m\n")
+
+
+def test_concat_of_the_wrong_sizes():
+    q2 = (SHEET / "q2.rnn").read_text()
+    assert _error(q2.replace("K \\times 2m", "K \\times m"), ShapeError).startswith(
+        r"q1.rnn:21:6: V is K x m but multiplies CONCAT(h^{(i)}, \eta^{(i)}), a vector of size 2*m; "
+        "expected a vector of size m\n")
+    assert _error(q2.replace(r"\eta^{(i)})", "W^{hh})"), ShapeError).startswith(
+        "q1.rnn:21:15: CONCAT needs a column vector, but W^{hh} is m x m\n")
+
+
+def test_unknown_function_and_a_missing_space():
+    assert _error(Q1.replace("g(W^{hx}", "tahn(W^{hx}")).endswith("^\nhint: did you mean tanh?")
+    assert "q1.rnn:16:16: unknown function 'tahn'" in _error(Q1.replace("g(W^{hx}", "tahn(W^{hx}"))
+    assert _error(Q1.replace("V h^{(n)}", "V(h^{(n)})")).endswith(
+        "hint: V is a variable: to multiply, put a space before the bracket: V (...)")
+
+
+def test_loss_that_is_not_a_scalar():
+    assert _error(Q1.replace("loss o", "loss q")) == (
+        "q1.rnn:18:6: the loss q must be a scalar, but it is K x 1\n    loss q\n         ^")
+
+
+def test_empty_file_and_no_loss():
+    assert _error("\n  % nothing here\n# nor here\n") == (
+        "q1.rnn: the spec is empty; it declares sizes, parameters, inputs and labels, the equations, "
+        "and ends with `loss NAME` (see docs/text-format.md)")
+    assert _error(Q1.replace("loss o\n", "")).startswith(
+        "q1.rnn:17:1: the spec has no loss; end it with `loss NAME`")
+
+
+def test_a_file_that_is_not_text(tmp_path):
+    binary = tmp_path / "model.rnn"
+    binary.write_bytes(b"sizes m\n\x00\x01\x02")
+    with pytest.raises(SpecError, match=r"model.rnn: not a text file \(a NUL byte at offset 8\); a spec is UTF-8 text"):
+        load_spec(binary)
+    latin = tmp_path / "latin.rnn"
+    latin.write_bytes("sizes m\nparam \u00e9 in R^m".encode("latin-1"))
+    with pytest.raises(SpecError, match=r"not a text file \(byte 0xe9 at offset 14 is not UTF-8\)"):
+        load_spec(latin)
+    with pytest.raises(SpecError, match="cannot read the spec"):
+        load_spec(tmp_path / "missing.rnn")
+
+
+def test_syntax_errors_say_what_was_expected():
+    message = _error(Q1.replace("= g(", "== g("))
+    assert message.startswith("q1.rnn:16:15: unexpected '='\n")
+    assert "hint: expected one of: (, -, " in message and "a name such as W^{hx} or h^{(t-1)}" in message
+    assert _error(Q1.replace("    $h^{(t)}", "  $h^{(t)}").replace("$l =", "   $l =")) == (
+        "q1.rnn:17:4: unexpected indentation\n"
+        "       $l = V h^{(n)} + \\gamma$ ,  $q = \\text{LS}(l)$ ,  $o = -q_y$\n"
+        "       ^\n"
+        "hint: only the body of a `for ...:` line is indented")
+
+
+def test_times_outside_and_inside_loops():
+    assert _error(Q1.replace("V h^{(n)}", "V h^{(t)}")).startswith(
+        "q1.rnn:17:8: h^{(t)} is read at 't' outside the loops\n")
+    assert "is read at 's-1', which is not a time in `for t = ...`" in _error(Q1.replace("h^{(t-1)}", "h^{(s-1)}"))
+
+
+def test_text_is_never_run_as_code():
+    message = _error(Q1.replace("loss o", "__import__('os').system('echo pwned')"))
+    assert message.startswith("q1.rnn:18:1: unexpected character '_'")
+    assert "unknown function 'eval'" in _error(Q1.replace("g(W^{hx}", "eval(W^{hx}"))
+
+
+def test_bounds_fail_fast():
+    assert "above the limit of" in _error("sizes m\n" + "%" * (MAX_BYTES + 1))
+    assert f"brackets nested more than {MAX_DEPTH} deep" in _error(
+        Q1.replace("g(W^{hx}x^{(t)}", "g(" + "(" * 70 + "W^{hx}x^{(t)}" + ")" * 70))
+    assert "characters long, above the limit" in _error("sizes " + ", ".join(f"s{k}" for k in range(400)))
+    long_sum = " +\n        ".join(["b^h"] * 300)  # continued over lines inside the brackets
+    assert "nested more than 240 levels deep; split it with `let`" in _error(Q1.replace("+ b^h)$", f"+ {long_sum})$"))

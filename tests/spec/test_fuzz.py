@@ -1,0 +1,70 @@
+"""Robustness of the text format on input from strangers (hypothesis).
+
+Valid specs are mutated (characters and tokens deleted, duplicated, swapped, inserted);
+parsing must either give a model or raise SpecError, never any other exception, and
+each parse must finish within the deadline (one second).
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from symrnn.errors import SpecError
+from symrnn.spec.text import parse_spec
+
+SPECS = sorted((Path(__file__).parents[2] / "examples" / "specs").rglob("*.rnn"))
+TEXTS = [p.read_text() for p in SPECS]
+ALPHABET = list("()[]{}^_\\=+-*,.:;$%#&|'\" \t\n0123456789tnijxyhgRm") + [
+    "\\eta", "\\in", "\\dots", "for", "let", "loss", "param", "input", "CONCAT(", "LS(", "\\sum_t", "\x00", "\u00e9",
+    "\\mathbb{R}^{", "    ", "\n    ", "^{(t-1)}", "_{", "onehot", "1 - ",
+]
+EXAMPLES = int(os.environ.get("SYMRNN_FUZZ_EXAMPLES", "300"))
+
+
+@st.composite
+def mutated(draw):
+    text = draw(st.sampled_from(TEXTS))
+    for _ in range(draw(st.integers(1, 5))):
+        op = draw(st.sampled_from(["delete", "duplicate", "swap", "insert", "tokens"]))
+        if not text:
+            break
+        k = draw(st.integers(0, len(text) - 1))
+        if op == "delete":
+            text = text[:k] + text[k + draw(st.integers(1, 8)):]
+        elif op == "duplicate":
+            j = min(len(text), k + draw(st.integers(1, 40)))
+            text = text[:j] + text[k:j] + text[j:]
+        elif op == "swap" and k + 1 < len(text):
+            text = text[:k] + text[k + 1] + text[k] + text[k + 2:]
+        elif op == "insert":
+            text = text[:k] + draw(st.sampled_from(ALPHABET)) + text[k:]
+        else:
+            tokens = text.split(" ")
+            a, b = (draw(st.integers(0, len(tokens) - 1)) for _ in range(2))
+            action = draw(st.sampled_from(["drop", "copy", "swap"]))
+            if action == "drop":
+                tokens.pop(a)
+            elif action == "copy":
+                tokens.insert(a, tokens[b])
+            else:
+                tokens[a], tokens[b] = tokens[b], tokens[a]
+            text = " ".join(tokens)
+    return text
+
+
+def test_the_seed_specs_parse():
+    for path, text in zip(SPECS, TEXTS, strict=True):
+        assert parse_spec(text, str(path)).loss
+
+
+@settings(max_examples=EXAMPLES, deadline=timedelta(seconds=1), suppress_health_check=[HealthCheck.too_slow],
+          derandomize=True)
+@given(mutated())
+def test_mutated_specs_parse_or_raise_spec_error(text):
+    try:
+        parse_spec(text, "fuzz.rnn")
+    except SpecError as e:
+        assert str(e).startswith("fuzz.rnn")

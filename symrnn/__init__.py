@@ -28,17 +28,18 @@ from symrnn.errors import (
 from symrnn.graph import Node, cone, edge_jacobian, find_node, unroll
 from symrnn.numeric import check_model, evaluate_pathsum, finite_differences, forward, random_point
 from symrnn.paths import count_paths, iter_paths
-from symrnn.render.dot import graph_dot, render_graph
+from symrnn.render.dot import Drawing, draw, graph_dot, render_graph
 from symrnn.render.latex import latex
 from symrnn.spec import LS, Model, ModelBuilder, concat, g, identity, inner, relu, sigmoid, sqnorm, tanh, transfer
+from symrnn.spec.text import load_spec, parse_spec
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "LS", "ClosedForm", "EdgeSensitivity", "Factor", "Model", "ModelBuilder", "Node", "NumericError", "PathSum",
-    "Recursion", "RenderError", "ShapeError", "SpecError", "SymRNNError", "UnknownNameError", "UnknownRuleError",
-    "check_model", "closed_form", "concat", "cone", "count_paths", "edge_jacobian", "evaluate_pathsum",
-    "find_node", "finite_differences", "forward", "g", "graph_dot", "identity", "inner", "iter_paths", "latex",
-    "pathsum", "random_point", "recursion", "relu", "render_graph", "sensitivity", "sigmoid", "sqnorm", "tanh",
-    "transfer", "unroll", "zoo",
+    "LS", "ClosedForm", "Drawing", "EdgeSensitivity", "Factor", "Model", "ModelBuilder", "Node", "NumericError",
+    "PathSum", "Recursion", "RenderError", "ShapeError", "SpecError", "SymRNNError", "UnknownNameError",
+    "UnknownRuleError", "check_model", "closed_form", "concat", "cone", "count_paths", "draw", "edge_jacobian",
+    "evaluate_pathsum", "find_node", "finite_differences", "forward", "g", "graph_dot", "identity", "inner",
+    "iter_paths", "latex", "load_spec", "parse_spec", "pathsum", "random_point", "recursion", "relu",
+    "render_graph", "sensitivity", "sigmoid", "sqnorm", "tanh", "transfer", "unroll", "zoo",
 ]

@@ -275,7 +275,7 @@ class Recursion:
         return factored_latex(self)
 
     def _repr_latex_(self) -> str:
-        return "$" + str(self) + "$"
+        return str(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,7 +302,7 @@ class ClosedForm:
         return factored_latex(self)
 
     def _repr_latex_(self) -> str:
-        return "$" + str(self) + "$"
+        return str(self)
 
 
 def recursion(model: Model, wrt: str, layout: str = "numerator", inline: bool = False) -> Recursion:

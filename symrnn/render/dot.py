@@ -128,3 +128,42 @@ def render_graph(dot_source: str, stem: str | Path, formats=("svg",)) -> list[Pa
         out.write_bytes(data)
         written.append(out)
     return written
+
+
+class Drawing:
+    """A graph drawing: DOT source that renders itself as SVG in Jupyter (``_repr_svg_``).
+
+    Examples
+    --------
+    >>> from symrnn import zoo, pathsum
+    >>> drawing = draw(pathsum(zoo.elman(), "W^{hx}", 3))
+    >>> drawing.source.startswith("digraph")
+    True
+    """
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def svg(self) -> str:
+        """The SVG text, drawn by Graphviz's ``dot`` (RenderError when it is not installed)."""
+        if shutil.which("dot") is None:
+            raise RenderError("the Graphviz 'dot' program is needed to draw the graph (Debian: apt-get install "
+                              "graphviz)")
+        return graphviz.Source(self.source).pipe(format="svg").decode("utf-8")
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def save(self, stem: str | Path, formats=("svg",)) -> list[Path]:
+        """Write ``stem.dot`` and ``stem.<format>`` files (see :func:`render_graph`)."""
+        return render_graph(self.source, stem, formats)
+
+
+def draw(obj, edge_labels: bool = False) -> Drawing:
+    """Draw a derivation's graph (a PathSum: its paths highlighted) or an unrolled graph.
+
+    In Jupyter the result displays as SVG.
+    """
+    if isinstance(obj, nx.DiGraph):
+        return Drawing(graph_dot(obj, (), edge_labels))
+    return Drawing(graph_dot(obj.graph, obj.paths, edge_labels))

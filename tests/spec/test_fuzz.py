@@ -21,7 +21,7 @@ ALPHABET = list("()[]{}^_\\=+-*,.:;$%#&|'\" \t\n0123456789tnijxyhgRm") + [
     "\\eta", "\\in", "\\dots", "for", "let", "loss", "param", "input", "CONCAT(", "LS(", "\\sum_t", "\x00", "\u00e9",
     "\\mathbb{R}^{", "    ", "\n    ", "^{(t-1)}", "_{", "onehot", "1 - ",
 ]
-EXAMPLES = int(os.environ.get("SYMRNN_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("SYMRNN_FUZZ_EXAMPLES", "1000"))
 
 
 @st.composite

@@ -369,20 +369,30 @@ def pathsum_notes(ps) -> list[str]:
 
     G, model = ps.graph, ps.model
     wrt = _node(G, ps.wrt)
-    partials = {term[-1].edges[0] for term in ps.terms}
+    partials: list = []
+    for term in ps.terms:
+        if term[-1].edges[0] not in partials:
+            partials.append(term[-1].edges[0])
+    targets: list = []  # one entry per variable the partials differentiate, in order
+    for _, v in partials:
+        if v.name not in [t.name for t in targets]:
+            targets.append(v)
     if len(partials) > 1:
-        u, v = next(iter(partials))
-        target = model.var(v.name).display(T) if v.t is not None else _node(G, v)
-        which = f"Each ${partial(target, wrt)}$ is"
-        edge = rf"$D({wrt} \rightarrow {target})$"
+        shown = [model.var(v.name).display(T) if v.t is not None else _node(G, v) for v in targets]
+        which = "Each " + " and each ".join(f"${partial(s, wrt)}$" for s in shown) + " is"
+        edge = " and ".join(rf"$D({wrt} \rightarrow {s})$" for s in shown)
+        target = " and ".join(f"${s}$" for s in shown)
+        target_plain = shown[0] if len(shown) == 1 else None
     else:
-        u, v = next(iter(partials))
-        target = _node(G, v)
-        which = f"${partial(target, wrt)}$ is"
+        u, v = partials[0]
+        target_plain = _node(G, v)
+        which = f"${partial(target_plain, wrt)}$ is"
         edge = f"${edge_d(G, u, v)}$"
+        target = f"${target_plain}$"
+    own = f"${target_plain}$" if target_plain else "that variable"
     notes = [
         f"{which} the local Jacobian of its edge, {edge}: the derivative of the equation of "
-        f"${target}$ in ${wrt}$ with the other arguments of ${target}$ held fixed, not a total derivative.",
+        f"{target} in ${wrt}$ with the other arguments of {own} held fixed, not a total derivative.",
         r"Jacobians are in numerator layout: $D(a \rightarrow b)$ has a row for each component of $b$ "
         r"and a column for each component of $a$.",
     ]

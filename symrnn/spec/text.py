@@ -343,9 +343,6 @@ class _Reader:
             raise self.src.error("the spec has no loss; end it with `loss NAME` (a scalar defined outside the loops)",
                                  len(self.src.lines), 1)
         where, handle = self.loss
-        if len(self.taken) > MAX_VARIABLES:
-            raise self.src.at(where, f"the spec declares {len(self.taken)} variables, above the limit of "
-                                     f"{MAX_VARIABLES}")
         return self._guard(where, lambda: self.mb.build(loss=handle))
 
     def _guard(self, where, action):
@@ -668,6 +665,8 @@ class _Reader:
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _ident(self, display: str) -> str:
+        if len(self.taken) >= MAX_VARIABLES:
+            raise SpecError(f"{self.src.filename}: the spec declares more than {MAX_VARIABLES} variables")
         ident = identifier(display, self.taken)
         self.taken.add(ident)
         return ident

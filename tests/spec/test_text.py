@@ -165,3 +165,31 @@ def test_bounds_fail_fast():
     assert "characters long, above the limit" in _error("sizes " + ", ".join(f"s{k}" for k in range(400)))
     long_sum = " +\n        ".join(["b^h"] * 300)  # continued over lines inside the brackets
     assert "nested more than 240 levels deep; split it with `let`" in _error(Q1.replace("+ b^h)$", f"+ {long_sum})$"))
+
+
+def test_other_spellings_the_format_accepts():
+    model = parse_spec(r"""
+model seed003 "scalar RNN with squared errors"
+input x_t ∈ ℝ^1
+input y_t in R^1
+param w_x in R^1
+param w_h in R^1
+param w_y in R^1
+param h_0 in R^1
+for t = 1…n:
+    h_t = w_x x_t + w_h h_{t-1}
+    \hat{y}_t = w_y h_t
+    L_t = \lVert \hat{y}_t - y_t \rVert^2
+L = \sum_t L_t
+loss L
+""")
+    twin = zoo.get("scalar")
+    assert _derivations(model, 2) == _derivations(twin, 2)
+    sizes = parse_spec("sizes m, d\nparam W in R^{m x m + d}\nparam c in R^{2m}\nx = c\nloss x\n".replace(
+        "loss x", "J = c^{\\top} c\nloss J"))
+    assert [str(p.shape) for p in sizes.parameters] == ["(m, d + m)", "(2*m, 1)"]
+
+
+def test_too_many_variables():
+    text = "sizes m\n" + "".join(f"param p{k} in R^m\n" for k in range(600))
+    assert "declares more than 500 variables" in _error(text)

@@ -1,9 +1,11 @@
 """The CLI contract: output formats, files, exit codes."""
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
+from symrnn import zoo
 from symrnn.cli import main
 from tests.conftest import require_program
 
@@ -153,3 +155,42 @@ def test_derive_all_forms_compile_with_pdflatex(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "derivation.pdf").read_bytes()[:4] == b"%PDF"
     assert (tmp_path / "graph.svg").exists()
+
+
+def test_a_spec_file_works_wherever_a_zoo_name_does():
+    spec = "examples/specs/sheet/q1.rnn"
+    paths = run("paths", spec, "--wrt", "W^{hx}", "--n", "3")
+    assert paths.output.splitlines() == [
+        "W^{hx} -> h^{(3)} -> l -> q -> o", "W^{hx} -> h^{(2)} -> h^{(3)} -> l -> q -> o",
+        "W^{hx} -> h^{(1)} -> h^{(2)} -> h^{(3)} -> l -> q -> o", "3 paths"]
+    checked = run("check", "examples/specs/sheet/q2b.rnn", "--n", "3", "--i", "2", "--g", "sigmoid")
+    assert checked.exit_code == 0 and "printed formulas pass" in checked.output
+    derived = run("derive", "examples/specs/sheet/q3.rnn", "--wrt", "U^z", "--n", "2", "--form", "closed",
+                  "--layout", "denominator")
+    assert derived.output.startswith("\\begin{align*}\n  \\frac{\\partial o}{\\partial U^{z}} &= \\sum_{t=1}^{n} ((")
+
+
+def test_spec_errors_print_located_without_traceback(tmp_path):
+    bad = tmp_path / "bad.rnn"
+    bad.write_text("sizes m\nparam W in R^{m x m}\nx = tahn(W)\nloss x\n")
+    result = run("derive", str(bad), "--wrt", "W", "--n", "1")
+    assert result.exit_code == 2
+    assert result.output == (f"error: {bad}:3:5: unknown function 'tahn'\n    x = tahn(W)\n        ^\n"
+                             "hint: did you mean tanh?\n")
+
+
+def test_zoo_and_show():
+    listing = run("zoo", "--help")
+    assert "symrnn zoo" in listing.output
+    table = run("zoo").output
+    for name in zoo.MODELS:
+        assert name in table
+    assert "examples/specs/elman.rnn" in table
+    shown = run("show", "elman").output
+    assert shown == (Path("examples/specs/elman.rnn")).read_text()
+    assert run("show", "examples/specs/sheet/q1.rnn").output.startswith('model q1 "q1"\n\nsizes m, d, K\n')
+
+
+def test_every_command_has_an_example_in_its_help():
+    for command in main.commands:
+        assert "Example" in run(command, "--help").output, command

@@ -194,3 +194,10 @@ def test_zoo_and_show():
 def test_every_command_has_an_example_in_its_help():
     for command in main.commands:
         assert "Example" in run(command, "--help").output, command
+
+
+def test_the_sheet_questions_typed_from_the_sheet_check_through_the_cli():
+    for name, extra in (("q1", []), ("q2", ["--i", "2"]), ("q2a", ["--i", "3"]), ("q2b", ["--i", "3"]), ("q3", [])):
+        result = run("check", f"examples/specs/sheet/{name}.rnn", "--n", "3", *extra)
+        assert result.exit_code == 0, (name, result.output)
+        assert "FAIL" not in result.output and "printed formulas pass" in result.output

@@ -57,3 +57,33 @@ def sensitivity_line(row) -> str:
     """``varies   D(a -> b) = ...: reason`` / ``constant D(a -> b) = ...: reason``."""
     verdict = "varies  " if row.varies else "constant"
     return f"{verdict} D({row.source_latex} -> {row.target_latex}) = {latex(row.jacobian)}: {row.reason}"
+
+
+def number_text(value) -> str:
+    """A computed value for a terminal: a number, or nested lists of numbers; Fractions as ``1/10``.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> import numpy as np
+    >>> number_text(np.array([[Fraction(1, 10)], [Fraction(2)]], dtype=object)), number_text(np.array([[0.5]]))
+    ('[1/10, 2]', '0.5')
+    """
+    import numpy as np
+
+    array = np.asarray(value)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.size == 1:
+        return _number(array.reshape(-1)[0])
+    if array.ndim == 1:
+        return "[" + ", ".join(_number(v) for v in array) + "]"
+    return "[" + ", ".join(number_text(row) for row in array) + "]"
+
+
+def _number(v) -> str:
+    from fractions import Fraction
+
+    if isinstance(v, Fraction):
+        return str(v)
+    return f"{float(v):.10g}"

@@ -253,7 +253,7 @@ def resolve(model: Model, name: str, time, n: int, t: int | None, i: int | None 
     decl = model.var(name)
     if not decl.timed or time is None:
         return decl, None
-    value = concrete_time(time, n, t, i, decl.display(time))
+    value = concrete_time(time, n, t, i, decl)
     if decl.loop is not None:
         steps = decl.loop.range(n, i)
         if value not in steps:
@@ -269,13 +269,15 @@ def _before(decl, n: int, i: int | None) -> int:
     return int(sp.sympify(decl.loop.first).subs({N: n, I: i} if i is not None else {N: n})) - decl.loop.step
 
 
-def concrete_time(time, n: int, t: int | None, i: int | None = None, what: str = "") -> int:
-    """The integer value of a time index (``t - 1`` at ``t = 3`` is 2)."""
+def concrete_time(time, n: int, t: int | None, i: int | None = None, what=None) -> int:
+    """The integer value of a time index (``t - 1`` at ``t = 3`` is 2); ``what`` (a declaration)
+    names the variable in errors."""
     base, offset = time_offset(time)
-    if base is T and t is None:
-        raise SpecError(f"{what or time} has no definite time outside a loop")
-    if base is I and i is None:
-        raise SpecError(f"{what or time} is read at the label position i: give i")
+    if (base is T and t is None) or (base is I and i is None):
+        shown = what.display(time) if what is not None else str(time)
+        if base is T:
+            raise SpecError(f"{shown} has no definite time outside a loop")
+        raise SpecError(f"{shown} is read at the label position i: give i")
     return offset + {T: t, N: n, I: i, None: 0}[base]
 
 

@@ -7,11 +7,12 @@ forward in the order of the graph, backward in reverse, each step binding the co
 rules to that step's values. So compiling does not grow with ``n``, and what runs is
 what ``symrnn derive --form closed --layout denominator`` prints.
 
-Arrays are batch-first: a per-sequence value (an input, a state, a total derivative) is
-``(B, rows, cols)``, a parameter ``(rows, cols)``. The printer below writes every
-matrix operation so that NumPy's (and torch's, and CuPy's) broadcasting applies it to
-each sequence of the batch: ``@`` is a batched product, transposes swap the last two
-axes, reductions run over the second-to-last axis.
+A batch is kept in columns, as a hand-written BPTT keeps it: a per-sequence vector of
+size ``r`` (an input, a state, a total derivative) is an ``(r, B)`` array, a parameter
+``(rows, cols)``. So a step is one matrix product for the whole batch, and an outer
+product ``\\delta x^\\top`` of two batches is already the sum over the batch that a
+parameter's gradient needs. The printer below decides, from the symbolic shapes, where a
+product is ``@`` and where it is per sequence (a broadcast ``*`` or a column-wise dot).
 """
 
 from __future__ import annotations
@@ -35,15 +36,43 @@ from symrnn.numeric.printer import ArrayPrinter, arguments, function_identifier,
 from symrnn.spec.model import Apply, Kind, Model, lengths
 
 
-class BatchPrinter(ArrayPrinter):
-    """Array code whose matrix operations apply to each sequence of a batch (leading axis)."""
+def _is_column(e) -> bool:
+    return not al.is_scalar(e) and e.shape[1] == 1
 
-    def _print_Transpose(self, expr):
-        return f"xp.swapaxes({self._print(expr.arg)}, -1, -2)"
+
+def _is_number(e) -> bool:
+    return al.is_scalar(e) or (e.shape[0] == 1 and e.shape[1] == 1)
+
+
+class ColumnPrinter(ArrayPrinter):
+    """Array code for a batch in columns: a per-sequence vector of size r is ``(r, B)``.
+
+    A product is ``@`` (a matrix on a batch of columns, or an outer product, which then
+    sums over the batch: a parameter's gradient), ``*`` when a factor is one number per
+    sequence (``1 x 1``), and a column-wise dot for ``a^T b`` with ``a`` a column.
+    """
+
+    def _print_MatMul(self, expr):
+        # right to left, as a chain of vector-Jacobian products is read: softmax(l) (1^T v)
+        coeff, mats = expr.as_coeff_matrices()
+        out, shape = self._print(mats[-1]), mats[-1].shape
+        for left in reversed(mats[:-1]):
+            if isinstance(left, sp.Transpose) and _is_column(left.arg) and shape[1] == 1:
+                out = f"xp.sum(({self._print(left.arg)}) * ({out}), axis=0, keepdims=True)"
+            elif _is_number(left) or (shape[0] == 1 and shape[1] == 1):
+                out = f"(({self._print(left)}) * ({out}))"
+            elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column
+                out = f"outer(xp, {self._print(left)}, {out})"
+            else:
+                out = f"(({self._print(left)}) @ ({out}))"
+            shape = (left.shape[0], shape[1])
+        return out if coeff == 1 else f"({self._print(coeff)}) * ({out})"
 
     def _print_DiagMatrix(self, expr):
-        arg = self._print(expr.args[0])
-        return f"(({arg}) * xp.eye(({arg}).shape[-2]))"
+        raise SymRNNError("the compiled gradient runs the denominator layout, which has no diag()")
+
+    def _print_KroneckerProduct(self, expr):
+        raise SymRNNError("the compiled gradient runs the denominator layout, which has no Kronecker product")
 
     def _print_Concat(self, expr):
         return f"concat(xp, [{', '.join(self._print(a) for a in expr.args)}])"
@@ -56,36 +85,42 @@ class BatchPrinter(ArrayPrinter):
 
     def _print_SquaredNorm(self, expr):
         arg = self._print(expr.arg)
-        return f"(xp.swapaxes({arg}, -1, -2) @ ({arg}))"
+        return f"xp.sum(({arg}) * ({arg}), axis=0, keepdims=True)"
 
 
 def _softmax(xp, v):
-    e = xp.exp(v - v.max(axis=-2, keepdims=True))
-    return e / e.sum(axis=-2, keepdims=True)
+    e = xp.exp(v - v.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
 
 
 def _logsoftmax(xp, v):
-    top = v.max(axis=-2, keepdims=True)
-    return v - top - xp.log(xp.exp(v - top).sum(axis=-2, keepdims=True))
+    top = v.max(axis=0, keepdims=True)
+    return v - top - xp.log(xp.exp(v - top).sum(axis=0, keepdims=True))
 
 
 def _concat(xp, parts):
-    batch = max((p.shape[0] for p in parts if p.ndim == 3), default=None)
-    if batch is not None:
-        parts = [p if p.ndim == 3 else xp.broadcast_to(p, (batch, *p.shape)) for p in parts]
-    return xp.concatenate(parts, axis=-2)
+    batch = max(p.shape[1] for p in parts)
+    return xp.concatenate([p if p.shape[1] == batch else xp.broadcast_to(p, (p.shape[0], batch)) for p in parts],
+                          axis=0)
+
+
+def _outer(xp, a, u):
+    """``a u^T`` summed over the batch's columns; ``u^T`` is ``(1, k)`` for a parameter ``u``."""
+    if u.shape[0] != a.shape[1]:
+        a = a.sum(axis=1, keepdims=True)
+    return a @ u
 
 
 def _basis(xp, y, size):
     y = np.asarray(y).reshape(-1)
-    out = np.zeros((y.size, int(size), 1))
-    out[np.arange(y.size), y - 1, 0] = 1.0
+    out = np.zeros((int(size), y.size))
+    out[y - 1, np.arange(y.size)] = 1.0
     return xp.asarray(out)
 
 
 def _component(xp, q, y):
     y = np.asarray(y).reshape(-1)
-    return q[np.arange(y.size), y - 1, :][:, None, :]
+    return q[y - 1, np.arange(y.size)][None, :]
 
 
 def _selector(xp, sizes, k):
@@ -109,13 +144,13 @@ def _compile(expr, bindings: tuple, backend: str) -> _Rule:
         return _Rule(None, (), sp.sympify(expr))
     args = arguments(expr)
     namespace = {"softmax": _softmax, "logsoftmax": _logsoftmax, "basis": _basis, "selector": _selector,
-                 "component": _component, "concat": _concat}
+                 "component": _component, "concat": _concat, "outer": _outer}
     for f in expr.atoms(Elementwise):
         namespace[function_identifier(f.fname)] = numeric_value(f.fname, dict(bindings))
     plain = {a: sp.MatrixSymbol(identifier(a), *a.shape) for a in args if isinstance(a, Var)}
     xp = sp.Symbol("xp")
     fn = sp.lambdify((xp, *(plain.get(a, a) for a in args)), expr.xreplace(plain), modules=[namespace],
-                     printer=BatchPrinter({"strict": True}), dummify=False, docstring_limit=0)
+                     printer=ColumnPrinter({"strict": True}), dummify=False, docstring_limit=0)
     described = []
     for a in args:
         if isinstance(a, TotalDerivative):
@@ -134,7 +169,8 @@ class Result:
     """What a compiled gradient returns: per-sequence losses and the gradients.
 
     ``loss`` is ``(B,)``; ``gradients`` maps each parameter's identifier to the gradient of
-    the *summed* loss, shaped like the parameter, and each asked-for input to ``(B, ...)``.
+    the *summed* loss, shaped like the parameter, and each asked-for input node to
+    ``(size, B)``, one column per sequence.
     """
 
     loss: object
@@ -162,7 +198,7 @@ class CompiledGradient:
     >>> m, d, K, n, B = 3, 2, 4, 5, 8
     >>> params = {"W_hx": rng.normal(size=(m, d)), "W_hh": rng.normal(size=(m, m)), "b_h": rng.normal(size=(m, 1)),
     ...           "h0": np.zeros((m, 1)), "V": rng.normal(size=(K, m)), "gamma": np.zeros((K, 1))}
-    >>> out = f(params, {"x": rng.normal(size=(n, B, d, 1))}, {"y": rng.integers(1, K + 1, size=B)}, n)
+    >>> out = f(params, {"x": rng.normal(size=(n, d, B))}, {"y": rng.integers(1, K + 1, size=B)}, n)
     >>> out.loss.shape, out.gradients["W_hx"].shape
     ((8,), (3, 2))
     """
@@ -200,70 +236,94 @@ class CompiledGradient:
         eq = adjoint_equation(self.model, name, "denominator")
         return [(term, _compile(term.expr, self.bindings, "")) for term in eq.terms]
 
-    # -- running --------------------------------------------------------------------------
+    # -- planning: what each step computes, from which values (once per n and i) ----------
     @property
     def last_graph(self) -> nx.DiGraph:
         """The unrolled graph of the last call (its nodes are the keys of ``Result.values``)."""
-        return next(iter(self._graphs.values()))[0]
+        return next(iter(self._graphs.values())).graph
 
     def graph(self, n: int, i: int | None) -> nx.DiGraph:
+        return self._plan(n, i).graph
+
+    def _plan(self, n: int, i: int | None) -> _Plan:
         key = (n, i)
         if key not in self._graphs:
-            G = unroll(self.model, n, i)
-            order = list(nx.topological_sort(G))
-            self._graphs = {key: (G, order)}  # keep one: a new length replaces the last
+            self._graphs = {key: _Plan.make(self, n, i)}  # keep one: a new length replaces the last
         return self._graphs[key]
 
+    # -- running --------------------------------------------------------------------------
     def __call__(self, params: dict, inputs: dict, labels: dict | None = None, n: int | None = None,
                  i: int | None = None, wrt_inputs: bool = False, keep_values: bool = False) -> Result:
         """Run the compiled gradient.
 
         ``params`` maps identifiers to ``(rows, cols)`` arrays; ``inputs`` maps each input's
-        identifier to ``(n, B, size, 1)`` (a sequence) or ``(B, size, 1)``; ``labels`` maps
-        each label to ``(B,)`` integers in ``1..K``. ``n`` defaults to the inputs' length.
+        identifier to ``(n, size, B)`` (a sequence) or ``(size, B)``; ``labels`` maps each
+        label to ``(B,)`` integers in ``1..K``. ``n`` defaults to the inputs' length.
         """
         xp, model = self.xp, self.model
         labels = {k: np.asarray(v).reshape(-1) for k, v in (labels or {}).items()}
         batch, n = self._shapes(inputs, labels, n)
-        G, order = self.graph(n, i)
+        plan = self._plan(n, i)
         sizes = self._sizes(params, inputs)
-        values: dict = {}
+        store: dict = {("label", k): v for k, v in labels.items()}
+        store.update({("size", k): v for k, v in sizes.items()})
         for name, value in params.items():
-            values[Node(name)] = xp.asarray(value)
+            store[Node(name)] = xp.asarray(value)
+        for p in model.parameters:
+            if Node(p.name) not in store:
+                raise NumericError(f"no value for the parameter {p.latex} ({p.name})")
         for v in model.inputs:
             if v.name not in inputs:
                 raise NumericError(f"no value for the input {v.latex} ({v.name})")
             data = xp.asarray(inputs[v.name])
             if v.timed:
                 for t in v.loop.range(n, i):
-                    values[Node(v.name, t)] = data[t - 1]
+                    store[Node(v.name, t)] = data[t - 1]
             else:
-                values[Node(v.name)] = data
-        for p in model.parameters:
-            if Node(p.name) not in values:
-                raise NumericError(f"no value for the parameter {p.latex} ({p.name})")
-        env = (values, labels, sizes, n, i)
-        for node in order:
-            kind = G.nodes[node]["kind"]
-            if kind in ("state", "defined"):
-                values[node] = self._forward(node.name, node.t, env, G)
-        loss_node = G.graph["loss"]
-        loss = values[loss_node].reshape(batch)
-        deltas = {loss_node: xp.ones((batch, 1, 1))}
-        for node in reversed(order):
-            if node.name in self.equations and node != loss_node and G.nodes[node]["kind"] in ("state", "defined"):
-                deltas[node] = self._adjoint(node.name, node.t, env, deltas, G, batch)
+                store[Node(v.name)] = data
+        for target, fn, keys in plan.forward:
+            if fn is None:  # a sum over t
+                store[target] = sum(store[k] for k in keys)
+            else:
+                store[target] = fn(xp, *[store[k] for k in keys])
+        loss_node = plan.graph.graph["loss"]
+        store[("d", loss_node)] = xp.ones((1, batch))
+        shapes = {name: self._shape(name, sizes) for name in plan.shaped}
+        for target, name, calls in plan.backward:
+            store[target] = self._sum(calls, store, shapes[name], batch, True)
         grads = {}
-        for p in self.parameters:
-            total = self._adjoint(p, None, env, deltas, G, batch)
-            grads[p] = total.sum(axis=0) if total.ndim == 3 else total
+        for name, calls in plan.parameters:
+            total = self._sum(calls, store, shapes[name], batch, False)
+            if shapes[name][1] == 1 and total.shape[1] != 1:
+                total = total.sum(axis=1, keepdims=True)  # a vector parameter: sum over the batch's columns
+            grads[name] = total
         if wrt_inputs:
-            for v in model.inputs:
-                for node in G:
-                    if node.name == v.name:
-                        grads[node] = self._adjoint(v.name, node.t, env, deltas, G, batch,
-                                                    equation=self._input_terms(v.name))
-        return Result(loss, grads, values if keep_values else {})
+            for node, name, calls in plan.inputs(self):
+                grads[node] = self._sum(calls, store, self._shape(name, sizes), batch, True)
+        loss = store[loss_node].reshape(batch)
+        values = {k: v for k, v in store.items() if isinstance(k, Node)} if keep_values else {}
+        return Result(loss, grads, values)
+
+    def _sum(self, calls, store, shape, batch: int, per_sample: bool):
+        xp = self.xp
+        full = (shape[0], batch) if per_sample else shape
+        total = None
+        for fn, keys, scalar in calls:
+            if fn is None:
+                number = Fraction(str(scalar)) if getattr(xp, "exact", False) else float(scalar)
+                part = xp.ones(full) * number
+            else:
+                part = fn(xp, *[store[k] for k in keys])
+            total = part if total is None else total + part
+        if total is None:
+            return xp.zeros(full)
+        if per_sample and total.shape != full:  # a term made of parameters only: the same for every sequence
+            total = xp.broadcast_to(total, full)
+        return total
+
+    def _shape(self, name: str, sizes: dict) -> tuple:
+        subs = {sp.Symbol(k, integer=True, positive=True): v for k, v in sizes.items()}
+        return tuple(int(sp.sympify(s).subs(subs)) for s in self.model.var(name).shape)
 
     def _input_terms(self, name: str):
         if name not in self.equations:
@@ -275,7 +335,7 @@ class CompiledGradient:
         for v in self.model.inputs:
             if v.name in inputs:
                 shape = np.shape(inputs[v.name])
-                batch = shape[1] if v.timed else shape[0]
+                batch = shape[-1]
                 if v.timed and n is None and v.loop.start == 1 and str(v.loop.stop) == "n":
                     n = shape[0]
                 break
@@ -291,7 +351,7 @@ class CompiledGradient:
             value = params.get(decl.name) if decl.kind is Kind.PARAMETER else inputs.get(decl.name)
             if value is None or np.size(value) == 0:  # an empty sequence (the tagger's tags at i = 1)
                 continue
-            shape = np.shape(value)[-2:] if decl.kind is Kind.INPUT else np.shape(value)
+            shape = (np.shape(value)[-2], 1) if decl.kind is Kind.INPUT else np.shape(value)
             for sym, actual in zip(decl.shape, shape, strict=False):
                 if sym.is_Symbol:
                     if sizes.setdefault(str(sym), actual) != actual:
@@ -299,45 +359,71 @@ class CompiledGradient:
                                            f"{sym} = {sizes[str(sym)]}")
         return sizes
 
-    def _value(self, name: str, time, t, env, G):
-        values, labels, sizes, n, i = env
-        decl, at = resolve(self.model, name, time, n, t, i)
-        key = Node(decl.name, at)
-        if key not in values:
-            if decl.kind is not Kind.INTERIM:
-                raise NumericError(f"no value for {decl.display(at)}")
-            values[key] = self._forward(decl.name, at, env, G)
-        return values[key]
 
-    def _forward(self, name: str, t, env, G):
-        rule = self.forward_rules[name]
-        values, labels, sizes, n, i = env
-        if rule == "sum":
-            arg = self.model.definition(name).expr.args[0]
-            steps = self.model.var(arg.name).loop.range(n, i)
-            return sum(values[Node(arg.name, s)] for s in steps)
-        return rule.fn(self.xp, *(self._arg(a, t, env, None, G) for a in rule.args))
+@dataclass
+class _Plan:
+    """For one (n, i): every step's compiled rule and the keys of its arguments, in order."""
 
-    def _arg(self, described, t, env, deltas, G):
-        values, labels, sizes, n, i = env
-        kind = described[0]
-        if kind == "var":
-            return self._value(described[1], described[2], t, env, G)
-        if kind == "adjoint":
-            time = described[2]
-            return deltas[Node(described[1], None if time is None else concrete_time(time, n, t, i))]
-        if kind == "label":
-            return labels[described[1]]
-        return sizes[described[1]]
+    graph: nx.DiGraph
+    forward: list
+    backward: list
+    parameters: list
+    shaped: set
+    n: int
+    i: int | None
 
-    def _adjoint(self, name: str, tau, env, deltas, G, batch: int, equation=None):
-        xp, model = self.xp, self.model
-        values, labels, sizes, n, i = env
-        rows, cols = (int(sp.sympify(s).subs({sp.Symbol(k, integer=True, positive=True): v
-                                                for k, v in sizes.items()})) for s in model.var(name).shape)
-        per_sample = model.var(name).kind is not Kind.PARAMETER
-        total = None
-        for term, rule in (equation or self.equations[name]):
+    @classmethod
+    def make(cls, engine: CompiledGradient, n: int, i: int | None) -> _Plan:
+        model = engine.model
+        G = unroll(model, n, i)
+        order = list(nx.topological_sort(G))
+        forward: list = []
+        done = {v for v in G if G.nodes[v]["kind"] in ("parameter", "input")}
+
+        def key(described, t):
+            kind = described[0]
+            if kind == "var":
+                decl, at = resolve(model, described[1], described[2], n, t, i)
+                return plan_node(decl.name, at) if decl.kind is Kind.INTERIM else Node(decl.name, at)
+            if kind == "adjoint":
+                time = described[2]
+                return ("d", Node(described[1], None if time is None else concrete_time(time, n, t, i)))
+            return described[:2]
+
+        def plan_node(name, t):
+            target = Node(name, t)
+            if target in done:
+                return target
+            rule = engine.forward_rules[name]
+            if rule == "sum":
+                arg = model.definition(name).expr.args[0]
+                forward.append((target, None, [Node(arg.name, s) for s in model.var(arg.name).loop.range(n, i)]))
+            else:
+                forward.append((target, rule.fn, [key(a, t) for a in rule.args]))
+            done.add(target)
+            return target
+
+        for node in order:
+            if G.nodes[node]["kind"] in ("state", "defined"):
+                plan_node(node.name, node.t)
+        plan = cls(G, forward, [], [], set(), n, i)
+        loss = G.graph["loss"]
+        for node in reversed(order):
+            if node.name in engine.equations and node != loss and G.nodes[node]["kind"] in ("state", "defined"):
+                plan.backward.append((("d", node), node.name, plan.calls(engine, engine.equations[node.name],
+                                                                         node.t, key)))
+                plan.shaped.add(node.name)
+        for name in engine.parameters:
+            plan.parameters.append((name, plan.calls(engine, engine.equations[name], None, key)))
+            plan.shaped.add(name)
+        plan._key = key
+        return plan
+
+    def calls(self, engine, equation, tau, key) -> list:
+        """The compiled terms of an equation at time ``tau``, with their argument keys."""
+        model, n, i, G = engine.model, self.n, self.i, self.graph
+        out = []
+        for term, rule in equation:
             if term.at is not None and concrete_time(term.at, n, None, i) != tau:
                 continue
             if term.condition is not None and not bool(term.condition.subs(lengths(n, i))):
@@ -346,15 +432,13 @@ class CompiledGradient:
             for t in steps:
                 reader_time = None if term.reader_time is None else concrete_time(term.reader_time, n, t, i)
                 if Node(term.reader, reader_time) not in G:
-                    continue
-                if rule.fn is None:
-                    number = Fraction(str(rule.scalar)) if getattr(xp, "exact", False) else float(rule.scalar)
-                    part = xp.ones((batch, rows, cols)) * number
-                else:
-                    part = rule.fn(self.xp, *(self._arg(a, t, env, deltas, G) for a in rule.args))
-                if part.ndim == 2 and per_sample:
-                    part = xp.broadcast_to(part, (batch, *part.shape))
-                total = part if total is None else total + part
-        if total is None:
-            total = xp.zeros((batch, rows, cols) if per_sample else (rows, cols))
-        return total
+                    continue  # the total derivative of a variable outside its loop is zero
+                out.append((rule.fn, [key(a, t) for a in rule.args], rule.scalar))
+        return out
+
+    def inputs(self, engine) -> list:
+        """The input nodes' compiled gradient terms (planned on first use)."""
+        if not hasattr(self, "_inputs"):
+            self._inputs = [(node, node.name, self.calls(engine, engine._input_terms(node.name), node.t, self._key))
+                            for node in self.graph if self.graph.nodes[node]["kind"] == "input"]
+        return self._inputs

@@ -63,6 +63,7 @@ class ExactArrays:
         return out
 
     broadcast_to = staticmethod(np.broadcast_to)
+    sum = staticmethod(np.sum)
     swapaxes = staticmethod(np.swapaxes)
     concatenate = staticmethod(np.concatenate)
 

@@ -62,9 +62,9 @@ def read_values(model: Model, path: str | Path, exact: bool = False) -> dict:
         elif decl.timed:
             if not isinstance(value, list):
                 raise NumericError(f"{path}: the input {decl.latex} is a sequence: give a list over t")
-            out["inputs"][decl.name] = np.array([[_column(v, exact)] for v in value], dtype=dtype)
+            out["inputs"][decl.name] = np.array([_column(v, exact) for v in value], dtype=dtype)  # (n, size, 1)
         else:
-            out["inputs"][decl.name] = np.array([_column(value, exact)], dtype=dtype)
+            out["inputs"][decl.name] = np.array(_column(value, exact), dtype=dtype)
     missing = [v.latex for v in model.variables if v.kind in (Kind.PARAMETER, Kind.INPUT)
                and v.name not in out["params"] and v.name not in out["inputs"]]
     if missing:

@@ -26,14 +26,14 @@ def _batch(model, n, i, B, seed, bindings):
     for b in range(B):
         p = random_point(model, G, sizes, seed=seed + 100 * b, bindings=bindings)
         points.append(Point({**p.leaves, **{Node(k): v for k, v in params.items()}}, p.labels, p.sizes, p.bindings))
-    inputs = {}
+    inputs = {}  # a batch in columns: (n, size, B) for a sequence, (size, B) for one vector
     for v in model.inputs:
         if v.timed:
             steps = list(v.loop.range(n, i))
-            inputs[v.name] = (np.stack([np.stack([p.leaves[Node(v.name, t)] for p in points]) for t in steps])
-                              if steps else np.zeros((0, B, 1, 1)))
+            inputs[v.name] = (np.stack([np.concatenate([p.leaves[Node(v.name, t)] for p in points], axis=1)
+                                        for t in steps]) if steps else np.zeros((0, 1, B)))
         else:
-            inputs[v.name] = np.stack([p.leaves[Node(v.name)] for p in points])
+            inputs[v.name] = np.concatenate([p.leaves[Node(v.name)] for p in points], axis=1)
     labels = {k: np.array([p.labels[k] for p in points]) for k in points[0].labels}
     return G, points, params, inputs, labels
 
@@ -77,7 +77,7 @@ def test_input_gradients_per_sequence():
     out = CompiledGradient(model, bindings)(params, inputs, labels, 3, wrt_inputs=True)
     for b, point in enumerate(points):
         cf = closed_form(model, "x^{(2)}", 3, layout="denominator", graph=G)
-        assert relative_error(out.gradients[Node("x", 2)][b], evaluate_closed_form(cf, point)) < 1e-12
+        assert relative_error(out.gradients[Node("x", 2)][:, b:b + 1], evaluate_closed_form(cf, point)) < 1e-12
 
 
 def test_compiling_does_not_depend_on_n():
@@ -106,7 +106,7 @@ def test_exact_mode_reproduces_seed_003():
     xp = ExactArrays()
     f = CompiledGradient(zoo.scalar(), xp=xp)
     params = {k: xp.asarray([[v]]) for k, v in {"w_x": "0.1", "w_h": 1, "w_y": 2, "h0": 1}.items()}
-    inputs = {"x": xp.asarray([[[[10]]], [[[10]]]]), "y": xp.asarray([[[[3]]], [[[3]]]])}
+    inputs = {"x": xp.asarray([[[10]], [[10]]]), "y": xp.asarray([[[3]], [[3]]])}  # (n, size, B)
     out = f(params, inputs, None, 2, keep_values=True)
     h = [out.values[Node("h", t)].item() for t in (1, 2)]
     yhat = [out.values[Node("yhat", t)].item() for t in (1, 2)]

@@ -279,19 +279,21 @@ def sensitivity_command(model: str, input_name: str, n: int, i: int | None, g: s
 @click.option("--values", "values_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="JSON file of the numbers: parameters, inputs, labels (and n, i).")
 @click.option("--exact", is_flag=True, help="Compute in exact rationals (models of sums and products only).")
+@click.option("--backend", type=click.Choice(["numpy", "jax", "torch", "cupy"]), default="numpy", show_default=True,
+              help="Array backend of the compiled gradient (float64).")
 @g_option
-def eval_command(model: str, values_path: Path, exact: bool, g: str | None) -> None:
+def eval_command(model: str, values_path: Path, exact: bool, backend: str, g: str | None) -> None:
     """Evaluate MODEL at given numbers: every forward value, the loss and the gradients.
 
     With --exact the numbers are rationals (0.1 is 1/10) and so is everything computed,
     for models whose functions are rational (seed 003's scalar RNN).
 
     \b
-    Example (seed 003):
+    Examples (seed 003):
       symrnn eval scalar --values examples/seed003_scalar/values.json --exact
+      symrnn eval scalar --values examples/seed003_scalar/values.json --backend torch
     """
-    import numpy
-
+    from symrnn.numeric.backends import to_numpy
     from symrnn.numeric.engine import CompiledGradient
     from symrnn.numeric.exact import ExactArrays
     from symrnn.numeric.values import read_values
@@ -300,16 +302,18 @@ def eval_command(model: str, values_path: Path, exact: bool, g: str | None) -> N
     m = _model(model, g)
     data = read_values(m, values_path, exact)
     bindings = {f: "tanh" for f in m.abstract_functions} if not exact else {}
-    engine = CompiledGradient(m, bindings, xp=ExactArrays() if exact else numpy)
+    engine = CompiledGradient(m, bindings, xp=ExactArrays() if exact else None, backend=backend)
     out = engine(data["params"], data["inputs"], data["labels"], data["n"], data["i"], keep_values=True)
     G = engine.last_graph
     click.echo(f"{m.name}, {'exact' if exact else 'float64'}:")
     for node in G:
         if G.nodes[node]["kind"] in ("state", "defined"):
-            click.echo(f"  {G.nodes[node]['latex']} = {number_text(out.values[node][0])}")
+            value = out.values[node] if exact else to_numpy(out.values[node])
+            click.echo(f"  {G.nodes[node]['latex']} = {number_text(value[:, 0:1])}")
     loss = m.var(m.loss).latex
     for p in m.parameters:
-        click.echo(f"  d{loss}/d{p.latex} = {number_text(out.gradients[p.name])}")
+        value = out.gradients[p.name] if exact else to_numpy(out.gradients[p.name])
+        click.echo(f"  d{loss}/d{p.latex} = {number_text(value)}")
 
 
 SPECS = Path(__file__).resolve().parents[1] / "examples" / "specs"

@@ -48,7 +48,7 @@ FUNCTIONS: dict[str, Function] = {
     "tanh": Function("tanh", r"\tanh", lambda xp, a: xp.tanh(a)),
     "sigmoid": Function("sigmoid", r"\sigma", _sigmoid),
     "relu": Function("relu", r"\operatorname{relu}", lambda xp, a: xp.maximum(a, 0.0), "relu'"),
-    "relu'": Function("relu'", r"\operatorname{relu}'", lambda xp, a: (a > 0).astype(a.dtype)),
+    "relu'": Function("relu'", r"\operatorname{relu}'", lambda xp, a: xp.where(a > 0, 1.0, 0.0)),
     "identity": Function("identity", r"\operatorname{id}", lambda xp, a: a),
 }
 

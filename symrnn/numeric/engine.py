@@ -89,13 +89,13 @@ class ColumnPrinter(ArrayPrinter):
 
 
 def _softmax(xp, v):
-    e = xp.exp(v - v.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
+    e = xp.exp(v - xp.max(v, axis=0, keepdims=True))
+    return e / xp.sum(e, axis=0, keepdims=True)
 
 
 def _logsoftmax(xp, v):
-    top = v.max(axis=0, keepdims=True)
-    return v - top - xp.log(xp.exp(v - top).sum(axis=0, keepdims=True))
+    top = xp.max(v, axis=0, keepdims=True)
+    return v - top - xp.log(xp.sum(xp.exp(v - top), axis=0, keepdims=True))
 
 
 def _concat(xp, parts):
@@ -107,7 +107,7 @@ def _concat(xp, parts):
 def _outer(xp, a, u):
     """``a u^T`` summed over the batch's columns; ``u^T`` is ``(1, k)`` for a parameter ``u``."""
     if u.shape[0] != a.shape[1]:
-        a = a.sum(axis=1, keepdims=True)
+        a = xp.sum(a, axis=1, keepdims=True)
     return a @ u
 
 
@@ -126,7 +126,7 @@ def _component(xp, q, y):
 def _selector(xp, sizes, k):
     from symrnn.numeric.printer import _selector as single
 
-    return single(xp, sizes, k)
+    return xp.asarray(single(np, sizes, k))
 
 
 @dataclass(frozen=True)
@@ -186,8 +186,11 @@ class CompiledGradient:
     model : Model
     bindings : dict, optional
         Concrete functions for abstract ones (``{"g": "tanh"}``).
-    xp : module
-        The array module (``numpy``; see :mod:`symrnn.numeric.backends`).
+    xp : array namespace, optional
+        An array module given directly (:class:`~symrnn.numeric.exact.ExactArrays` for exact mode).
+    backend : str
+        Else the backend by name: "numpy" (default), "jax", "torch" or "cupy"
+        (:mod:`symrnn.numeric.backends`).
 
     Examples
     --------
@@ -203,14 +206,17 @@ class CompiledGradient:
     ((8,), (3, 2))
     """
 
-    def __init__(self, model: Model, bindings: dict | None = None, xp=np):
+    def __init__(self, model: Model, bindings: dict | None = None, xp=None, backend: str = "numpy"):
+        from symrnn.numeric.backends import array_module
+
         self.model = model
+        self.backend = backend if xp is None else getattr(xp, "__name__", type(xp).__name__)
         self.bindings = tuple(sorted((bindings or {}).items()))
         for fname in model.abstract_functions:
             if fname not in dict(self.bindings):
                 raise NumericError(f"{fname} is abstract; bind it to a concrete function, e.g. bindings={{'{fname}': "
                                    "'tanh'}")
-        self.xp = xp
+        self.xp = xp if xp is not None else array_module(backend)
         self.forward_rules = {}
         for d in model.definitions:
             expr = symbolic(model, d.expr)
@@ -295,7 +301,7 @@ class CompiledGradient:
         for name, calls in plan.parameters:
             total = self._sum(calls, store, shapes[name], batch, False)
             if shapes[name][1] == 1 and total.shape[1] != 1:
-                total = total.sum(axis=1, keepdims=True)  # a vector parameter: sum over the batch's columns
+                total = xp.sum(total, axis=1, keepdims=True)  # a vector parameter: sum over the batch's columns
             grads[name] = total
         if wrt_inputs:
             for node, name, calls in plan.inputs(self):

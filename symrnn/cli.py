@@ -50,6 +50,11 @@ def _model(name: str, g: str | None):
     return zoo.get(name, **options)
 
 
+def sp_subs(dim, sizes: dict) -> int:
+    """A symbolic dimension's value for the given sizes."""
+    return int(dim.subs({s: sizes[str(s)] for s in dim.free_symbols}))
+
+
 def _sizes(model, pairs: tuple[str, ...]) -> dict:
     sizes = {str(s): DEFAULT_SIZES.get(str(s), 3) for s in model.sizes}
     for pair in pairs:
@@ -228,18 +233,37 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
         click.echo(f"{f} is abstract: checking with {f} = tanh (choose with --g)")
     sizes = _sizes(m, size_pairs)
     forms = forms or ("pathsum", "closed", "recursion")
-    rows = check_model(m, n, sizes, seed, list(wrt) or None, bindings, forms=forms, layout=layout, i=i)
+    from rich.progress import Progress
+
+    from symrnn.numeric.gradcheck import MAX_COORDINATES
+
+    total = 0  # finite differences to take, for the progress bar
+    for p in m.parameters if not wrt else []:
+        r, c = (int(sp_subs(d, sizes)) for d in p.shape)
+        total += min(r * c, MAX_COORDINATES)
+    with Progress(transient=True, disable=total < 500 or not sys.stderr.isatty()) as bar:
+        task = bar.add_task("finite differences", total=total or None)
+        rows = check_model(m, n, sizes, seed, list(wrt) or None, bindings, forms=forms, layout=layout, i=i,
+                           progress=lambda: bar.advance(task))
     where = f"n = {n}" + (f", i = {i}" if i is not None else "")
     table = Table(title=f"{m.name}, {where}, " + ", ".join(f"{k} = {v}" for k, v in sizes.items())
                   + f", seed {seed}, {layout} layout: printed formulas against finite differences")
-    for column in ("form", "gradient", "shape", "max rel. error", "result"):
+    for column in ("form", "gradient", "shape", "entries", "max abs. error", "max rel. error", "result"):
         table.add_column(column)
     loss = m.var(m.loss).latex
+    sampled = []
     for r in rows:
         shape = " x ".join(str(s) for s in r.shape)
         name = r.name if r.form == "recursion" else f"d {loss} / d {r.name}"
-        table.add_row(r.form, name, shape, f"{r.error:.1e}", "pass" if r.passed else "FAIL")
-    Console(width=120).print(table)
+        entries = f"{r.checked} of {r.total}" if r.checked < r.total else f"{r.checked}"
+        if r.checked < r.total and r.name not in sampled:
+            sampled.append(r.name)
+        table.add_row(r.form, name, shape, entries, f"{r.abs_error:.1e}", f"{r.error:.1e}",
+                      "pass" if r.passed else "FAIL")
+    Console(width=140).print(table)
+    for name in sampled:
+        click.echo(f"{name} has more than {MAX_COORDINATES} entries: {MAX_COORDINATES} of them, drawn at random, "
+                   "were compared")
     failed = [r.name for r in rows if not r.passed]
     if failed:
         click.echo(f"FAILED (relative error >= {TOLERANCE:g}): {', '.join(failed)}")

@@ -211,3 +211,11 @@ def test_eval_exact_prints_seed_003_numbers():
         "  L_{2} = 9\n  L = 10\n  dL/dw_{x} = 280\n  dL/dw_{h} = 40\n  dL/dw_{y} = 22\n  dL/dh_{0} = 16\n")
     refused = run("eval", "vanilla", "--values", "examples/seed003_scalar/values.json", "--exact")
     assert refused.exit_code == 2 and "is not a parameter, input or label of vanilla" in refused.output
+
+
+def test_check_says_when_it_samples_and_reports_both_errors():
+    result = run("check", "vanilla", "--n", "2", "--size", "m=16", "--size", "d=14", "--form", "closed",
+                 "--wrt", "W_{x}")
+    assert result.exit_code == 0, result.output
+    assert "200 of 224" in result.output and "max abs. error" in result.output
+    assert "W_{x} has more than 200 entries: 200 of them, drawn at random, were compared" in result.output

@@ -7,7 +7,7 @@ relative error below ``1e-6`` in float64, with the relative error
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import numpy as np
@@ -28,13 +28,16 @@ STEP = 1e-2
 
 
 def relative_error(a, b) -> float:
-    """``max|a - b| / max(max|a|, max|b|)``, 0 when both are 0."""
+    """``max|a - b| / max(max|a|, max|b|)`` over the entries both have (not NaN), 0 when both are 0."""
     a, b = np.asarray(a, float), np.asarray(b, float)
+    known = ~(np.isnan(a) | np.isnan(b))
+    a, b = a[known], b[known]
     scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
     return 0.0 if scale == 0 else float(np.abs(a - b).max(initial=0.0) / scale)
 
 
-def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = STEP) -> np.ndarray:
+def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = STEP,
+                       coordinates: list | None = None, progress=None) -> np.ndarray:
     """Central differences of the loss in each entry of ``node``, shaped like it.
 
     ``node`` is a leaf (a parameter, an input) or a computed variable, whose value
@@ -43,6 +46,9 @@ def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = ST
     ``step/4``, so the truncation error is O(step^6). The loss is computed in
     extended precision (``numpy.longdouble``) at the same float64 point, so the
     reference stays good on gradients that have all but vanished (1e-10).
+
+    ``coordinates`` (index tuples) limits the work to those entries (the others are
+    NaN); ``progress`` is called once per entry done.
     """
     leaf = node in point.leaves
     if leaf:
@@ -62,7 +68,11 @@ def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = ST
         minus[idx] -= h
         return (at(plus) - at(minus)) / (2 * h)
 
-    for idx in np.ndindex(base.shape):
+    if coordinates is not None:
+        grad[...] = np.nan
+    for idx in np.ndindex(base.shape) if coordinates is None else coordinates:
+        if progress is not None:
+            progress()
         h = np.longdouble(step) * max(1, abs(base[idx]))
         d1, d2, d4 = central(idx, h), central(idx, h / 2), central(idx, h / 4)
         once, twice = (4 * d2 - d1) / 3, (4 * d4 - d2) / 3
@@ -84,10 +94,21 @@ class CheckRow:
     reference: np.ndarray
     error: float
     form: str = "pathsum"
+    checked: int = 0  # entries compared (all of them unless sampled)
 
     @property
     def passed(self) -> bool:
         return self.error < TOLERANCE
+
+    @property
+    def total(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def abs_error(self) -> float:
+        """``max|formula - reference|`` over the compared entries."""
+        mask = ~np.isnan(self.reference)
+        return float(np.abs(np.asarray(self.formula)[mask] - self.reference[mask]).max(initial=0.0))
 
 
 def check_pathsum(ps, point: Point, reference: np.ndarray | None = None) -> CheckRow:
@@ -131,19 +152,35 @@ def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -
         reference = np.stack([finite_differences(G, point, v) for v in nodes])
         decl = rec.model.var(eq.name)
         name = latex(adjoint_symbol(rec.model, eq.name, T if decl.timed else None, rec.layout))
-        rows.append(CheckRow(name, shape, formula, reference, relative_error(formula, reference), "recursion"))
+        rows.append(CheckRow(name, shape, formula, reference, relative_error(formula, reference), "recursion",
+                             reference.size))
     return rows
+
+
+#: Above this many entries, a parameter's gradient is checked on a random sample of them.
+MAX_COORDINATES = 200
+
+
+def sample_coordinates(shape: tuple, limit: int, rng) -> list | None:
+    """All entries (None) when there are at most ``limit``, else ``limit`` distinct random ones."""
+    total = int(np.prod(shape))
+    if total <= limit:
+        return None
+    flat = rng.choice(total, size=limit, replace=False)
+    return [np.unravel_index(k, shape) for k in sorted(flat)]
 
 
 def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None = None,
                 bindings: dict | None = None, forms=("pathsum",), layout: str = "numerator",
-                i: int | None = None) -> list[CheckRow]:
+                i: int | None = None, max_coordinates: int = MAX_COORDINATES, progress=None) -> list[CheckRow]:
     """Check the printed forms of the gradient in every parameter (or in ``wrt``) for length ``n``.
 
     ``forms`` chooses among "pathsum" (the sum over paths), "closed" (the closed form
     with the recursion's total derivatives) and "recursion" (each total derivative of
     the recursion, against finite differences in that variable). ``i`` is the label
-    position of the models that have one.
+    position of the models that have one. A parameter with more than ``max_coordinates``
+    entries is compared on that many random entries (``CheckRow.checked`` says how many);
+    ``progress(k)`` is called as finite differences are taken.
 
     Examples
     --------
@@ -171,18 +208,28 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     checked: set = set()
     for name in names:
         node = find_node(G, name)
-        reference = finite_differences(G, point, node) if {"pathsum", "closed"} & set(forms) else None
+        coords = sample_coordinates(np.shape(point.leaves[node]), max_coordinates, np.random.default_rng(seed))
+        reference = None
+        if {"pathsum", "closed"} & set(forms):
+            reference = finite_differences(G, point, node, coordinates=coords, progress=progress)
         if count_paths(G, node) == 0:  # the loss does not depend on it here: its gradient is 0
             zero = np.zeros_like(reference)
             rows += [CheckRow(G.nodes[node]["latex"], zero.shape, zero, reference,
-                              relative_error(zero, reference), form) for form in forms if form != "recursion"]
+                              relative_error(zero, reference), form, _count(reference)) for form in forms
+                     if form != "recursion"]
             continue
         if "pathsum" in forms:
-            rows.append(check_pathsum(pathsum(model, node, n, graph=G, layout=layout), point, reference))
+            row = check_pathsum(pathsum(model, node, n, graph=G, layout=layout), point, reference)
+            rows.append(replace(row, checked=_count(row.reference)))
         if "closed" in forms:
-            rows.append(check_closed_form(closed_form(model, node, n, i, layout, graph=G), point, reference))
+            row = check_closed_form(closed_form(model, node, n, i, layout, graph=G), point, reference)
+            rows.append(replace(row, checked=_count(row.reference)))
         if "recursion" in forms:
             rec = recursion(model, node.name, layout)
             rows += check_recursion(rec, G, point, skip=checked)
             checked |= {eq.name for eq in rec.equations}
     return rows
+
+
+def _count(reference) -> int:
+    return int((~np.isnan(np.asarray(reference, float))).sum())

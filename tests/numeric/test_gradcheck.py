@@ -82,3 +82,14 @@ def test_vanishing_gradient_is_still_checked():
     assert np.abs(rows[0].reference).max() < 1e-8
     assert rows[0].error < 1e-6
     assert G.number_of_nodes() == 6 * 2 + 6 + 3
+
+
+def test_large_parameters_are_checked_on_a_random_sample():
+    from symrnn.numeric.gradcheck import check_model
+    from symrnn.zoo import vanilla
+
+    rows = check_model(vanilla(), 2, {"m": 12, "d": 9, "K": 3}, forms=("closed",), max_coordinates=30,
+                       wrt=["W_{x}", "b"])
+    assert [(r.name, r.checked, r.total) for r in rows] == [("W_{x}", 30, 108), ("b", 12, 12)]
+    assert all(r.passed for r in rows) and rows[0].abs_error < 1e-9
+    assert int(np.isnan(rows[0].reference).sum()) == 108 - 30

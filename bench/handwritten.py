@@ -37,3 +37,66 @@ def numpy_bptt(W_hx, W_hh, b_h, h0, V, gamma, x, y):
     grads = {"W_hx": dAflat @ X.T, "W_hh": dAflat @ Hprev.T, "b_h": dAflat.sum(axis=1, keepdims=True),
              "h0": dh.sum(axis=1, keepdims=True), "V": dV, "gamma": dgamma}
     return loss, grads
+
+
+def numpy_bptt_every(W_hx, W_hh, b_h, h0, V, gamma, x, Y):
+    """Losses at every step: ``L = sum_t -y_t^T LS(V h_t + gamma)``, ``Y`` one-hot ``(n, K, B)``."""
+    n, d, B = x.shape
+    m = W_hh.shape[0]
+    X = x.transpose(1, 0, 2).reshape(d, n * B)
+    A = (W_hx @ X).reshape(m, n, B).transpose(1, 0, 2) + b_h
+    H = np.empty((n + 1, m, B))
+    H[0] = h0
+    for t in range(n):
+        H[t + 1] = np.tanh(A[t] + W_hh @ H[t])
+    Hs = H[1:].transpose(1, 0, 2).reshape(m, n * B)
+    L = V @ Hs + gamma                                     # all steps' outputs in one product
+    top = L.max(axis=0, keepdims=True)
+    logz = top + np.log(np.exp(L - top).sum(axis=0, keepdims=True))
+    Yf = Y.transpose(1, 0, 2).reshape(-1, n * B)
+    loss = -((L - logz) * Yf).sum(axis=0).reshape(n, B).sum(axis=0)
+    dL = np.exp(L - logz) * Yf.sum(axis=0, keepdims=True) - Yf
+    dV, dgamma = dL @ Hs.T, dL.sum(axis=1, keepdims=True)
+    dHout = (V.T @ dL).reshape(m, n, B).transpose(1, 0, 2)
+    dA = np.empty((n, m, B))
+    dh = np.zeros((m, B))
+    for t in range(n - 1, -1, -1):
+        dA[t] = (dh + dHout[t]) * (1.0 - H[t + 1] ** 2)
+        dh = W_hh.T @ dA[t]
+    dAflat = dA.transpose(1, 0, 2).reshape(m, n * B)
+    Hprev = H[:n].transpose(1, 0, 2).reshape(m, n * B)
+    grads = {"W_hx": dAflat @ X.T, "W_hh": dAflat @ Hprev.T, "b_h": dAflat.sum(axis=1, keepdims=True),
+             "h0": dh.sum(axis=1, keepdims=True), "V": dV, "gamma": dgamma}
+    return loss, grads
+
+
+def torch_autograd(torch, P, x, Y, every: bool):
+    """PyTorch eager: the forward pass written in torch, gradients by ``backward()``."""
+    T = {k: torch.tensor(v, requires_grad=True) for k, v in P.items()}
+    xs, Ys = torch.from_numpy(x), torch.from_numpy(Y)
+    h = T["h0"].expand(-1, x.shape[2])
+    total = 0.0
+    for t in range(x.shape[0]):
+        h = torch.tanh(T["W_hx"] @ xs[t] + T["W_hh"] @ h + T["b_h"])
+        if every or t == x.shape[0] - 1:
+            total = total - (torch.log_softmax(T["V"] @ h + T["gamma"], dim=0) * Ys[t]).sum()
+    total.backward()
+    return {k: v.grad.numpy() for k, v in T.items()}
+
+
+def jax_scan_grad(jax, every: bool):
+    """``jax.jit(jax.grad)`` of the loss written with ``lax.scan``."""
+    jnp = jax.numpy
+
+    def loss(P, x, Y):
+        def step(h, inputs):
+            xt, yt = inputs
+            h = jnp.tanh(P["W_hx"] @ xt + P["W_hh"] @ h + P["b_h"])
+            out = -(jax.nn.log_softmax(P["V"] @ h + P["gamma"], axis=0) * yt).sum()
+            return h, out
+
+        h0 = jnp.broadcast_to(P["h0"], (P["h0"].shape[0], x.shape[2]))
+        h, outs = jax.lax.scan(step, h0, (x, Y))
+        return outs.sum() if every else outs[-1]
+
+    return jax.jit(jax.grad(loss))

@@ -50,11 +50,6 @@ def _model(name: str, g: str | None):
     return zoo.get(name, **options)
 
 
-def sp_subs(dim, sizes: dict) -> int:
-    """A symbolic dimension's value for the given sizes."""
-    return int(dim.subs({s: sizes[str(s)] for s in dim.free_symbols}))
-
-
 def _sizes(model, pairs: tuple[str, ...]) -> dict:
     sizes = {str(s): DEFAULT_SIZES.get(str(s), 3) for s in model.sizes}
     for pair in pairs:
@@ -235,11 +230,12 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
     forms = forms or ("pathsum", "closed", "recursion")
     from rich.progress import Progress
 
+    from symrnn.numeric.forward import concrete_shape
     from symrnn.numeric.gradcheck import MAX_COORDINATES
 
     total = 0  # finite differences to take, for the progress bar
     for p in m.parameters if not wrt else []:
-        r, c = (int(sp_subs(d, sizes)) for d in p.shape)
+        r, c = concrete_shape(m, p.name, sizes)
         total += min(r * c, MAX_COORDINATES)
     with Progress(transient=True, disable=total < 500 or not sys.stderr.isatty()) as bar:
         task = bar.add_task("finite differences", total=total or None)

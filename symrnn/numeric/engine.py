@@ -32,8 +32,12 @@ from symrnn.derive.factored import adjoint_equation, adjoint_order
 from symrnn.errors import NumericError, SymRNNError
 from symrnn.graph.jacobians import Node, concrete_time, resolve, symbolic
 from symrnn.graph.unroll import unroll
+from symrnn.numeric.evaluate import term_steps
+from symrnn.numeric.forward import concrete_shape
 from symrnn.numeric.printer import ArrayPrinter, arguments, function_identifier, identifier
-from symrnn.spec.model import Apply, Kind, Model, lengths
+from symrnn.numeric.printer import logsoftmax as _logsoftmax
+from symrnn.numeric.printer import softmax as _softmax
+from symrnn.spec.model import Apply, Kind, Model
 
 
 def _is_column(e) -> bool:
@@ -88,16 +92,6 @@ class ColumnPrinter(ArrayPrinter):
         return f"xp.sum(({arg}) * ({arg}), axis=0, keepdims=True)"
 
 
-def _softmax(xp, v):
-    e = xp.exp(v - xp.max(v, axis=0, keepdims=True))
-    return e / xp.sum(e, axis=0, keepdims=True)
-
-
-def _logsoftmax(xp, v):
-    top = xp.max(v, axis=0, keepdims=True)
-    return v - top - xp.log(xp.sum(xp.exp(v - top), axis=0, keepdims=True))
-
-
 def _concat(xp, parts):
     batch = max(p.shape[1] for p in parts)
     return xp.concatenate([p if p.shape[1] == batch else xp.broadcast_to(p, (p.shape[0], batch)) for p in parts],
@@ -139,7 +133,7 @@ class _Rule:
 
 
 @cache
-def _compile(expr, bindings: tuple, backend: str) -> _Rule:
+def _compile(expr, bindings: tuple) -> _Rule:
     if al.is_scalar(expr):
         return _Rule(None, (), sp.sympify(expr))
     args = arguments(expr)
@@ -225,7 +219,7 @@ class CompiledGradient:
                 continue
             if expr.atoms(SumOver):
                 raise SymRNNError(f"a sum over t must be a whole definition (L = \\sum_t L_t), as in {d.target}")
-            self.forward_rules[d.target] = _compile(expr, self.bindings, "")
+            self.forward_rules[d.target] = _compile(expr, self.bindings)
         self.parameters = [p.name for p in model.parameters]
         names: list[str] = []
         for p in self.parameters:
@@ -240,7 +234,7 @@ class CompiledGradient:
 
     def _terms(self, name: str):
         eq = adjoint_equation(self.model, name, "denominator")
-        return [(term, _compile(term.expr, self.bindings, "")) for term in eq.terms]
+        return [(term, _compile(term.expr, self.bindings)) for term in eq.terms]
 
     # -- planning: what each step computes, from which values (once per n and i) ----------
     @property
@@ -328,8 +322,7 @@ class CompiledGradient:
         return total
 
     def _shape(self, name: str, sizes: dict) -> tuple:
-        subs = {sp.Symbol(k, integer=True, positive=True): v for k, v in sizes.items()}
-        return tuple(int(sp.sympify(s).subs(subs)) for s in self.model.var(name).shape)
+        return concrete_shape(self.model, name, sizes)
 
     def _input_terms(self, name: str):
         if name not in self.equations:
@@ -416,35 +409,22 @@ class _Plan:
         loss = G.graph["loss"]
         for node in reversed(order):
             if node.name in engine.equations and node != loss and G.nodes[node]["kind"] in ("state", "defined"):
-                plan.backward.append((("d", node), node.name, plan.calls(engine, engine.equations[node.name],
-                                                                         node.t, key)))
+                plan.backward.append((("d", node), node.name, plan.calls(engine.equations[node.name], node.t, key)))
                 plan.shaped.add(node.name)
         for name in engine.parameters:
-            plan.parameters.append((name, plan.calls(engine, engine.equations[name], None, key)))
+            plan.parameters.append((name, plan.calls(engine.equations[name], None, key)))
             plan.shaped.add(name)
         plan._key = key
         return plan
 
-    def calls(self, engine, equation, tau, key) -> list:
+    def calls(self, equation, tau, key) -> list:
         """The compiled terms of an equation at time ``tau``, with their argument keys."""
-        model, n, i, G = engine.model, self.n, self.i, self.graph
-        out = []
-        for term, rule in equation:
-            if term.at is not None and concrete_time(term.at, n, None, i) != tau:
-                continue
-            if term.condition is not None and not bool(term.condition.subs(lengths(n, i))):
-                continue
-            steps = model.var(term.reader).loop.range(n, i) if term.over is not None else [tau]
-            for t in steps:
-                reader_time = None if term.reader_time is None else concrete_time(term.reader_time, n, t, i)
-                if Node(term.reader, reader_time) not in G:
-                    continue  # the total derivative of a variable outside its loop is zero
-                out.append((rule.fn, [key(a, t) for a in rule.args], rule.scalar))
-        return out
+        return [(rule.fn, [key(a, t) for a in rule.args], rule.scalar)
+                for term, rule in equation for t in term_steps(self.graph, term, tau)]
 
     def inputs(self, engine) -> list:
         """The input nodes' compiled gradient terms (planned on first use)."""
         if not hasattr(self, "_inputs"):
-            self._inputs = [(node, node.name, self.calls(engine, engine._input_terms(node.name), node.t, self._key))
+            self._inputs = [(node, node.name, self.calls(engine._input_terms(node.name), node.t, self._key))
                             for node in self.graph if self.graph.nodes[node]["kind"] == "input"]
         return self._inputs

@@ -85,19 +85,28 @@ def evaluate_pathsum(ps, point: Point, xp=np):
 
 
 # -- the factored forms ----------------------------------------------------------------
+def term_steps(G: nx.DiGraph, term, tau) -> list:
+    """The steps ``t`` (the term's own index) at which an adjoint term applies to its variable at ``tau``.
+
+    None of them when the term holds at another time (``at``) or for other lengths
+    (``condition``); every step of the reader's loop for a sum (``over``); and only the
+    steps whose reader exists, since the total derivative of a variable outside its loop is zero.
+    """
+    model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
+    if term.at is not None and concrete_time(term.at, n, None, i) != tau:
+        return []
+    if term.condition is not None and not bool(term.condition.subs(lengths(n, i))):
+        return []
+    steps = model.var(term.reader).loop.range(n, i) if term.over is not None else [tau]
+    return [t for t in steps
+            if Node(term.reader, None if term.reader_time is None else concrete_time(term.reader_time, n, t, i)) in G]
+
+
 def _term_value(G, term, tau, values, deltas, point, shape, xp):
     """The value of one printed adjoint term at time ``tau`` of its variable (0 when it does not apply)."""
     model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
-    if term.at is not None and concrete_time(term.at, n, None, i) != tau:
-        return None
-    if term.condition is not None and not bool(term.condition.subs(lengths(n, i))):
-        return None
-    steps = model.var(term.reader).loop.range(n, i) if term.over is not None else [tau]
     total = None
-    for t in steps:
-        reader = Node(term.reader, None if term.reader_time is None else concrete_time(term.reader_time, n, t, i))
-        if reader not in G:
-            continue  # the adjoint of a variable outside its loop is zero
+    for t in term_steps(G, term, tau):
         env = point.symbol_values()
         expr = term.expr
         if not al.is_scalar(expr):

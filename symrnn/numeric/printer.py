@@ -97,13 +97,16 @@ class ArrayPrinter(NumPyPrinter):
         return f"xp.kron({', '.join(self._print(a) for a in expr.args)})"
 
 
-def _softmax(xp, v):
-    e = xp.exp(v - v.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
+def softmax(xp, v):
+    """Softmax down each column (a batch of columns too), through ``xp`` only."""
+    e = xp.exp(v - xp.max(v, axis=0, keepdims=True))
+    return e / xp.sum(e, axis=0, keepdims=True)
 
 
-def _logsoftmax(xp, v):
-    return xp.log(_softmax(xp, v))
+def logsoftmax(xp, v):
+    """Log-softmax down each column, shifted by the maximum so that it never overflows."""
+    top = xp.max(v, axis=0, keepdims=True)
+    return v - top - xp.log(xp.sum(xp.exp(v - top), axis=0, keepdims=True))
 
 
 def _selector(xp, sizes, k):
@@ -145,7 +148,7 @@ def compile_expr(expr, bindings: tuple = ()):
     [0.75, -3.0]
     """
     args = arguments(expr)
-    namespace = {"softmax": _softmax, "logsoftmax": _logsoftmax, "basis": _basis, "selector": _selector}
+    namespace = {"softmax": softmax, "logsoftmax": logsoftmax, "basis": _basis, "selector": _selector}
     for f in expr.atoms(Elementwise):
         namespace[function_identifier(f.fname)] = numeric_value(f.fname, dict(bindings))
     # lambdify checks argument names with its own printer: give it plain MatrixSymbols

@@ -229,9 +229,8 @@ def _position(where) -> tuple[int, int]:
 
 
 # -- names ---------------------------------------------------------------------------------
-def normalize(name: str) -> str:
-    """The canonical spelling of a name (``b^h`` -> ``b^{h}``): two spellings of one name are one name."""
-    return canonical(name)
+#: The canonical spelling of a name (``b^h`` -> ``b^{h}``): two spellings of one name are one name.
+normalize = canonical
 
 
 def _index_pattern(index: str) -> re.Pattern:

@@ -336,6 +336,36 @@ def eval_command(model: str, values_path: Path, exact: bool, backend: str, g: st
         click.echo(f"  d{loss}/d{p.latex} = {number_text(value)}")
 
 
+@main.command("codegen")
+@click.argument("model")
+@click.option("--backend", type=click.Choice(["numpy"]), default="numpy", show_default=True,
+              help="The array library the module imports (jax, torch and cupy are still to come).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the module to this file (default: print it).")
+@g_option
+def codegen_command(model: str, backend: str, output: Path | None, g: str | None) -> None:
+    """Write a standalone Python module computing MODEL's loss and gradients for a batch.
+
+    The module runs the factored form with plain loops over t, each line commented with
+    the LaTeX equation it computes; it imports only the backend library. An abstract g
+    is written as tanh unless --g says otherwise.
+
+    \b
+    Example:
+      symrnn codegen lstm -o lstm_gradients.py
+    """
+    from symrnn.numeric.codegen import codegen
+
+    m = _model(model, g)
+    bindings = {f: "tanh" for f in m.abstract_functions}
+    source = codegen(m, backend, bindings)
+    if output is None:
+        click.echo(source, nl=False)
+    else:
+        output.write_text(source)
+        click.echo(f"wrote {output}", err=True)
+
+
 SPECS = Path(__file__).resolve().parents[1] / "examples" / "specs"
 
 

@@ -25,7 +25,8 @@ import numpy as np
 
 HERE = Path(__file__).parent
 CONFIGS = [(3, 8, 5, 4, 1), (50, 64, 32, 10, 1), (200, 128, 64, 10, 32), (1000, 256, 128, 10, 64)]
-NAMES = ["handwritten numpy", "symrnn numpy", "symrnn torch", "symrnn jax", "torch eager", "jax.jit(grad) scan"]
+NAMES = ["handwritten numpy", "symrnn codegen numpy", "symrnn numpy", "symrnn torch", "symrnn jax", "torch eager",
+         "jax.jit(grad) scan"]
 
 
 def _median(fn, budget: float = 3.0, most: int = 25) -> float:
@@ -84,6 +85,19 @@ def one(config, loss: str) -> dict:
             g = np.asarray(to_numpy(grads[names[k] if rename else k]))
             worst = max(worst, float(np.abs(g - ref[k]).max() / max(np.abs(ref[k]).max(), 1e-300)))
 
+    import importlib.util
+    import tempfile
+
+    from symrnn.numeric.codegen import codegen
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "generated.py"
+        path.write_text(codegen(model))
+        spec = importlib.util.spec_from_file_location("generated", path)
+        generated = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(generated)
+    agree(generated.gradients(sym_params, sym_inputs, sym_labels, n)[1])
+    rows["symrnn codegen numpy"] = _median(lambda: generated.gradients(sym_params, sym_inputs, sym_labels, n))
     for backend in ("numpy", "torch", "jax"):
         try:
             f = CompiledGradient(model, backend=backend)

@@ -37,7 +37,8 @@ print(json.dumps({"import": t1 - t0, "compile": t2 - t1, "plan": t3 - t2, "codeg
 def main() -> None:
     from symrnn import zoo
 
-    print("| model | compile (s) | plan n = 3 (s) | plan n = 1000 (s) | codegen (s) | compile + plan, n = 1000 / n = 3 |")
+    print("| model | compile (s) | plan n = 3 (s) | plan n = 1000 (s) | codegen (s) "
+          "| compile + plan, n = 1000 / n = 3 |")
     print("|---|---|---|---|---|---|")
     for name in zoo.MODELS:
         runs = {}

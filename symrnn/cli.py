@@ -338,8 +338,8 @@ def eval_command(model: str, values_path: Path, exact: bool, backend: str, g: st
 
 @main.command("codegen")
 @click.argument("model")
-@click.option("--backend", type=click.Choice(["numpy"]), default="numpy", show_default=True,
-              help="The array library the module imports (jax, torch and cupy are still to come).")
+@click.option("--backend", type=click.Choice(["numpy", "jax", "torch", "cupy"]), default="numpy", show_default=True,
+              help="The array library the module imports.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the module to this file (default: print it).")
 @g_option
@@ -351,8 +351,9 @@ def codegen_command(model: str, backend: str, output: Path | None, g: str | None
     is written as tanh unless --g says otherwise.
 
     \b
-    Example:
+    Examples:
       symrnn codegen lstm -o lstm_gradients.py
+      symrnn codegen gru_torch --backend torch -o gru_gradients.py
     """
     from symrnn.numeric.codegen import codegen
 

@@ -31,7 +31,68 @@ from symrnn.numeric import printer as PR
 from symrnn.render.latex import latex
 from symrnn.spec.model import Apply, Kind, Model
 
-BACKENDS = {"numpy": "import numpy as xp"}
+#: How each backend's module begins: its one import (and, for torch, NumPy's names for it).
+BACKENDS = {
+    "numpy": "import numpy as xp",
+    "cupy": "import cupy as xp",
+    "jax": "import jax\n\njax.config.update(\"jax_enable_x64\", True)\nimport jax.numpy as xp  # noqa: E402",
+    "torch": '''import torch
+
+
+class _Arrays:
+    """NumPy's names for the torch functions this module calls, in float64."""
+
+    exp, log, tanh, where = torch.exp, torch.log, torch.tanh, torch.where
+    broadcast_to, ones_like = torch.broadcast_to, torch.ones_like
+
+    def asarray(self, value):
+        return torch.as_tensor(value, dtype=torch.float64)
+
+    def sum(self, x, axis=None, keepdims=False):
+        return torch.sum(x, dim=axis, keepdim=keepdims)
+
+    def max(self, x, axis=None, keepdims=False):
+        return torch.amax(x, dim=axis, keepdim=keepdims)
+
+    def zeros(self, shape):
+        return torch.zeros(shape, dtype=torch.float64)
+
+    def ones(self, shape):
+        return torch.ones(shape, dtype=torch.float64)
+
+    def eye(self, size):
+        return torch.eye(int(size), dtype=torch.float64)
+
+    def arange(self, size):
+        return torch.arange(int(size))
+
+    def concatenate(self, parts, axis=0):
+        return torch.cat(list(parts), dim=axis)
+
+    def maximum(self, x, value):
+        return torch.clamp(x, min=value)
+
+    def ndim(self, x):
+        return x.dim() if isinstance(x, torch.Tensor) else 0
+
+
+xp = _Arrays()''',
+}
+
+#: Helpers the printed expressions call, written functionally (JAX arrays cannot be assigned into).
+_HELPERS = {
+    "basis": '''def basis(xp, y, size):
+    """The one-hot columns e_y (labels 1..size), one per sequence."""
+    return (xp.arange(int(size))[:, None] == (xp.asarray(y) - 1)[None, :]) * 1.0''',
+    "component": '''def component(xp, q, y):
+    """Component y of each column of q (labels 1..K): a row of one number per sequence."""
+    return xp.sum(q * basis(xp, y, q.shape[0]), axis=0, keepdims=True)''',
+    "selector": '''def selector(xp, sizes, k):
+    """The block column [0; I; 0] that picks block k of a CONCAT of vectors of these sizes."""
+    sizes = [int(s) for s in sizes]
+    parts = [xp.eye(s) if j == k else xp.zeros((s, sizes[k])) for j, s in enumerate(sizes)]
+    return xp.concatenate(parts, axis=0)''',
+}
 _RESERVED = {"t", "n", "i", "xp", "B", "sum", "range", "params", "inputs", "labels", "grads", "grad", "loss", "len"}
 
 #: Source of each elementwise function, as the generated module defines it.
@@ -130,7 +191,7 @@ def codegen(model: Model, backend: str = "numpy", bindings: dict | None = None) 
     True
     """
     if backend not in BACKENDS:
-        raise NumericError(f"codegen writes {', '.join(BACKENDS)} for now, not {backend!r}")
+        raise NumericError(f"codegen writes {', '.join(BACKENDS)}, not {backend!r}")
     bindings = dict(bindings or {})
     for fname in model.abstract_functions:
         if fname not in bindings:
@@ -346,12 +407,14 @@ class _Generator:
         for fname in sorted(self.model.functions + [f + "'" for f in self.model.functions]):
             if PR.function_identifier(fname) + "(" in body:
                 lines += _function_source(fname, self.bindings) + [""]
-        for name, fn in (("softmax", PR.softmax), ("logsoftmax", PR.logsoftmax), ("basis", E._basis),
-                         ("component", E._component), ("concat", E._concat), ("outer", E._outer),
-                         ("selector", PR._selector)):
+        for name, fn in (("softmax", PR.softmax), ("logsoftmax", PR.logsoftmax), ("concat", E._concat),
+                         ("outer", E._outer)):
             if f"{name}(xp," in body:
-                src = inspect.getsource(fn).replace("np.", "xp.")
+                src = inspect.getsource(fn)
                 lines += [src.replace(f"def {fn.__name__}(", f"def {name}(", 1).rstrip(), "", ""]
+        for name, src in _HELPERS.items():
+            if f"{name}(xp," in body or (name == "basis" and "component(xp," in body):
+                lines += [src, "", ""]
         lines += [
             "def _timeline(n):",
             '    """A list indexed by time 0..n+1 (initial states sit at 0 or n+1)."""',
@@ -374,7 +437,7 @@ class _Generator:
             "    if xp.ndim(g) == 0:",
             "        return xp.zeros(shape) + g",
             "    if shape[1] == 1 and g.shape[1] != 1:",
-            "        return g.sum(axis=1, keepdims=True)",
+            "        return xp.sum(g, axis=1, keepdims=True)",
             "    return g",
             "",
             "",

@@ -45,8 +45,8 @@ def test_generated_code_is_commented_with_its_equations():
            " x_{t}^{\\top}\n" in source
     with pytest.raises(NumericError, match="g is abstract; bind it"):
         codegen(zoo.elman())
-    with pytest.raises(NumericError, match="codegen writes numpy for now, not 'torch'"):
-        codegen(zoo.lstm(), backend="torch")
+    with pytest.raises(NumericError, match="codegen writes numpy, cupy, jax, torch, not 'tensorflow'"):
+        codegen(zoo.lstm(), backend="tensorflow")
 
 
 DRIVER = """
@@ -86,3 +86,27 @@ def test_generated_module_runs_standalone_and_matches_finite_differences(tmp_pat
                           check=True)
     assert float(done.stdout.strip()) < 1e-6
     assert "symrnn" not in (tmp_path / "lstm_gradients.py").read_text().split('"""')[2]
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+@pytest.mark.parametrize("name", list(zoo.MODELS))
+def test_generated_modules_agree_across_backends(name, backend, tmp_path):
+    from symrnn.numeric.backends import to_numpy
+    from tests.numeric.test_backends import _available
+
+    if not _available(backend):
+        pytest.skip(f"{backend} is not installed")
+    model = zoo.get(name)
+    bindings = {f: "sigmoid" for f in model.abstract_functions}
+    numpy_module = _load(codegen(model, bindings=bindings), tmp_path / f"{name}_numpy.py")
+    other = _load(codegen(model, backend, bindings), tmp_path / f"{name}_{backend}.py")
+    i = 2 if model.positional else None
+    G, points, params, inputs, labels = _batch(model, 3, i, 2, 11, bindings)
+    loss, grads = numpy_module.gradients(params, inputs, labels, 3, i)
+    loss_b, grads_b = other.gradients(params, inputs, labels, 3, i)
+    assert relative_error(to_numpy(loss_b), loss) < 1e-10
+    for p in model.parameters:
+        assert relative_error(to_numpy(grads_b[p.name]), grads[p.name]) < 1e-10, p.latex
+    source = (tmp_path / f"{name}_{backend}.py").read_text()
+    assert [line for line in source.splitlines() if line.startswith("import ")] == [f"import {backend}"] + (
+        ["import jax.numpy as xp  # noqa: E402"] if backend == "jax" else [])

@@ -268,6 +268,7 @@ class _Generator:
         w()
         w.comment("-- the gradients: each parameter's closed form --")
         w("grads = {}")
+        self.sums_over_steps()
         for p in model.parameters:
             self.gradient_line(p.name)
         w("return loss, grads")
@@ -348,10 +349,12 @@ class _Generator:
         if timed:
             w(f"{target} = {target} + xp.zeros(({_shape(decl)[0]}, B))  # a number 0 becomes a column")
 
-    def terms(self, name: str, target: str, timed: bool) -> None:
+    def terms(self, name: str, target: str, timed: bool, skip_sums: bool = False) -> None:
         model, w = self.model, self.w
         eq = adjoint_equation(model, name, "denominator")
         for term in eq.terms:
+            if skip_sums and term.over is not None and term.condition is None:
+                continue  # computed in the shared loops (sums_over_steps)
             guards = []
             if term.at is not None:
                 guards.append(f"t == {_py_time(term.at)}")
@@ -380,12 +383,58 @@ class _Generator:
             else:
                 w(line)
 
+    def sums_over_steps(self) -> None:
+        """The parameters' sums over t, one loop per loop of the model, computed together.
+
+        A factor that several gradients share (``\\delta_t \\odot g'(a_t)`` for ``W^{hx}``,
+        ``W^{hh}`` and ``b^h``) is computed once per step, and a sum of outer products
+        ``\\sum_t A_t u_t^\\top`` is one matrix product after the loop, of the steps side by side.
+        """
+        model, w = self.model, self.w
+        self.summed: dict = {}  # param -> list of Python expressions to add after the loops
+        loops: dict = {}
+        for p in model.parameters:
+            for k, term in enumerate(adjoint_equation(model, p.name, "denominator").terms):
+                if term.over is not None and term.condition is None:
+                    loops.setdefault(_range(term.over), []).append((p.name, k, term))
+        for span, terms in loops.items():
+            shared: dict = {}
+            body: list = []
+            for name, k, term in terms:
+                factor, column = _outer_parts(term.expr)
+                code = self.expr(factor)
+                if code not in shared:
+                    shared[code] = f"s{len(shared)}"
+                tex = latex(term.expr)
+                if column is None:
+                    body.append((f"# d/d {model.var(name).latex}: + \\sum_t {tex}",
+                                 f"_sum_{name}_{k} = _sum_{name}_{k} + {shared[code]}"))
+                    self.summed.setdefault(name, []).append(f"_sum_{name}_{k}")
+                else:
+                    line = f"_A_{name}_{k}.append({shared[code]}); _U_{name}_{k}.append({self.expr(column)})"
+                    body.append((f"# d/d {model.var(name).latex}: + \\sum_t {tex}", line))
+                    self.summed.setdefault(name, []).append(
+                        f"outer(xp, _side_by_side(_A_{name}_{k}, B), _side_by_side(_U_{name}_{k}, B).T)")
+            for name, k, term in terms:
+                factor, column = _outer_parts(term.expr)
+                w(f"_sum_{name}_{k} = 0.0" if column is None else f"_A_{name}_{k}, _U_{name}_{k} = [], []")
+            w(f"for t in {span}:")
+            w.depth += 1
+            for code, temp in shared.items():
+                w(f"{temp} = {code}")
+            for comment, line in body:
+                w(comment)
+                w(line)
+            w.depth -= 1
+
     def gradient_line(self, name: str) -> None:
         model, w = self.model, self.w
         decl = model.var(name)
         w.comment(f"d {model.var(model.loss).latex} / d {decl.latex}")
         w("grad = 0.0")
-        self.terms(name, "grad", timed=False)
+        self.terms(name, "grad", timed=False, skip_sums=True)
+        for extra in self.summed.get(name, []):
+            w(f"grad = grad + {extra}  # the sum over t, from the loop above")
         rows, cols = _shape(decl)
         w(f"grads[{name!r}] = _like(grad, ({rows}, {cols}))")
 
@@ -432,6 +481,12 @@ class _Generator:
             "    return 1",
             "",
             "",
+            "def _side_by_side(columns, B):",
+            '    """Per-step (r, B) arrays (or an initial state (r, 1)) side by side: one (r, steps * B) array."""',
+            "    wide = [c if c.shape[1] == B else xp.broadcast_to(c, (c.shape[0], B)) for c in columns]",
+            "    return xp.concatenate(wide, axis=1)",
+            "",
+            "",
             "def _like(g, shape):",
             '    """A gradient with its parameter\'s shape: a vector\'s is summed over the batch\'s columns."""',
             "    if xp.ndim(g) == 0:",
@@ -454,6 +509,19 @@ def _shape(decl) -> tuple:
 
 def _py_dim(d) -> str:
     return str(sp.sympify(d))
+
+
+def _outer_parts(expr):
+    """``A u^T`` with ``u`` a timed variable -> ``(A, u)``; anything else -> ``(expr, None)``."""
+    if isinstance(expr, sp.MatMul):
+        coeff, mats = expr.as_coeff_matrices()
+        last = mats[-1]
+        if (len(mats) >= 2 and isinstance(last, sp.Transpose) and isinstance(last.arg, sp.MatrixExpr)
+                and getattr(last.arg, "time", None) is not None and last.arg.time.has(T)):
+            rest = mats[:-1]
+            factor = rest[0] if len(rest) == 1 else sp.MatMul(*rest, evaluate=False)
+            return (factor if coeff == 1 else sp.MatMul(coeff, factor, evaluate=False)), last.arg
+    return expr, None
 
 
 def _interims_read(model: Model, expr) -> list[str]:

@@ -41,8 +41,11 @@ def test_generated_code_is_commented_with_its_equations():
     source = codegen(zoo.lstm())
     assert source.count("import ") == 1 and "import numpy as xp" in source
     assert "        # c_{t} = f_{t} \\odot c_{t-1} + i_{t} \\odot \\tilde{c}_{t}\n" in source
-    assert "    # + \\sum_t (\\frac{\\partial L}{\\partial c_{t}} \\odot c_{t-1} \\odot f_{t} \\odot (\\mathbf{1} - f_{t}))" \
-           " x_{t}^{\\top}\n" in source
+    assert ("        # d/d W_{x}^{f}: + \\sum_t (\\frac{\\partial L}{\\partial c_{t}} \\odot c_{t-1} \\odot f_{t} "
+            "\\odot (\\mathbf{1} - f_{t})) x_{t}^{\\top}\n") in source
+    # the factor W_x^f, W_h^f and b^f share is computed once per step, and each sum of outer products
+    # is one product after the loop
+    assert source.count("s0 = ((((d_c[t]) * (c[t-1])))") == 1 and "outer(xp, _side_by_side(_A_Wx_f_0, B)" in source
     with pytest.raises(NumericError, match="g is abstract; bind it"):
         codegen(zoo.elman())
     with pytest.raises(NumericError, match="codegen writes numpy, cupy, jax, torch, not 'tensorflow'"):

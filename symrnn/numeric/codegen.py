@@ -413,8 +413,9 @@ class _Generator:
                 else:
                     line = f"_A_{name}_{k}.append({shared[code]}); _U_{name}_{k}.append({self.expr(column)})"
                     body.append((f"# d/d {model.var(name).latex}: + \\sum_t {tex}", line))
-                    self.summed.setdefault(name, []).append(
-                        f"outer(xp, _side_by_side(_A_{name}_{k}, B), _side_by_side(_U_{name}_{k}, B).T)")
+                    self.summed.setdefault(name, []).append(  # an empty loop (the tagger at i = 1) adds 0
+                        f"(outer(xp, _side_by_side(_A_{name}_{k}, B), _side_by_side(_U_{name}_{k}, B).T) "
+                        f"if _A_{name}_{k} else 0.0)")
             for name, k, term in terms:
                 factor, column = _outer_parts(term.expr)
                 w(f"_sum_{name}_{k} = 0.0" if column is None else f"_A_{name}_{k}, _U_{name}_{k} = [], []")

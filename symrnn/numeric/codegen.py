@@ -126,9 +126,6 @@ class _CodePrinter(E.ColumnPrinter):
             return name
         return f"{name}[{_py_time(expr.time)}]"
 
-    def _print_TotalDerivative(self, expr):
-        return self._print_Var(expr)
-
 
 def _py_time(time) -> str:
     return str(sp.expand(sp.sympify(time))).replace(" ", "")

@@ -10,15 +10,32 @@ from __future__ import annotations
 import numpy as np
 
 
-def numpy_bptt(W_hx, W_hh, b_h, h0, V, gamma, x, y):
+def _forward(W_hx, W_hh, b_h, h0, x):
+    """All inputs side by side ``X`` (d, n B), and the states ``H`` (n + 1, m, B), ``H[0] = h0``."""
     n, d, B = x.shape
     m = W_hh.shape[0]
-    X = x.transpose(1, 0, 2).reshape(d, n * B)            # all inputs side by side
+    X = x.transpose(1, 0, 2).reshape(d, n * B)
     A = (W_hx @ X).reshape(m, n, B).transpose(1, 0, 2) + b_h  # input projections, hoisted
     H = np.empty((n + 1, m, B))
     H[0] = h0
     for t in range(n):
         H[t + 1] = np.tanh(A[t] + W_hh @ H[t])
+    return X, H
+
+
+def _recurrent_grads(dA, X, H, dh):
+    """The recurrence's weight gradients, each one product over all steps (``dA`` is (n, m, B))."""
+    n, m, B = dA.shape
+    dAflat = dA.transpose(1, 0, 2).reshape(m, n * B)
+    Hprev = H[:n].transpose(1, 0, 2).reshape(m, n * B)
+    return {"W_hx": dAflat @ X.T, "W_hh": dAflat @ Hprev.T, "b_h": dAflat.sum(axis=1, keepdims=True),
+            "h0": dh.sum(axis=1, keepdims=True)}
+
+
+def numpy_bptt(W_hx, W_hh, b_h, h0, V, gamma, x, y):
+    n, d, B = x.shape
+    m = W_hh.shape[0]
+    X, H = _forward(W_hx, W_hh, b_h, h0, x)
     l = V @ H[n] + gamma
     top = l.max(axis=0, keepdims=True)
     logz = top + np.log(np.exp(l - top).sum(axis=0, keepdims=True))
@@ -32,10 +49,8 @@ def numpy_bptt(W_hx, W_hh, b_h, h0, V, gamma, x, y):
     for t in range(n - 1, -1, -1):
         dA[t] = dh * (1.0 - H[t + 1] ** 2)
         dh = W_hh.T @ dA[t]
-    dAflat = dA.transpose(1, 0, 2).reshape(m, n * B)
-    Hprev = H[:n].transpose(1, 0, 2).reshape(m, n * B)
-    grads = {"W_hx": dAflat @ X.T, "W_hh": dAflat @ Hprev.T, "b_h": dAflat.sum(axis=1, keepdims=True),
-             "h0": dh.sum(axis=1, keepdims=True), "V": dV, "gamma": dgamma}
+    grads = _recurrent_grads(dA, X, H, dh)
+    grads.update(V=dV, gamma=dgamma)
     return loss, grads
 
 
@@ -43,12 +58,7 @@ def numpy_bptt_every(W_hx, W_hh, b_h, h0, V, gamma, x, Y):
     """Losses at every step: ``L = sum_t -y_t^T LS(V h_t + gamma)``, ``Y`` one-hot ``(n, K, B)``."""
     n, d, B = x.shape
     m = W_hh.shape[0]
-    X = x.transpose(1, 0, 2).reshape(d, n * B)
-    A = (W_hx @ X).reshape(m, n, B).transpose(1, 0, 2) + b_h
-    H = np.empty((n + 1, m, B))
-    H[0] = h0
-    for t in range(n):
-        H[t + 1] = np.tanh(A[t] + W_hh @ H[t])
+    X, H = _forward(W_hx, W_hh, b_h, h0, x)
     Hs = H[1:].transpose(1, 0, 2).reshape(m, n * B)
     L = V @ Hs + gamma                                     # all steps' outputs in one product
     top = L.max(axis=0, keepdims=True)
@@ -63,10 +73,8 @@ def numpy_bptt_every(W_hx, W_hh, b_h, h0, V, gamma, x, Y):
     for t in range(n - 1, -1, -1):
         dA[t] = (dh + dHout[t]) * (1.0 - H[t + 1] ** 2)
         dh = W_hh.T @ dA[t]
-    dAflat = dA.transpose(1, 0, 2).reshape(m, n * B)
-    Hprev = H[:n].transpose(1, 0, 2).reshape(m, n * B)
-    grads = {"W_hx": dAflat @ X.T, "W_hh": dAflat @ Hprev.T, "b_h": dAflat.sum(axis=1, keepdims=True),
-             "h0": dh.sum(axis=1, keepdims=True), "V": dV, "gamma": dgamma}
+    grads = _recurrent_grads(dA, X, H, dh)
+    grads.update(V=dV, gamma=dgamma)
     return loss, grads
 
 

@@ -53,6 +53,9 @@ class TorchArrays:
     def eye(self, size):
         return self.torch.eye(int(size), dtype=self.float64, device=self.device)
 
+    def arange(self, size):
+        return self.torch.arange(int(size), device=self.device)
+
     def concatenate(self, parts, axis=0):
         return self.torch.cat(list(parts), dim=axis)
 

@@ -79,20 +79,6 @@ class _Arrays:
 xp = _Arrays()''',
 }
 
-#: Helpers the printed expressions call, written functionally (JAX arrays cannot be assigned into).
-_HELPERS = {
-    "basis": '''def basis(xp, y, size):
-    """The one-hot columns e_y (labels 1..size), one per sequence."""
-    return (xp.arange(int(size))[:, None] == (xp.asarray(y) - 1)[None, :]) * 1.0''',
-    "component": '''def component(xp, q, y):
-    """Component y of each column of q (labels 1..K): a row of one number per sequence."""
-    return xp.sum(q * basis(xp, y, q.shape[0]), axis=0, keepdims=True)''',
-    "selector": '''def selector(xp, sizes, k):
-    """The block column [0; I; 0] that picks block k of a CONCAT of vectors of these sizes."""
-    sizes = [int(s) for s in sizes]
-    parts = [xp.eye(s) if j == k else xp.zeros((s, sizes[k])) for j, s in enumerate(sizes)]
-    return xp.concatenate(parts, axis=0)''',
-}
 _RESERVED = {"t", "n", "i", "xp", "B", "sum", "range", "params", "inputs", "labels", "grads", "grad", "loss", "len"}
 
 #: Source of each elementwise function, as the generated module defines it.
@@ -454,14 +440,17 @@ class _Generator:
         for fname in sorted(self.model.functions + [f + "'" for f in self.model.functions]):
             if PR.function_identifier(fname) + "(" in body:
                 lines += _function_source(fname, self.bindings) + [""]
+        needed = {name for name in ("softmax", "logsoftmax", "concat", "outer", "basis", "component", "selector")
+                  if f"{name}(xp," in body}
+        if "component" in needed:
+            needed.add("basis")  # a component is read through a one-hot column
+        # the engine's own helpers (functional, so JAX arrays work), copied under the printed names
         for name, fn in (("softmax", PR.softmax), ("logsoftmax", PR.logsoftmax), ("concat", E._concat),
-                         ("outer", E._outer)):
-            if f"{name}(xp," in body:
-                src = inspect.getsource(fn)
+                         ("outer", E._outer), ("basis", E._basis), ("component", E._component),
+                         ("selector", PR._selector)):
+            if name in needed:
+                src = inspect.getsource(fn).replace("_basis(", "basis(")
                 lines += [src.replace(f"def {fn.__name__}(", f"def {name}(", 1).rstrip(), "", ""]
-        for name, src in _HELPERS.items():
-            if f"{name}(xp," in body or (name == "basis" and "component(xp," in body):
-                lines += [src, "", ""]
         lines += [
             "def _timeline(n):",
             '    """A list indexed by time 0..n+1 (initial states sit at 0 or n+1)."""',

@@ -34,7 +34,7 @@ from symrnn.graph.jacobians import Node, concrete_time, resolve, symbolic
 from symrnn.graph.unroll import unroll
 from symrnn.numeric.evaluate import term_steps
 from symrnn.numeric.forward import concrete_shape
-from symrnn.numeric.printer import ArrayPrinter, arguments, function_identifier, identifier
+from symrnn.numeric.printer import ArrayPrinter, _selector, arguments, function_identifier, identifier
 from symrnn.numeric.printer import logsoftmax as _logsoftmax
 from symrnn.numeric.printer import softmax as _softmax
 from symrnn.spec.model import Apply, Kind, Model
@@ -106,21 +106,13 @@ def _outer(xp, a, u):
 
 
 def _basis(xp, y, size):
-    y = np.asarray(y).reshape(-1)
-    out = np.zeros((int(size), y.size))
-    out[y - 1, np.arange(y.size)] = 1.0
-    return xp.asarray(out)
+    """The one-hot columns e_y (labels 1..size), one per sequence."""
+    return (xp.arange(int(size))[:, None] == (xp.asarray(y) - 1)[None, :]) * 1.0
 
 
 def _component(xp, q, y):
-    y = np.asarray(y).reshape(-1)
-    return q[y - 1, np.arange(y.size)][None, :]
-
-
-def _selector(xp, sizes, k):
-    from symrnn.numeric.printer import _selector as single
-
-    return xp.asarray(single(np, sizes, k))
+    """Component y of each column of q (labels 1..K): a row of one number per sequence."""
+    return xp.sum(q * _basis(xp, y, q.shape[0]), axis=0, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -241,9 +233,6 @@ class CompiledGradient:
     def last_graph(self) -> nx.DiGraph:
         """The unrolled graph of the last call (its nodes are the keys of ``Result.values``)."""
         return next(iter(self._graphs.values())).graph
-
-    def graph(self, n: int, i: int | None) -> nx.DiGraph:
-        return self._plan(n, i).graph
 
     def _plan(self, n: int, i: int | None) -> _Plan:
         key = (n, i)

@@ -110,11 +110,10 @@ def logsoftmax(xp, v):
 
 
 def _selector(xp, sizes, k):
+    """The block column [0; I; 0] that picks block k of a CONCAT of vectors of these sizes."""
     sizes = [int(s) for s in sizes]
-    block = xp.zeros((sum(sizes), sizes[k]))
-    start = sum(sizes[:k])
-    block[start : start + sizes[k], :] = xp.eye(sizes[k])
-    return block
+    parts = [xp.eye(s) if j == k else xp.zeros((s, sizes[k])) for j, s in enumerate(sizes)]
+    return xp.concatenate(parts, axis=0)
 
 
 def _basis(xp, y, size):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -26,7 +27,7 @@ import numpy as np
 HERE = Path(__file__).parent
 CONFIGS = [(3, 8, 5, 4, 1), (50, 64, 32, 10, 1), (200, 128, 64, 10, 32), (1000, 256, 128, 10, 64)]
 NAMES = ["handwritten numpy", "symrnn codegen numpy", "symrnn numpy", "symrnn torch", "symrnn jax", "torch eager",
-         "jax.jit(grad) scan"]
+         "jax.jit(grad) scan", "symrnn codegen jax"]
 
 
 def _median(fn, budget: float = 3.0, most: int = 25) -> float:
@@ -90,12 +91,16 @@ def one(config, loss: str) -> dict:
 
     from symrnn.numeric.codegen import codegen
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "generated.py"
-        path.write_text(codegen(model))
-        spec = importlib.util.spec_from_file_location("generated", path)
-        generated = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(generated)
+    def load(backend):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"generated_{backend}.py"
+            path.write_text(codegen(model, backend))
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        return module
+
+    generated = load("numpy")
     agree(generated.gradients(sym_params, sym_inputs, sym_labels, n)[1])
     rows["symrnn codegen numpy"] = _median(lambda: generated.gradients(sym_params, sym_inputs, sym_labels, n))
     for backend in ("numpy", "torch", "jax"):
@@ -122,8 +127,12 @@ def one(config, loss: str) -> dict:
         YY = Y if every else _last_only(Y)
         agree({k: v for k, v in grad(P, x, YY).items()}, rename=False)
         rows["jax.jit(grad) scan"] = _median(lambda: jax.block_until_ready(grad(P, x, YY)))
+        gen_jax = load("jax")
+        agree(gen_jax.gradients(sym_params, sym_inputs, sym_labels, n)[1])
+        rows["symrnn codegen jax"] = _median(
+            lambda: jax.block_until_ready(gen_jax.gradients(sym_params, sym_inputs, sym_labels, n)))
     except ImportError as e:
-        rows["jax.jit(grad) scan"] = f"not run ({e})"
+        rows["jax.jit(grad) scan"] = rows["symrnn codegen jax"] = f"not run ({e})"
     return {"config": config, "loss": loss, "times": rows, "worst_relative_difference": worst}
 
 
@@ -147,22 +156,26 @@ def main() -> None:
     for config in CONFIGS[:2] if args.quick else CONFIGS:
         for loss in ("last", "every"):
             print(f"running {config}, loss at {loss} step(s) ...", file=sys.stderr)
+            # one BLAS thread for every implementation: steadier times on a shared 2-core machine
+            env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
             done = subprocess.run([sys.executable, __file__, "--one", json.dumps([config, loss])],
-                                  capture_output=True, text=True, check=True)
+                                  capture_output=True, text=True, check=True, env=env)
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     lines = [f"Measured {date.today()} on {platform.machine()}, {platform.processor() or 'CPU'}, Python "
-             f"{platform.python_version()}, float64, one process per configuration; medians; ratio = time / "
-             "hand-written NumPy time.", "",
-             "| (n, m, d, K, B) | loss | " + " | ".join(NAMES) + " | agree |",
-             "|---|---|" + "---|" * len(NAMES) + "---|"]
+             f"{platform.python_version()}, float64, one process per configuration, one BLAS thread; medians; "
+             "ratio = time / hand-written NumPy time; last column: symrnn's generated JAX / the JAX scan.", "",
+             "| (n, m, d, K, B) | loss | " + " | ".join(NAMES) + " | agree | codegen jax / jax scan |",
+             "|---|---|" + "---|" * len(NAMES) + "---|---|"]
     for r in results:
         base = r["times"]["handwritten numpy"]
         cells = []
         for name in NAMES:
             t = r["times"].get(name)
             cells.append(f"{t * 1e3:.3g} ms ({t / base:.2f}x)" if isinstance(t, float) else str(t))
+        jx, scan = r["times"].get("symrnn codegen jax"), r["times"].get("jax.jit(grad) scan")
+        versus = f"{jx / scan:.2f}x" if isinstance(jx, float) and isinstance(scan, float) else "-"
         lines.append(f"| {tuple(r['config'])} | {r['loss']} | " + " | ".join(cells)
-                     + f" | {r['worst_relative_difference']:.0e} |")
+                     + f" | {r['worst_relative_difference']:.0e} | {versus} |")
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -62,7 +62,7 @@ class ColumnPrinter(ArrayPrinter):
         out, shape = self._print(mats[-1]), mats[-1].shape
         for left in reversed(mats[:-1]):
             if isinstance(left, sp.Transpose) and _is_column(left.arg) and shape[1] == 1:
-                out = f"xp.sum(({self._print(left.arg)}) * ({out}), axis=0, keepdims=True)"
+                out = f"xp.sum(({self._print(left.arg)}) * ({out}), axis=-2, keepdims=True)"
             elif _is_number(left) or (shape[0] == 1 and shape[1] == 1):
                 out = f"(({self._print(left)}) * ({out}))"
             elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column
@@ -89,13 +89,15 @@ class ColumnPrinter(ArrayPrinter):
 
     def _print_SquaredNorm(self, expr):
         arg = self._print(expr.arg)
-        return f"xp.sum(({arg}) * ({arg}), axis=0, keepdims=True)"
+        return f"xp.sum(({arg}) * ({arg}), axis=-2, keepdims=True)"
 
 
 def _concat(xp, parts):
-    batch = max(p.shape[1] for p in parts)
-    return xp.concatenate([p if p.shape[1] == batch else xp.broadcast_to(p, (p.shape[0], batch)) for p in parts],
-                          axis=0)
+    """Columns stacked into one column, per sequence (and per step, for a stack of steps)."""
+    lead = max((tuple(p.shape[:-2]) for p in parts), key=len)
+    batch = max(p.shape[-1] for p in parts)
+    return xp.concatenate([p if tuple(p.shape) == lead + (p.shape[-2], batch)
+                           else xp.broadcast_to(p, lead + (p.shape[-2], batch)) for p in parts], axis=-2)
 
 
 def _outer(xp, a, u):
@@ -112,7 +114,7 @@ def _basis(xp, y, size):
 
 def _component(xp, q, y):
     """Component y of each column of q (labels 1..K): a row of one number per sequence."""
-    return xp.sum(q * _basis(xp, y, q.shape[0]), axis=0, keepdims=True)
+    return xp.sum(q * _basis(xp, y, q.shape[-2]), axis=-2, keepdims=True)
 
 
 @dataclass(frozen=True)

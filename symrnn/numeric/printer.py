@@ -98,15 +98,15 @@ class ArrayPrinter(NumPyPrinter):
 
 
 def softmax(xp, v):
-    """Softmax down each column (a batch of columns too), through ``xp`` only."""
-    e = xp.exp(v - xp.max(v, axis=0, keepdims=True))
-    return e / xp.sum(e, axis=0, keepdims=True)
+    """Softmax down each column (a batch of columns, or a stack of them), through ``xp`` only."""
+    e = xp.exp(v - xp.max(v, axis=-2, keepdims=True))
+    return e / xp.sum(e, axis=-2, keepdims=True)
 
 
 def logsoftmax(xp, v):
     """Log-softmax down each column, shifted by the maximum so that it never overflows."""
-    top = xp.max(v, axis=0, keepdims=True)
-    return v - top - xp.log(xp.sum(xp.exp(v - top), axis=0, keepdims=True))
+    top = xp.max(v, axis=-2, keepdims=True)
+    return v - top - xp.log(xp.sum(xp.exp(v - top), axis=-2, keepdims=True))
 
 
 def _selector(xp, sizes, k):

@@ -41,11 +41,24 @@ def test_generated_code_is_commented_with_its_equations():
     source = codegen(zoo.lstm())
     assert source.count("import ") == 1 and "import numpy as xp" in source
     assert "        # c_{t} = f_{t} \\odot c_{t-1} + i_{t} \\odot \\tilde{c}_{t}\n" in source
-    assert ("        # d/d W_{x}^{f}: + \\sum_t (\\frac{\\partial L}{\\partial c_{t}} \\odot c_{t-1} \\odot f_{t} "
-            "\\odot (\\mathbf{1} - f_{t})) x_{t}^{\\top}\n") in source
-    # the factor W_x^f, W_h^f and b^f share is computed once per step, and each sum of outer products
-    # is one product after the loop
-    assert source.count("s0 = ((((d_c[t]) * (c[t-1])))") == 1 and "outer(xp, _side_by_side(_A_Wx_f_0, B)" in source
+    lines = source.splitlines()
+    # the input projections of all steps: one matrix product each, before the loop
+    assert "    side0 = side_by_side(xp, x)  # the steps of x side by side" in lines
+    assert "    pre0 = unside(xp, Wx_f @ side0, n, B) + b_f" in lines
+    assert "        f[t] = (1.0 / (1.0 + xp.exp(-(Wh_f @ h[t-1] + pre0[t-1]))))" in lines
+    # the factor that W_x^f, W_h^f, b^f and the recursion of h share: once per step, its forward part before
+    assert "    pre6 = c[:n+1] * f[1:] * (1.0 - f[1:])" in lines
+    k = lines.index("        e1[t] = d_c[t] * pre6[t-1]")
+    assert lines[k - 1] == ("        # e1[t] = \\frac{\\partial L}{\\partial c_{t}} \\odot c_{t-1} \\odot f_{t} \\odot "
+                            "(\\mathbf{1} - f_{t})")
+    assert "        d_h = Wh_f.T @ e1[t+1] + Wh_i.T @ e3[t+1] + Wh_c.T @ e2[t+1] if t+1 <= n else 0.0" in lines
+    # each sum over t of outer products: the steps side by side, one product
+    k = lines.index("    grads['Wx_f'] = _like(grad, (m, d))")
+    assert lines[k - 3:k] == [
+        "    # + \\sum_t (\\frac{\\partial L}{\\partial c_{t}} \\odot c_{t-1} \\odot f_{t} \\odot (\\mathbf{1} - f_{t})) "
+        "x_{t}^{\\top}",
+        "    side1 = side_by_side(xp, e1[1:n+1])  # the steps of e1[1:n+1] side by side",
+        "    grad = side1 @ side0.T"]
     with pytest.raises(NumericError, match="g is abstract; bind it"):
         codegen(zoo.elman())
     with pytest.raises(NumericError, match="codegen writes numpy, cupy, jax, torch, not 'tensorflow'"):

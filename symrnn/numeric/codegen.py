@@ -499,7 +499,7 @@ class _Generator:
                 w(f"{var.name} = {self.code(key)}")
                 continue
             lo, hi = self.valid[var.name]
-            at = "" if lo == 0 else f" at {var.name}[t-{_py_time(lo)}]" if (lo > 0) == True else f" (from {lo})"  # noqa: E712
+            at = "" if lo == 0 else f" (its first entry is t = {_py_time(lo)})"
             w.comment(f"{var.name}: {self.tex(canon)}, for every t at once{at}")
             w(f"{var.name} = {self.code(canon, span=(lo, hi))}")
         self.pending = []
@@ -1040,7 +1040,6 @@ def _jax_write(line: str, guard: str | None = None) -> str:
         indent, name, value, condition = found.groups()
         return f"{indent}{name} = xp.where({_jax_condition(condition)}, {value}, 0.0){comment}"
     if guard:  # a local: d_h = d_h + v
-        indent, _, rest = code.partition(code.lstrip())
         name, _, value = code.strip().partition(" = ")
         head = name + " + "
         if value.startswith(head):
@@ -1144,14 +1143,8 @@ def _outer_parts(expr):
 
 
 def _interims_read(model: Model, expr) -> list[str]:
-    found: list[str] = []
-    if isinstance(expr, Apply):
-        for a in expr.args:
-            found += [r for r in _interims_read(model, a) if r not in found]
-        return found
-    if model.var(expr.name).kind is Kind.INTERIM:
-        return [expr.name]
-    return []
+    """The interims a definition reads directly, each once, in order."""
+    return list(dict.fromkeys(ref.name for ref in _interim_refs(model, expr)))
 
 
 def _interim_refs(model: Model, expr) -> list:

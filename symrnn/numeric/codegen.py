@@ -581,20 +581,25 @@ class _Generator:
                        "gradients = jax.jit(_eager, static_argnames=(\"n\", \"i\"))\n")
         return source
 
+    def all_terms(self) -> list:
+        """``(variable, term)`` for every term of every adjoint equation of the model (labels have none)."""
+        out = []
+        for v in self.model.variables:
+            if v.kind is Kind.LABEL:
+                continue
+            try:
+                out += [(v.name, t) for t in adjoint_equation(self.model, v.name, "denominator").terms]
+            except SymRNNError:
+                continue
+        return out
+
     def step_locals(self, groups) -> set:
         """Interims of a recurrence read only at their own step, inside it: plain names, not timelines."""
         model = self.model
         read_later = set()
-        for v in model.variables:
-            if v.kind is Kind.LABEL:
-                continue
-            try:
-                terms = adjoint_equation(model, v.name, "denominator").terms
-            except SymRNNError:
-                continue
-            for term in terms:
-                if not al.is_scalar(term.expr):
-                    read_later |= {a.name for a in term.expr.atoms(Var)}
+        for _, term in self.all_terms():
+            if not al.is_scalar(term.expr):
+                read_later |= {a.name for a in term.expr.atoms(Var)}
         found = set()
         for group, recurrent in groups:
             if not recurrent:
@@ -824,14 +829,7 @@ class _Generator:
         names = set(group)
         # (expression, in this loop, read at every step): a term at one step (h^{(1)}'s) counts for nothing
         pool = [(t.expr, True, True) for v in group for t in adjoint_equation(model, v, "denominator").terms]
-        for v in model.variables:
-            if v.name in names or v.kind is Kind.LABEL:
-                continue
-            try:
-                pool += [(t.expr, False, t.over is not None)
-                         for t in adjoint_equation(model, v.name, "denominator").terms]
-            except SymRNNError:
-                continue
+        pool += [(t.expr, False, t.over is not None) for v, t in self.all_terms() if v not in names]
         chosen = []
         while True:
             counts: dict = {}
@@ -915,21 +913,13 @@ class _Generator:
 
     def local_adjoints(self, group: list[str]) -> set:
         """Adjoints of this loop read only at their own step, inside it: plain names, not timelines."""
-        model = self.model
         local = set(group)
-        for v in model.variables:
-            if v.kind is Kind.LABEL:
+        for v, term in self.all_terms():
+            if al.is_scalar(term.expr):
                 continue
-            try:
-                terms = adjoint_equation(model, v.name, "denominator").terms
-            except SymRNNError:
-                continue
-            for term in terms:
-                if al.is_scalar(term.expr):
-                    continue
-                for a in self.substitute(term.expr).atoms(TotalDerivative):
-                    if a.name in local and (v.name not in group or sp.sympify(a.time) != T or term.at is not None):
-                        local.discard(a.name)
+            for a in self.substitute(term.expr).atoms(TotalDerivative):
+                if a.name in local and (v not in group or sp.sympify(a.time) != T or term.at is not None):
+                    local.discard(a.name)
         return local
 
     def gradient(self, name: str) -> None:

@@ -18,7 +18,7 @@ import json, sys, time
 import numpy as np
 t0 = time.perf_counter()
 from symrnn import zoo
-from symrnn.numeric.codegen import codegen
+from symrnn.codegen.module import codegen
 from symrnn.numeric.engine import CompiledGradient
 name, n = sys.argv[1], int(sys.argv[2])
 t1 = time.perf_counter()

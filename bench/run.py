@@ -89,7 +89,7 @@ def one(config, loss: str) -> dict:
     import importlib.util
     import tempfile
 
-    from symrnn.numeric.codegen import codegen
+    from symrnn.codegen.module import codegen
 
     def load(backend):
         with tempfile.TemporaryDirectory() as tmp:

@@ -26,12 +26,12 @@ from symrnn.errors import (
     UnknownRuleError,
 )
 from symrnn.graph import Node, cone, edge_jacobian, find_node, unroll
+from symrnn.model import LS, Model, ModelBuilder, concat, g, identity, inner, relu, sigmoid, sqnorm, tanh, transfer
+from symrnn.model.rnn_reader import load_spec, parse_spec
 from symrnn.numeric import check_model, evaluate_pathsum, finite_differences, forward, random_point
 from symrnn.paths import count_paths, iter_paths
 from symrnn.render.dot import Drawing, draw, graph_dot, render_graph
 from symrnn.render.latex import latex
-from symrnn.spec import LS, Model, ModelBuilder, concat, g, identity, inner, relu, sigmoid, sqnorm, tanh, transfer
-from symrnn.spec.text import load_spec, parse_spec
 
 __version__ = "0.1.0"
 

@@ -14,6 +14,7 @@ import click
 
 from symrnn import zoo
 from symrnn.errors import SymRNNError
+from symrnn.model.declared import Kind
 
 #: Without --all, ``paths`` refuses to list more paths than this.
 LIST_LIMIT = 10_000
@@ -35,7 +36,7 @@ def _is_spec(name: str) -> bool:
 
 def _model(name: str, g: str | None):
     if _is_spec(name):
-        from symrnn.spec.text import load_spec
+        from symrnn.model.rnn_reader import load_spec
 
         model = load_spec(name)
         if g:
@@ -327,7 +328,7 @@ def eval_command(model: str, values_path: Path, exact: bool, backend: str, g: st
     G = engine.last_graph
     click.echo(f"{m.name}, {'exact' if exact else 'float64'}:")
     for node in G:
-        if G.nodes[node]["kind"] in ("state", "defined"):
+        if G.nodes[node]["kind"] in (Kind.STATE, Kind.DEFINED):
             value = out.values[node] if exact else to_numpy(out.values[node])
             click.echo(f"  {G.nodes[node]['latex']} = {number_text(value[:, 0:1])}")
     loss = m.var(m.loss).latex
@@ -355,7 +356,7 @@ def codegen_command(model: str, backend: str, output: Path | None, g: str | None
       symrnn codegen lstm -o lstm_gradients.py
       symrnn codegen gru_torch --backend torch -o gru_gradients.py
     """
-    from symrnn.numeric.codegen import codegen
+    from symrnn.codegen.module import codegen
 
     m = _model(model, g)
     bindings = {f: "tanh" for f in m.abstract_functions}
@@ -402,7 +403,7 @@ def show(model: str, g: str | None) -> None:
       symrnn show elman
       symrnn show lstm > my_lstm.rnn
     """
-    from symrnn.render.spec_text import spec_text
+    from symrnn.render.rnn_writer import spec_text
 
     click.echo(spec_text(_model(model, g)), nl=False)
 

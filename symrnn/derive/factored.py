@@ -33,12 +33,13 @@ from functools import cache
 import networkx as nx
 import sympy as sp
 
-from symrnn.cell import algebra as al
-from symrnn.cell.symbols import T, TotalDerivative
 from symrnn.errors import SymRNNError
-from symrnn.graph.jacobians import Node, parent_refs, template, time_offset, vjp_template
+from symrnn.graph.jacobians import parent_refs, template, vjp_template
+from symrnn.graph.node import Node, time_offset
 from symrnn.graph.unroll import find_node, unroll
-from symrnn.spec.model import Kind, Loop, Model, Ref
+from symrnn.model.declared import Kind, Loop, Model, Ref
+from symrnn.operations import algebra as al
+from symrnn.operations.symbols import T, TotalDerivative
 
 LAYOUTS = ("numerator", "denominator")
 

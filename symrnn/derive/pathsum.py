@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import networkx as nx
 
 from symrnn.errors import SymRNNError
-from symrnn.graph.jacobians import Node
+from symrnn.graph.node import Node
 from symrnn.graph.unroll import find_node, unroll
+from symrnn.model.declared import Kind, Model
 from symrnn.paths.enumerate import Path, count_paths, iter_paths
-from symrnn.spec.model import Kind, Model
 
 #: Beyond this many paths the path sum is not written out: its LaTeX grows with the
 #: square of n (path k has k factors); n = 1000 already prints 4 MB in 2 s.

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from symrnn.cell import algebra as al
-from symrnn.cell.symbols import Var
-from symrnn.graph.jacobians import Node, node_of, resolve
+from symrnn.graph.node import Node, node_of, resolve
 from symrnn.graph.unroll import edge_jacobian, find_node, unroll
-from symrnn.spec.model import Kind, Model
+from symrnn.model.declared import Kind, Model
+from symrnn.operations import algebra as al
+from symrnn.operations.symbols import Var
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _dependence(model: Model, G: nx.DiGraph, downstream: set[Node]):
         if decl.kind is Kind.INTERIM:
             t = None if var.time is None else int(var.time)
             result = False
-            for ref in _interim_refs(model, decl.name):
+            for ref in _non_label_refs(model, decl.name):
                 rdecl, time = resolve(model, ref.name, ref.time, n, t, G.graph["i"])
                 result = result or depends(rdecl.symbol(time))
         else:
@@ -55,8 +55,8 @@ def _dependence(model: Model, G: nx.DiGraph, downstream: set[Node]):
     return depends
 
 
-def _interim_refs(model: Model, name: str):
-    from symrnn.spec.model import refs
+def _non_label_refs(model: Model, name: str):
+    from symrnn.model.declared import refs
 
     for r in refs(model.definition(name).expr):
         if model.var(r.name).kind is not Kind.LABEL:

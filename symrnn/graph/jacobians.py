@@ -14,27 +14,15 @@ with ``n``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 import sympy as sp
 
-from symrnn.cell import algebra as al
-from symrnn.cell.registry import get_rule
-from symrnn.cell.symbols import I, N, T, Var
 from symrnn.errors import SpecError
-from symrnn.spec.model import Apply, Kind, Model, Ref, refs, shift
-
-
-@dataclass(frozen=True, order=True)
-class Node:
-    """A variable instance of the unrolled graph: ``Node("h", 3)`` is ``h^{(3)}``."""
-
-    name: str
-    t: int | None = None
-
-    def __str__(self) -> str:
-        return self.name if self.t is None else f"{self.name}[{self.t}]"
+from symrnn.model.declared import Apply, Kind, Model, Ref, refs, shift
+from symrnn.operations import algebra as al
+from symrnn.operations.registry import get_rule
+from symrnn.operations.symbols import T, Var
 
 
 def symbolic(model: Model, expr) -> sp.Basic:
@@ -83,16 +71,6 @@ def _local_jacobian(model: Model, expr, parent: Ref, out):
     return total
 
 
-def _interim_refs(model: Model, expr) -> list[Ref]:
-    """The distinct interims ``expr`` reads directly (not through other interims), in order."""
-    if isinstance(expr, Ref):
-        return [expr] if model.var(expr.name).kind is Kind.INTERIM else []
-    found: list[Ref] = []
-    for a in expr.args:
-        found += [r for r in _interim_refs(model, a) if r not in found]
-    return found
-
-
 def _interim_definition(model: Model, ref: Ref):
     decl = model.var(ref.name)
     inner = model.definition(decl.name).expr
@@ -106,7 +84,7 @@ def _jacobian(model: Model, expr, parent: Ref, out):
     reads ``z``) times ``d z/d parent``, so a gate read twice is differentiated once.
     """
     parts = [(_position(expr, parent), _local_jacobian(model, expr, parent, out))]
-    for ref in _interim_refs(model, expr):
+    for ref in model.interim_refs(expr):
         if _depends(model, ref, parent):
             through = _jacobian(model, _interim_definition(model, ref), parent, symbolic(model, ref))
             parts.append((_position(expr, ref), al.mul(_local_jacobian(model, expr, ref, out), through)))
@@ -161,7 +139,7 @@ def _vjp(model: Model, expr, parent: Ref, out, v):
     keys: dict[Ref, tuple] = {}
 
     def push(e, e_out, cotangent, key):
-        for ref in _interim_refs(model, e):
+        for ref in model.interim_refs(e):
             if _depends(model, ref, parent):
                 pending[ref] = al.add(pending.get(ref), _local_vjp(model, e, ref, e_out, cotangent))
                 keys[ref] = min(keys.get(ref, (float("inf"),)), key + (_position(e, ref),))
@@ -242,69 +220,3 @@ def parent_refs(model: Model, target: str) -> list[Ref]:
 
     walk(model.definition(target).expr)
     return found
-
-
-def resolve(model: Model, name: str, time, n: int, t: int | None, i: int | None = None):
-    """The concrete variable read as ``name`` at template ``time``, at step ``t`` of length ``n``.
-
-    ``i`` is the label position, for models that read one. Reading a state just
-    outside its loop gives its initial state (``h^{(0)}``).
-    """
-    decl = model.var(name)
-    if not decl.timed or time is None:
-        return decl, None
-    value = concrete_time(time, n, t, i, decl)
-    if decl.loop is not None:
-        steps = decl.loop.range(n, i)
-        if value not in steps:
-            if decl.kind is Kind.STATE and value == _before(decl, n, i) and decl.init is not None:
-                return model.var(decl.init), None
-            raise SpecError(f"{decl.display(value)} is outside its loop {decl.loop} for n = {n}"
-                            + (f", i = {i}" if i is not None else ""))
-    return decl, value
-
-
-def _before(decl, n: int, i: int | None) -> int:
-    """The time of the initial state: one step before the loop's first."""
-    return int(sp.sympify(decl.loop.first).subs({N: n, I: i} if i is not None else {N: n})) - decl.loop.step
-
-
-def concrete_time(time, n: int, t: int | None, i: int | None = None, what=None) -> int:
-    """The integer value of a time index (``t - 1`` at ``t = 3`` is 2); ``what`` (a declaration)
-    names the variable in errors."""
-    base, offset = time_offset(time)
-    if (base is T and t is None) or (base is I and i is None):
-        shown = what.display(time) if what is not None else str(time)
-        if base is T:
-            raise SpecError(f"{shown} has no definite time outside a loop")
-        raise SpecError(f"{shown} is read at the label position i: give i")
-    return offset + {T: t, N: n, I: i, None: 0}[base]
-
-
-@cache
-def time_offset(time) -> tuple:
-    """``t - 1`` -> ``(t, -1)``, ``n`` -> ``(n, 0)``, ``i - 1`` -> ``(i, -1)``, ``3`` -> ``(None, 3)``."""
-    time = sp.sympify(time)
-    for base in (T, N, I):
-        k = sp.expand(time - base)
-        if k.is_Integer:
-            return base, int(k)
-    if time.is_Integer:
-        return None, int(time)
-    raise SpecError(f"time index {time} must be t + k, n + k, i + k or an integer")
-
-
-def instantiate(model: Model, expr, n: int, t: int | None, i: int | None = None):
-    """A template with ``t``, ``n`` and ``i`` made concrete and boundary reads resolved."""
-    if al.is_scalar(expr):
-        return expr
-    mapping = {}
-    for v in expr.atoms(Var):
-        decl, time = resolve(model, v.name, v.time, n, t, i)
-        mapping[v] = decl.symbol(time)
-    return expr.xreplace(mapping)
-
-
-def node_of(var: Var) -> Node:
-    """The graph node of a concrete variable symbol."""
-    return Node(var.name, None if var.time is None else int(var.time))

@@ -13,11 +13,12 @@ from __future__ import annotations
 import networkx as nx
 import sympy as sp
 
-from symrnn.cell import algebra as al
-from symrnn.cell.symbols import T, canonical
 from symrnn.errors import SpecError, UnknownNameError
-from symrnn.graph.jacobians import Node, instantiate, parent_refs, resolve, template
-from symrnn.spec.model import Kind, Model
+from symrnn.graph.jacobians import parent_refs, template
+from symrnn.graph.node import Node, instantiate, resolve
+from symrnn.model.declared import Kind, Model
+from symrnn.operations import algebra as al
+from symrnn.operations.symbols import T, canonical
 
 MAX_N = 1_000_000
 
@@ -52,7 +53,7 @@ def unroll(model: Model, n: int, i: int | None = None) -> nx.DiGraph:
     def add_node(decl, t):
         node = Node(decl.name, t)
         if node not in G:
-            G.add_node(node, kind=decl.kind.value, latex=decl.display(t), order=(order[decl.name], t or 0))
+            G.add_node(node, kind=decl.kind, latex=decl.display(t), order=(order[decl.name], t or 0))
         return node
 
     for decl in model.variables:
@@ -109,7 +110,7 @@ def find_node(G: nx.DiGraph, name: str) -> Node:
     for node, data in G.nodes(data=True):
         if canonical(data["latex"]) == wanted or str(node) == name.replace(" ", ""):
             return node
-    names = ", ".join(sorted({G.nodes[v]["latex"] for v in G if G.nodes[v]["kind"] != "input"}))
+    names = ", ".join(sorted({G.nodes[v]["latex"] for v in G if G.nodes[v]["kind"] is not Kind.INPUT}))
     raise UnknownNameError(
         f"no node {name!r} in the graph of {G.graph['model'].name} for n = {G.graph['n']}; "
         f"try one of: {names} (or an input such as x^{{(1)}})"

@@ -19,102 +19,60 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cache
+from functools import lru_cache
 
 import networkx as nx
 import numpy as np
 import sympy as sp
 
-from symrnn.cell import algebra as al
-from symrnn.cell.functions import numeric_value
-from symrnn.cell.symbols import Elementwise, Label, SumOver, TotalDerivative, Var
 from symrnn.derive.factored import adjoint_equation, adjoint_order
 from symrnn.errors import NumericError, SymRNNError
-from symrnn.graph.jacobians import Node, concrete_time, resolve, symbolic
+from symrnn.graph.jacobians import symbolic
+from symrnn.graph.node import Node, concrete_time, resolve
 from symrnn.graph.unroll import unroll
+from symrnn.model.declared import Apply, Kind, Model
 from symrnn.numeric.evaluate import term_steps
 from symrnn.numeric.forward import concrete_shape
-from symrnn.numeric.printer import ArrayPrinter, _selector, arguments, function_identifier, identifier
-from symrnn.numeric.printer import logsoftmax as _logsoftmax
-from symrnn.numeric.printer import softmax as _softmax
-from symrnn.spec.model import Apply, Kind, Model
+from symrnn.numeric.printers import ColumnPrinter, compile_expr
+from symrnn.operations import algebra as al
+from symrnn.operations.symbols import Label, SumOver, TotalDerivative, Var
 
 
-def _is_column(e) -> bool:
-    return not al.is_scalar(e) and e.shape[1] == 1
+@dataclass(frozen=True)
+class VarArg:
+    """A compiled rule's argument: variable ``name`` read at template ``time``."""
+
+    name: str
+    time: object = None
 
 
-def _is_number(e) -> bool:
-    return al.is_scalar(e) or (e.shape[0] == 1 and e.shape[1] == 1)
+@dataclass(frozen=True)
+class AdjointArg:
+    """A compiled rule's argument: the total derivative of the loss in ``name`` at template ``time``."""
+
+    name: str
+    time: object = None
 
 
-class ColumnPrinter(ArrayPrinter):
-    """Array code for a batch in columns: a per-sequence vector of size r is ``(r, B)``.
+@dataclass(frozen=True)
+class LabelArg:
+    """A compiled rule's argument, and the key of its value: label ``name`` (``(B,)`` integers)."""
 
-    A product is ``@`` (a matrix on a batch of columns, or an outer product, which then
-    sums over the batch: a parameter's gradient), ``*`` when a factor is one number per
-    sequence (``1 x 1``), and a column-wise dot for ``a^T b`` with ``a`` a column.
-    """
-
-    def _print_MatMul(self, expr):
-        # right to left, as a chain of vector-Jacobian products is read: softmax(l) (1^T v)
-        coeff, mats = expr.as_coeff_matrices()
-        out, shape = self._print(mats[-1]), mats[-1].shape
-        for left in reversed(mats[:-1]):
-            if isinstance(left, sp.Transpose) and _is_column(left.arg) and shape[1] == 1:
-                out = f"xp.sum(({self._print(left.arg)}) * ({out}), axis=-2, keepdims=True)"
-            elif _is_number(left) or (shape[0] == 1 and shape[1] == 1):
-                out = f"(({self._print(left)}) * ({out}))"
-            elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column
-                out = f"outer(xp, {self._print(left)}, {out})"
-            else:
-                out = f"(({self._print(left)}) @ ({out}))"
-            shape = (left.shape[0], shape[1])
-        return out if coeff == 1 else f"({self._print(coeff)}) * ({out})"
-
-    def _print_DiagMatrix(self, expr):
-        raise SymRNNError("the compiled gradient runs the denominator layout, which has no diag()")
-
-    def _print_KroneckerProduct(self, expr):
-        raise SymRNNError("the compiled gradient runs the denominator layout, which has no Kronecker product")
-
-    def _print_Concat(self, expr):
-        return f"concat(xp, [{', '.join(self._print(a) for a in expr.args)}])"
-
-    def _print_Basis(self, expr):
-        return f"basis(xp, {self._print(expr.label)}, {self._print(expr.shape[0])})"
-
-    def _print_Component(self, expr):
-        return f"component(xp, {self._print(expr.arg)}, {self._print(expr.label)})"
-
-    def _print_SquaredNorm(self, expr):
-        arg = self._print(expr.arg)
-        return f"xp.sum(({arg}) * ({arg}), axis=-2, keepdims=True)"
+    name: str
 
 
-def _concat(xp, parts):
-    """Columns stacked into one column, per sequence (and per step, for a stack of steps)."""
-    lead = max((tuple(p.shape[:-2]) for p in parts), key=len)
-    batch = max(p.shape[-1] for p in parts)
-    return xp.concatenate([p if tuple(p.shape) == lead + (p.shape[-2], batch)
-                           else xp.broadcast_to(p, lead + (p.shape[-2], batch)) for p in parts], axis=-2)
+@dataclass(frozen=True)
+class SizeArg:
+    """A compiled rule's argument, and the key of its value: the size ``name`` (``m``, ``K``)."""
+
+    name: str
 
 
-def _outer(xp, a, u):
-    """``a u^T`` summed over the batch's columns; ``u^T`` is ``(1, k)`` for a parameter ``u``."""
-    if u.shape[0] != a.shape[1]:
-        a = xp.sum(a, axis=1, keepdims=True)
-    return a @ u
+@dataclass(frozen=True)
+class Adjoint:
+    """The key of the value of the total derivative of the loss in a node of the graph."""
 
-
-def _basis(xp, y, size):
-    """The one-hot columns e_y (labels 1..size), one per sequence."""
-    return (xp.arange(int(size))[:, None] == (xp.asarray(y) - 1)[None, :]) * 1.0
-
-
-def _component(xp, q, y):
-    """Component y of each column of q (labels 1..K): a row of one number per sequence."""
-    return xp.sum(q * _basis(xp, y, q.shape[-2]), axis=-2, keepdims=True)
+    node: Node
 
 
 @dataclass(frozen=True)
@@ -122,34 +80,31 @@ class _Rule:
     """A compiled expression and how to find each of its arguments at a step."""
 
     fn: object
-    args: tuple  # ("var", name, time) | ("adjoint", name, time) | ("label", name) | ("size", name)
+    args: tuple[VarArg | AdjointArg | LabelArg | SizeArg, ...]
     scalar: object = None  # a number standing for c I, when the expression is one
 
 
-@cache
+@dataclass(frozen=True)
+class _SumRule:
+    """The forward rule of a sum over t (``L = \\sum_t L_t``): its steps are added up."""
+
+
+def _describe(a) -> VarArg | AdjointArg | LabelArg | SizeArg:
+    if isinstance(a, TotalDerivative):
+        return AdjointArg(a.name, a.time)
+    if isinstance(a, Var):
+        return VarArg(a.name, a.time)
+    if isinstance(a, Label):
+        return LabelArg(a.name)
+    return SizeArg(str(a))
+
+
+@lru_cache(maxsize=4096)
 def _compile(expr, bindings: tuple) -> _Rule:
     if al.is_scalar(expr):
         return _Rule(None, (), sp.sympify(expr))
-    args = arguments(expr)
-    namespace = {"softmax": _softmax, "logsoftmax": _logsoftmax, "basis": _basis, "selector": _selector,
-                 "component": _component, "concat": _concat, "outer": _outer}
-    for f in expr.atoms(Elementwise):
-        namespace[function_identifier(f.fname)] = numeric_value(f.fname, dict(bindings))
-    plain = {a: sp.MatrixSymbol(identifier(a), *a.shape) for a in args if isinstance(a, Var)}
-    xp = sp.Symbol("xp")
-    fn = sp.lambdify((xp, *(plain.get(a, a) for a in args)), expr.xreplace(plain), modules=[namespace],
-                     printer=ColumnPrinter({"strict": True}), dummify=False, docstring_limit=0)
-    described = []
-    for a in args:
-        if isinstance(a, TotalDerivative):
-            described.append(("adjoint", a.name, a.time))
-        elif isinstance(a, Var):
-            described.append(("var", a.name, a.time))
-        elif isinstance(a, Label):
-            described.append(("label", a.name))
-        else:
-            described.append(("size", str(a)))
-    return _Rule(fn, tuple(described))
+    fn, args = compile_expr(expr, bindings, ColumnPrinter)
+    return _Rule(fn, tuple(_describe(a) for a in args))
 
 
 @dataclass
@@ -209,7 +164,7 @@ class CompiledGradient:
         for d in model.definitions:
             expr = symbolic(model, d.expr)
             if isinstance(d.expr, Apply) and d.expr.prim.over is not None:
-                self.forward_rules[d.target] = "sum"
+                self.forward_rules[d.target] = _SumRule()
                 continue
             if expr.atoms(SumOver):
                 raise SymRNNError(f"a sum over t must be a whole definition (L = \\sum_t L_t), as in {d.target}")
@@ -256,8 +211,8 @@ class CompiledGradient:
         batch, n = self._shapes(inputs, labels, n)
         plan = self._plan(n, i)
         sizes = self._sizes(params, inputs)
-        store: dict = {("label", k): v for k, v in labels.items()}
-        store.update({("size", k): v for k, v in sizes.items()})
+        store: dict = {LabelArg(k): v for k, v in labels.items()}
+        store.update({SizeArg(k): v for k, v in sizes.items()})
         for name, value in params.items():
             store[Node(name)] = xp.asarray(value)
         for p in model.parameters:
@@ -278,7 +233,7 @@ class CompiledGradient:
             else:
                 store[target] = fn(xp, *[store[k] for k in keys])
         loss_node = plan.graph.graph["loss"]
-        store[("d", loss_node)] = xp.ones((1, batch))
+        store[Adjoint(loss_node)] = xp.ones((1, batch))
         shapes = {name: self._shape(name, sizes) for name in plan.shaped}
         for target, name, calls in plan.backward:
             store[target] = self._sum(calls, store, shapes[name], batch, True)
@@ -368,24 +323,23 @@ class _Plan:
         G = unroll(model, n, i)
         order = list(nx.topological_sort(G))
         forward: list = []
-        done = {v for v in G if G.nodes[v]["kind"] in ("parameter", "input")}
+        done = {v for v in G if G.nodes[v]["kind"] in (Kind.PARAMETER, Kind.INPUT)}
 
         def key(described, t):
-            kind = described[0]
-            if kind == "var":
-                decl, at = resolve(model, described[1], described[2], n, t, i)
+            if isinstance(described, VarArg):
+                decl, at = resolve(model, described.name, described.time, n, t, i)
                 return plan_node(decl.name, at) if decl.kind is Kind.INTERIM else Node(decl.name, at)
-            if kind == "adjoint":
-                time = described[2]
-                return ("d", Node(described[1], None if time is None else concrete_time(time, n, t, i)))
-            return described[:2]
+            if isinstance(described, AdjointArg):
+                time = described.time
+                return Adjoint(Node(described.name, None if time is None else concrete_time(time, n, t, i)))
+            return described
 
         def plan_node(name, t):
             target = Node(name, t)
             if target in done:
                 return target
             rule = engine.forward_rules[name]
-            if rule == "sum":
+            if isinstance(rule, _SumRule):
                 arg = model.definition(name).expr.args[0]
                 forward.append((target, None, [Node(arg.name, s) for s in model.var(arg.name).loop.range(n, i)]))
             else:
@@ -394,13 +348,13 @@ class _Plan:
             return target
 
         for node in order:
-            if G.nodes[node]["kind"] in ("state", "defined"):
+            if G.nodes[node]["kind"] in (Kind.STATE, Kind.DEFINED):
                 plan_node(node.name, node.t)
         plan = cls(G, forward, [], [], set(), n, i)
         loss = G.graph["loss"]
         for node in reversed(order):
-            if node.name in engine.equations and node != loss and G.nodes[node]["kind"] in ("state", "defined"):
-                plan.backward.append((("d", node), node.name, plan.calls(engine.equations[node.name], node.t, key)))
+            if node.name in engine.equations and node != loss and G.nodes[node]["kind"] in (Kind.STATE, Kind.DEFINED):
+                plan.backward.append((Adjoint(node), node.name, plan.calls(engine.equations[node.name], node.t, key)))
                 plan.shaped.add(node.name)
         for name in engine.parameters:
             plan.parameters.append((name, plan.calls(engine.equations[name], None, key)))
@@ -417,5 +371,5 @@ class _Plan:
         """The input nodes' compiled gradient terms (planned on first use)."""
         if not hasattr(self, "_inputs"):
             self._inputs = [(node, node.name, self.calls(engine._input_terms(node.name), node.t, self._key))
-                            for node in self.graph if self.graph.nodes[node]["kind"] == "input"]
+                            for node in self.graph if self.graph.nodes[node]["kind"] is Kind.INPUT]
         return self._inputs

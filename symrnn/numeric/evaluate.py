@@ -10,12 +10,13 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from symrnn.cell import algebra as al
-from symrnn.cell.symbols import TotalDerivative, Var
-from symrnn.graph.jacobians import Node, concrete_time, resolve, template
+from symrnn.graph.jacobians import template
+from symrnn.graph.node import Node, concrete_time, resolve
+from symrnn.model.declared import lengths
 from symrnn.numeric.forward import Point, concrete_shape, forward
-from symrnn.numeric.printer import evaluate
-from symrnn.spec.model import lengths
+from symrnn.numeric.printers import evaluate
+from symrnn.operations import algebra as al
+from symrnn.operations.symbols import TotalDerivative, Var
 
 
 def _size(model, node: Node, sizes) -> int:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 import networkx as nx
 import numpy as np
 
-from symrnn.cell.symbols import Label
 from symrnn.errors import NumericError
-from symrnn.graph.jacobians import Node, resolve
-from symrnn.spec.model import Apply, Kind, Model
+from symrnn.graph.node import Node, resolve
+from symrnn.model.declared import Apply, Kind, Model
+from symrnn.operations.symbols import Label
 
 #: Largest size accepted for a dimension in numeric work.
 MAX_DIM = 100_000
@@ -71,13 +71,13 @@ def random_point(model: Model, G: nx.DiGraph, sizes: dict, seed: int = 0,
     rng = np.random.default_rng(seed)
     leaves = {}
     for node, data in G.nodes(data=True):
-        if data["kind"] in ("parameter", "input"):
+        if data["kind"] in (Kind.PARAMETER, Kind.INPUT):
             shape = concrete_shape(model, node.name, sizes)
             if model.var(node.name).onehot:
                 leaves[node] = np.zeros(shape)
                 leaves[node][rng.integers(shape[0]), 0] = 1.0
                 continue
-            s = 1.0 if data["kind"] == "input" else scale
+            s = 1.0 if data["kind"] is Kind.INPUT else scale
             leaves[node] = s * rng.standard_normal(shape)
     labels = {}
     for v in model.variables:
@@ -120,7 +120,7 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | No
     for node in nx.topological_sort(G):
         if overrides and node in overrides:
             values[node] = xp.asarray(overrides[node], dtype=dtype or xp.float64)
-        elif G.nodes[node]["kind"] in ("state", "defined"):
+        elif G.nodes[node]["kind"] in (Kind.STATE, Kind.DEFINED):
             values[node] = value(model.definition(node.name).expr, node.t)
         elif node not in values:
             raise NumericError(f"no value given for {G.nodes[node]['latex']}")

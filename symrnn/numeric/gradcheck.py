@@ -12,12 +12,12 @@ from dataclasses import dataclass, replace
 import networkx as nx
 import numpy as np
 
-from symrnn.cell.symbols import T
 from symrnn.derive.pathsum import pathsum
 from symrnn.errors import SymRNNError
-from symrnn.graph.jacobians import Node
+from symrnn.graph.node import Node
 from symrnn.numeric.evaluate import evaluate_adjoints, evaluate_closed_form, evaluate_pathsum
 from symrnn.numeric.forward import Point, concrete_shape, forward, loss, random_point
+from symrnn.operations.symbols import T
 
 TOLERANCE = 1e-6
 #: Largest step of the central differences. Two levels of Richardson extrapolation

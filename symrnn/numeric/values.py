@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from symrnn.cell.symbols import canonical
 from symrnn.errors import NumericError
+from symrnn.model.declared import Kind, Model
 from symrnn.numeric.exact import to_fraction
-from symrnn.spec.model import Kind, Model
+from symrnn.operations.symbols import canonical
 
 
 def _column(value, exact: bool):

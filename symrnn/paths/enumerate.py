@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import networkx as nx
 
-from symrnn.graph.jacobians import Node
+from symrnn.graph.node import Node
 from symrnn.graph.unroll import cone
 
 Path = tuple[Node, ...]

@@ -16,6 +16,7 @@ import graphviz
 import networkx as nx
 
 from symrnn.errors import RenderError
+from symrnn.model.declared import Kind
 from symrnn.render.labels import latex_to_html
 
 #: Colour-blind-safe colours of highlighted paths (Okabe-Ito, then Tol).
@@ -24,12 +25,12 @@ PATH_COLOURS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
 
 #: Node style per kind.
 STYLES = {
-    "parameter": {"shape": "box", "style": "filled,rounded", "fillcolor": "#FDE8C8"},
-    "input": {"shape": "box", "style": "filled", "fillcolor": "#DCEBFA"},
-    "state": {"shape": "ellipse", "style": "filled", "fillcolor": "#DFF2DF"},
-    "defined": {"shape": "ellipse", "style": "filled", "fillcolor": "#EEEEEE"},
-    "loss": {"shape": "doublecircle", "style": "filled", "fillcolor": "#F7D4D4"},
+    Kind.PARAMETER: {"shape": "box", "style": "filled,rounded", "fillcolor": "#FDE8C8"},
+    Kind.INPUT: {"shape": "box", "style": "filled", "fillcolor": "#DCEBFA"},
+    Kind.STATE: {"shape": "ellipse", "style": "filled", "fillcolor": "#DFF2DF"},
+    Kind.DEFINED: {"shape": "ellipse", "style": "filled", "fillcolor": "#EEEEEE"},
 }
+LOSS_STYLE = {"shape": "doublecircle", "style": "filled", "fillcolor": "#F7D4D4"}
 
 FORMATS = ("svg", "png", "pdf")
 
@@ -67,9 +68,9 @@ def graph_dot(G: nx.DiGraph, paths=(), edge_labels: bool = False, max_paths: int
     }, node_attr={"fontname": "Helvetica"}, edge_attr={"color": "#9A9A9A", "arrowsize": "0.7"})
     columns: dict = {}
     for node, data in sorted(G.nodes(data=True), key=lambda nd: nd[1]["order"]):
-        kind = "loss" if node == loss else data["kind"]
-        dot.node(_id(node), label=f"<{latex_to_html(data['latex'])}>", **STYLES[kind])
-        column = "params" if kind == "parameter" else node.t
+        style = LOSS_STYLE if node == loss else STYLES[data["kind"]]
+        dot.node(_id(node), label=f"<{latex_to_html(data['latex'])}>", **style)
+        column = "params" if data["kind"] is Kind.PARAMETER else node.t
         if column is not None:
             columns.setdefault(column, []).append(node)
     for column, nodes in columns.items():

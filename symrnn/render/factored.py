@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symrnn.cell import algebra as al
-from symrnn.cell.symbols import SumOver, T, Var
 from symrnn.derive.factored import AdjointEquation, ClosedForm, Recursion, adjoint_symbol, in_loop
 from symrnn.graph.jacobians import expand_interims
+from symrnn.model.declared import Kind, Model
+from symrnn.operations import algebra as al
+from symrnn.operations.symbols import SumOver, T, Var
 from symrnn.render.latex import SymRNNLatexPrinter, latex
-from symrnn.spec.model import Kind, Model
 
 
 def _index(decl) -> sp.Symbol:

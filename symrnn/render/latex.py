@@ -21,9 +21,9 @@ from sympy import (
 )
 from sympy.printing.latex import LatexPrinter
 
-from symrnn.cell import algebra as al
-from symrnn.cell.functions import function
-from symrnn.cell.symbols import (
+from symrnn.operations import algebra as al
+from symrnn.operations.functions import function
+from symrnn.operations.symbols import (
     Basis,
     Component,
     Concat,
@@ -118,7 +118,7 @@ class SymRNNLatexPrinter(LatexPrinter):
         return r"\begin{bmatrix} " + sep.join(blocks) + r" \end{bmatrix}"
 
     def _print_SumOver(self, expr):
-        from symrnn.cell.symbols import T
+        from symrnn.operations.symbols import T
 
         arg = self._print(expr.arg)
         if isinstance(expr.arg, (MatAdd, HadamardProduct)):
@@ -190,8 +190,8 @@ def latex(expr, **settings) -> str:
 
     Examples
     --------
-    >>> from symrnn.cell.symbols import Softmax, Var
-    >>> from symrnn.cell import algebra as al
+    >>> from symrnn.operations.symbols import Softmax, Var
+    >>> from symrnn.operations import algebra as al
     >>> K = sp.Symbol("K"); l = Var("l", None, K, 1, "l")
     >>> latex(al.sub(sp.Identity(K), al.mul(al.ones(K), al.transpose(Softmax(l)))))
     'I - \\\\mathbf{1}\\\\,\\\\operatorname{softmax}(l)^{\\\\top}'
@@ -206,7 +206,7 @@ def latex(expr, **settings) -> str:
 def model_latex(model) -> str:
     """The model's equations, one per line, in an ``aligned`` block."""
     from symrnn.graph.jacobians import symbolic
-    from symrnn.spec.model import Kind
+    from symrnn.model.declared import Kind
 
     lines = []
     for d in model.definitions:
@@ -287,8 +287,8 @@ def pathsum_equation(ps) -> str:
 
 def _shifted_template(G, u, v):
     """Edge template rewritten so that the source is at time ``t`` (for ``B^{t}``)."""
-    from symrnn.cell.symbols import T
     from symrnn.graph.unroll import edge_template
+    from symrnn.operations.symbols import T
 
     expr = edge_template(G, u, v)
     return expr if al.is_scalar(expr) else expr.xreplace({T: T + (v.t - u.t)})
@@ -296,10 +296,10 @@ def _shifted_template(G, u, v):
 
 def pathsum_where(ps) -> list[tuple[str, str]]:
     """The definitions that the equation uses, as ``(left, right)`` pairs, in order."""
-    from symrnn.cell.symbols import T, Var
     from symrnn.graph.jacobians import symbolic
     from symrnn.graph.unroll import edge_jacobian, edge_template
-    from symrnn.spec.model import Kind
+    from symrnn.model.declared import Kind
+    from symrnn.operations.symbols import T, Var
 
     G, model = ps.graph, ps.model
     lines: list[tuple[str, str]] = []
@@ -365,7 +365,7 @@ def pathsum_where(ps) -> list[tuple[str, str]]:
 
 def pathsum_notes(ps) -> list[str]:
     """The statements that go with the formula (partials are local; vec convention)."""
-    from symrnn.cell.symbols import T
+    from symrnn.operations.symbols import T
 
     G, model = ps.graph, ps.model
     wrt = _node(G, ps.wrt)

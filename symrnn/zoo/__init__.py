@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Callable
 
 from symrnn.errors import UnknownNameError
-from symrnn.spec.model import Model
+from symrnn.model.declared import Model
 from symrnn.zoo.bidirectional import bidirectional, stacked_bidirectional, tagger
 from symrnn.zoo.elman import elman
 from symrnn.zoo.gated import gru, gru_torch, lstm

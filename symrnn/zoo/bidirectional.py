@@ -6,8 +6,8 @@ They read the label position ``i``: unroll them with ``unroll(model, n, i)``
 
 from __future__ import annotations
 
-from symrnn.spec import LS, Model, ModelBuilder, transfer
-from symrnn.spec.builder import concat
+from symrnn.model import LS, Model, ModelBuilder, transfer
+from symrnn.model.builder import concat
 
 
 def _head(mb: ModelBuilder, K, *parts):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from symrnn.spec import LS, Model, ModelBuilder, transfer
+from symrnn.model import LS, Model, ModelBuilder, transfer
 
 
 def elman(g: str = "g") -> Model:

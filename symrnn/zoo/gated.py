@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from symrnn.spec import LS, Model, ModelBuilder, sigmoid, tanh, transfer
-from symrnn.spec.builder import inner
+from symrnn.model import LS, Model, ModelBuilder, sigmoid, tanh, transfer
+from symrnn.model.builder import inner
 
 
 def _collins_head(mb: ModelBuilder, h, K):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from symrnn.spec import LS, Model, ModelBuilder, tanh
-from symrnn.spec.builder import inner, sqnorm
+from symrnn.model import LS, Model, ModelBuilder, tanh
+from symrnn.model.builder import inner, sqnorm
 from symrnn.zoo.gated import _SoftmaxHead
 
 

@@ -4,12 +4,12 @@ import pytest
 import sympy as sp
 
 from symrnn import zoo
-from symrnn.cell.symbols import I, N, T
 from symrnn.derive.factored import adjoint_equation, adjoint_order, closed_form, in_loop, recursion
 from symrnn.errors import SymRNNError
+from symrnn.model.declared import FORWARD, Loop
+from symrnn.operations.symbols import I, N, T
 from symrnn.render.factored import equation_lines
 from symrnn.render.latex import latex
-from symrnn.spec.model import FORWARD, Loop
 
 
 def _lines(model, name, layout="numerator"):

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from symrnn import zoo
+from symrnn.codegen.module import codegen
 from symrnn.errors import NumericError
-from symrnn.numeric.codegen import codegen
 from symrnn.numeric.engine import CompiledGradient
 from symrnn.numeric.gradcheck import relative_error
 from tests.numeric.test_engine import _batch
@@ -45,7 +45,10 @@ def test_generated_code_is_commented_with_its_equations():
     # the input projections of all steps: one matrix product each, before the loop
     assert "    side0 = side_by_side(xp, x)  # the steps of x side by side" in lines
     assert "    pre0 = unside(xp, Wx_f @ side0, n, B) + b_f" in lines
-    assert "        f[t] = (1.0 / (1.0 + xp.exp(-(Wh_f @ h[t-1] + pre0[t-1]))))" in lines
+    # each function is the one implementation of symrnn.operations.functions, copied
+    assert "        f[t] = sigmoid(xp, Wh_f @ h[t-1] + pre0[t-1])" in lines
+    k = lines.index("def sigmoid(xp, a):")
+    assert lines[k + 1] == "    return 1.0 / (1.0 + xp.exp(-a))"
     # the factor that W_x^f, W_h^f, b^f and the recursion of h share: once per step, its forward part before
     assert "    pre6 = c[:n+1] * f[1:] * (1.0 - f[1:])" in lines
     k = lines.index("        e1[t] = d_c[t] * pre6[t-1]")

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from symrnn.cell import primitives as P
-from symrnn.cell.registry import _RULES, defrule
 from symrnn.derive import pathsum
 from symrnn.graph import unroll
 from symrnn.numeric import check_model, evaluate_pathsum, random_point, relative_error
 from symrnn.numeric.gradcheck import check_pathsum
+from symrnn.operations import primitives as P
+from symrnn.operations.registry import _RULES, defrule
 from symrnn.zoo import elman
 
 

@@ -14,12 +14,12 @@ from symrnn import zoo
 from symrnn.derive import pathsum
 from symrnn.derive.factored import closed_form
 from symrnn.graph import Node, unroll
-from symrnn.graph.jacobians import resolve
+from symrnn.graph.node import resolve
+from symrnn.model.declared import Apply, Kind
 from symrnn.numeric.evaluate import evaluate_closed_form, evaluate_pathsum
 from symrnn.numeric.forward import random_point
 from symrnn.numeric.gradcheck import relative_error
 from symrnn.paths import count_paths
-from symrnn.spec.model import Apply, Kind
 
 torch = pytest.importorskip("torch", reason="PyTorch is the independent autodiff reference")
 torch.set_default_dtype(torch.float64)

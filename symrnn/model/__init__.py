@@ -1,6 +1,6 @@
 """Stage 1: declaring a model. The Python builder API and the frozen Model."""
 
-from symrnn.spec.builder import (
+from symrnn.model.builder import (
     LS,
     ModelBuilder,
     Term,
@@ -14,7 +14,7 @@ from symrnn.spec.builder import (
     tanh,
     transfer,
 )
-from symrnn.spec.model import Apply, Definition, Kind, Loop, Model, Ref, VarDecl
+from symrnn.model.declared import Apply, Definition, Kind, Loop, Model, Ref, VarDecl
 
 __all__ = [
     "LS", "Apply", "Definition", "Kind", "Loop", "Model", "ModelBuilder", "Ref", "Term",

@@ -1,8 +1,8 @@
 """The ``.rnn`` text format: a model typed the way the question sheet writes it.
 
 The text is parsed by a real grammar (``rnn.lark``, LALR) and turned into the same
-calls of :class:`~symrnn.spec.builder.ModelBuilder` that a Python declaration makes,
-so both give the same frozen :class:`~symrnn.spec.model.Model`. Nothing of the text
+calls of :class:`~symrnn.model.builder.ModelBuilder` that a Python declaration makes,
+so both give the same frozen :class:`~symrnn.model.declared.Model`. Nothing of the text
 is ever evaluated: names, times and sizes are matched and built by this module.
 
 Every mistake is a :class:`~symrnn.errors.SpecError` whose message starts with
@@ -41,10 +41,12 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import DedentError, Indenter
 
-from symrnn.cell.symbols import I, N, T, canonical, format_time
 from symrnn.errors import SpecError, SymRNNError
-from symrnn.spec import builder as B
-from symrnn.spec.model import Kind, Loop, Model
+from symrnn.model import builder as B
+from symrnn.model.declared import Kind, Loop, Model
+from symrnn.operations import primitives as P
+from symrnn.operations.functions import FUNCTIONS as FUNCTION_RECORDS
+from symrnn.operations.symbols import I, N, T, canonical, format_time
 
 #: Bounds on what a spec may ask for, so a hostile or broken file fails fast.
 MAX_BYTES = 200_000
@@ -53,10 +55,10 @@ MAX_DEPTH = 60
 MAX_VARIABLES = 500
 MAX_DIM_FACTOR = 1_000
 
-FUNCTIONS = {
-    "g": "g", "tanh": "tanh", "\\tanh": "tanh", "sigmoid": "sigmoid", "\\sigma": "sigmoid", "sigma": "sigmoid",
-    "relu": "relu", "ReLU": "relu", "identity": "identity", "id": "identity", "LS": "LS", "softmax": "softmax",
-    "CONCAT": "CONCAT", "concat": "CONCAT",
+#: Every function and call-form primitive by each of its text spellings.
+FUNCTIONS: dict[str, P.Primitive] = {
+    **{name: P.elementwise(f.name) for f in FUNCTION_RECORDS.values() for name in f.spellings},
+    **P.CALLS,
 }
 
 _KEYWORDS = {
@@ -734,17 +736,17 @@ class _Reader:
         args = [self._term(a, index) for a in tree.children[1].children]
         if name not in FUNCTIONS:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(set(FUNCTIONS.values())))}"
+            known = ", ".join(sorted({p.name for p in FUNCTIONS.values()}))
+            hint = f"did you mean {close[0]}?" if close else f"known: {known}"
             if self._known(normalize(name), index):
                 hint = f"{name} is a variable: to multiply, put a space before the bracket: {name} (...)"
             raise self.src.at(tok, f"unknown function {name!r}", hint)
-        fn = FUNCTIONS[name]
-        if fn == "CONCAT":
+        prim = FUNCTIONS[name]
+        if prim is P.CONCAT:
             return self._guard(tree, lambda: B.concat(*args))
         if len(args) != 1:
             raise self.src.at(tok, f"{name} takes one argument, got {len(args)}")
-        builder_fn = {"LS": B.LS, "softmax": B.softmax}.get(fn) or B.transfer(fn)
-        return self._guard(tree, lambda: builder_fn(args[0]))
+        return self._guard(tree, lambda: B.apply(prim, args[0]))
 
     def _sum(self, tree: Tree, index: str | None):
         sum_tok, name_tok = tree.children

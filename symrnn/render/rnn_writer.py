@@ -1,6 +1,6 @@
 """A model printed back in the ``.rnn`` text format (``symrnn show``).
 
-The output parses back (:func:`symrnn.spec.text.parse_spec`) to a model with the
+The output parses back (:func:`symrnn.model.rnn_reader.parse_spec`) to a model with the
 same derivations: the tests check that for every zoo model.
 """
 
@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symrnn.cell import primitives as P
-from symrnn.cell.symbols import N, T, format_time
-from symrnn.spec.model import Apply, Kind, Model, Ref
-
-#: How each function prints in the text format.
-_NAMES = {"tanh": "\\tanh", "sigmoid": "\\sigma", "relu": "relu", "identity": "identity", "g": "g"}
+from symrnn.model.declared import Apply, Kind, Model, Ref
+from symrnn.operations import primitives as P
+from symrnn.operations.symbols import N, T, format_time
 
 
 def _dim(e) -> str:
@@ -44,7 +41,7 @@ class _Printer:
         index_loop = loop or decl.loop
         return decl.latex.replace("{t}", _time(index_loop, ref.time))
 
-    def expr(self, e, loop=None, parent: str = "") -> str:
+    def expr(self, e, loop=None) -> str:
         if isinstance(e, Ref):
             return self.name(e, loop)
         prim, args = e.prim, e.args
@@ -52,47 +49,11 @@ class _Printer:
             ref = args[0]
             decl = self.model.var(ref.name)
             return rf"\sum_{{{decl.loop.index}}} {self.name(ref, decl.loop)}"
-        shown = [self.expr(a, loop, prim.name) for a in args]
-        if prim is P.MATVEC:
-            out = f"{self._factor(args[0], shown[0])} {self._factor(args[1], shown[1])}"
-        elif prim is P.ADD:
-            out = " + ".join(shown).replace("+ -", "- ")
-            return f"({out})" if parent in ("matvec", "hadamard", "neg", "one_minus") else out
-        elif prim is P.NEG:
-            return f"-{self._factor(args[0], shown[0])}"
-        elif prim is P.HADAMARD:
-            out = f"{self._factor(args[0], shown[0])} \\odot {self._factor(args[1], shown[1])}"
-        elif prim is P.ONE_MINUS:
-            return f"(1 - {self._factor(args[0], shown[0])})"
-        elif prim is P.PICK:
-            return f"{shown[0]}_{{{self.model.var(args[1].name).latex}}}"
-        elif prim is P.INNER:
-            return f"{self._transposed(args[0], shown[0])} {self._factor(args[1], shown[1])}"
-        elif prim is P.SQNORM:
-            return f"({shown[0]})^2"
-        elif prim is P.CONCAT:
-            return f"\\text{{CONCAT}}({', '.join(shown)})"
-        elif prim is P.LOGSOFTMAX:
-            return f"\\text{{LS}}({shown[0]})"
-        elif prim is P.SOFTMAX:
-            return f"softmax({shown[0]})"
-        elif prim.function is not None:
-            return f"{_NAMES.get(prim.function, prim.function)}({shown[0]})"
-        else:  # pragma: no cover - every primitive is listed above
-            raise TypeError(f"no text form for primitive {prim.name}")
-        return out
-
-    def _factor(self, arg, shown: str) -> str:
-        if isinstance(arg, Apply) and arg.prim in (P.ADD, P.HADAMARD, P.MATVEC) and not shown.startswith("("):
-            if arg.prim is P.MATVEC:
-                return shown
-            return f"({shown})"
-        return shown
-
-    def _transposed(self, arg, shown: str) -> str:
-        if isinstance(arg, Ref):
-            return shown + "^{\\top}"
-        raise TypeError("an inner product a^T b prints only with a variable a")
+        if prim is P.PICK:
+            return P.write(prim, [(self.expr(args[0], loop), None), (self.model.var(args[1].name).latex, None)])
+        if prim is P.INNER and not isinstance(args[0], Ref):
+            raise TypeError("an inner product a^T b prints only with a variable a")
+        return P.write(prim, [(self.expr(a, loop), a.prim if isinstance(a, Apply) else None) for a in args])
 
 
 def spec_text(model: Model) -> str:

@@ -22,8 +22,16 @@ import networkx as nx
 import sympy as sp
 
 from symrnn import __version__
-from symrnn.cell import algebra as al
-from symrnn.cell.symbols import (
+from symrnn.derive.factored import _reads, adjoint_equation, adjoint_order
+from symrnn.errors import NumericError, SymRNNError
+from symrnn.graph.jacobians import symbolic
+from symrnn.model.declared import Apply, Kind, Model
+from symrnn.numeric.printers import HELPERS, ColumnPrinter
+from symrnn.numeric.printers import _is_column as is_column
+from symrnn.numeric.printers import _is_number as is_number
+from symrnn.operations import algebra as al
+from symrnn.operations.functions import FUNCTIONS
+from symrnn.operations.symbols import (
     Basis,
     Component,
     Concat,
@@ -36,13 +44,7 @@ from symrnn.cell.symbols import (
     TotalDerivative,
     Var,
 )
-from symrnn.derive.factored import _reads, adjoint_equation, adjoint_order
-from symrnn.errors import NumericError, SymRNNError
-from symrnn.graph.jacobians import symbolic
-from symrnn.numeric import engine as E
-from symrnn.numeric import printer as PR
 from symrnn.render.latex import latex
-from symrnn.spec.model import Apply, Kind, Model
 
 #: How each backend's module begins: its one import (and, for torch, NumPy's names for it).
 BACKENDS = {
@@ -92,30 +94,8 @@ class _Arrays:
 xp = _Arrays()''',
 }
 
-_RESERVED = {"t", "n", "i", "xp", "B", "sum", "range", "params", "inputs", "labels", "grads", "grad", "loss", "len"}
-
-#: Each elementwise function as code (``{a}`` its argument, ``{w}`` the argument as an operand).
-_FUNCTIONS = {
-    "tanh": "xp.tanh({a})",
-    "sigmoid": "(1.0 / (1.0 + xp.exp(-{w})))",
-    "relu": "xp.maximum({a}, 0.0)",
-    "identity": "({a})",
-}
-#: Each derivative from the argument ...
-_DERIVATIVES = {
-    "tanh": "(1.0 - xp.tanh({a}) ** 2)",
-    "sigmoid": "(1.0 / (1.0 + xp.exp(-{w})) * (1.0 - 1.0 / (1.0 + xp.exp(-{w}))))",
-    "relu": "xp.where({a} > 0, 1.0, 0.0)",
-    "identity": "xp.ones_like({a})",
-}
-#: ... and from the function's value ``{y}``, where a variable holds it (h = tanh(a): 1 - h^2).
-_FROM_OUTPUT = {
-    "tanh": "(1.0 - {y} ** 2)",
-    "sigmoid": "({y} * (1.0 - {y}))",
-    "relu": "xp.where({y} > 0, 1.0, 0.0)",
-    "identity": "xp.ones_like({y})",
-}
-
+_RESERVED = {"t", "n", "i", "xp", "B", "sum", "range", "params", "inputs", "labels", "grads", "grad", "loss", "len",
+             *HELPERS, *(f.value.__name__ for f in FUNCTIONS.values() if f.value is not None)}
 
 def _name(decl_name: str) -> str:
     return decl_name + "_" if decl_name in _RESERVED or keyword.iskeyword(decl_name) else decl_name
@@ -128,7 +108,7 @@ def _is_atom(expr) -> bool:
     return isinstance(expr, sp.Transpose) and isinstance(expr.arg, Var)
 
 
-class _CodePrinter(E.ColumnPrinter):
+class _CodePrinter(ColumnPrinter):
     """The engine's column printer, leaner, with variables as look-ups at their times.
 
     ``span`` is None inside a loop over ``t`` (``h[t-1]``), or ``(lo, hi)``: the expression for
@@ -178,8 +158,8 @@ class _CodePrinter(E.ColumnPrinter):
         out, shape, atom = self._print(mats[-1]), mats[-1].shape, _is_atom(mats[-1])
         stacked = self.span is not None and self.stacked(mats[-1])
         for left in reversed(mats[:-1]):
-            if stacked and not self.stacked(left) and shape[0] != 1 and not E._is_number(left) and not (
-                    isinstance(left, sp.Transpose) and (isinstance(left.arg, sp.OneMatrix) or E._is_column(left.arg))):
+            if stacked and not self.stacked(left) and shape[0] != 1 and not is_number(left) and not (
+                    isinstance(left, sp.Transpose) and (isinstance(left.arg, sp.OneMatrix) or is_column(left.arg))):
                 steps = _py_time(self.span[1] - self.span[0] + 1)  # every step's product in one
                 out = f"unside(xp, {self._wrap(left)} @ {self.gen.flat(out)}, {steps}, B)"
                 shape, atom = (left.shape[0], shape[1]), True
@@ -188,9 +168,9 @@ class _CodePrinter(E.ColumnPrinter):
             right = out if atom else f"({out})"
             if isinstance(left, sp.Transpose) and isinstance(left.arg, sp.OneMatrix) and shape[1] == 1:
                 out = f"xp.sum({out}, axis=-2, keepdims=True)"  # 1^T v: the sum down each column
-            elif isinstance(left, sp.Transpose) and E._is_column(left.arg) and shape[1] == 1:
+            elif isinstance(left, sp.Transpose) and is_column(left.arg) and shape[1] == 1:
                 out = f"xp.sum({self._wrap(left.arg)} * {right}, axis=-2, keepdims=True)"
-            elif E._is_number(left) or (shape[0] == 1 and shape[1] == 1):
+            elif is_number(left) or (shape[0] == 1 and shape[1] == 1):
                 out = f"{self._wrap(left)} * {right}"
             elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column
                 out = f"outer(xp, {self._print(left)}, {out})"
@@ -208,9 +188,6 @@ class _CodePrinter(E.ColumnPrinter):
         parts = ["1.0" if isinstance(a, sp.OneMatrix) else self._print(a) for a in expr.args]
         return " + ".join(parts).replace(" + -", " - ")
 
-    def _print_HadamardProduct(self, expr):
-        return " * ".join(self._wrap(a) for a in expr.args)
-
     def _print_SquaredNorm(self, expr):
         arg = self._wrap(expr.arg)
         return f"xp.sum({arg} * {arg}, axis=-2, keepdims=True)"
@@ -219,16 +196,22 @@ class _CodePrinter(E.ColumnPrinter):
         fname = expr.fname
         if fname.endswith("'"):  # a derivative: from the function's value where a variable holds it
             base = fname[:-1]
-            concrete = self.gen.bindings.get(base, base)
+            fn = FUNCTIONS[self.gen.bindings.get(base, base)]
             output = self.gen.output_of(base, expr.arg)
-            if output is not None and concrete in _FROM_OUTPUT:
-                return _FROM_OUTPUT[concrete].format(y=self._wrap(output))
-            table, key = _DERIVATIVES, concrete
+            if output is not None and fn.derivative is not None:
+                return self._wrap(fn.derivative(expr.arg, output))  # an Elementwise is an operand
+            derivative = fn.derivative_at(expr.arg)
+            if derivative != expr:
+                return self._wrap(derivative)
         else:
-            table, key = _FUNCTIONS, self.gen.bindings.get(fname, fname)
-        if key not in table:
-            raise NumericError(f"codegen has no source for the function {fname!r}")
-        return table[key].format(a=self._print(expr.arg), w=self._wrap(expr.arg))
+            fn = FUNCTIONS[self.gen.bindings.get(fname, fname)]
+        if fn.value is None:
+            raise NumericError(f"codegen has no implementation of the function {fname!r}")
+        self.gen.functions.add(fn.name)
+        return f"{fn.value.__name__}(xp, {self._print(expr.arg)})"
+
+    def _print_HadamardProduct(self, expr):
+        return " * ".join(self._wrap(a) for a in expr.args)
 
 
 def _py_time(time) -> str:
@@ -355,6 +338,7 @@ def _flat(expr):
 
 class _Generator:
     def __init__(self, model: Model, backend: str, bindings: dict):
+        self.functions: set[str] = set()  # the elementwise functions the module calls
         self.model, self.backend, self.bindings = model, backend, bindings
         self.w = _Writer()
         self.taken = {v.name for v in model.variables} | _RESERVED | {str(s) for s in model.sizes}
@@ -605,14 +589,14 @@ class _Generator:
             if not recurrent:
                 continue
             for name in group:
-                for ref in _interim_refs(model, model.definition(name).expr):
+                for ref in model.interim_refs(model.definition(name).expr):
                     if ref.name not in read_later and sp.sympify(ref.time) == T:
                         found.add(ref.name)
         for d in model.definitions:  # read at another step, or by another loop: a timeline
-            for ref in _interim_refs(model, d.expr):
+            for ref in model.interim_refs(d.expr):
                 if ref.name in found and (sp.sympify(ref.time) != T or not any(
                         d.target in g or d.target in found for g, r in groups if r and ref.name in
-                        {x.name for m in g for x in _interim_refs(model, model.definition(m).expr)})):
+                        {x.name for m in g for x in model.interim_refs(model.definition(m).expr)})):
                     found.discard(ref.name)
         return {_name(v) for v in found}
 
@@ -947,19 +931,15 @@ class _Generator:
             "",
         ]
         body = "\n".join(self.w.lines)
-        needed = {name for name in ("softmax", "logsoftmax", "concat", "outer", "basis", "component", "selector",
-                                    "side_by_side", "unside")
-                  if f"{name}(xp," in body}
+        helpers = {**HELPERS, "side_by_side": side_by_side, "unside": unside}
+        needed = {name for name in helpers if f"{name}(xp," in body}
         if "component" in needed:
             needed.add("basis")  # a component is read through a one-hot column
-        # the engine's own helpers (functional, so JAX arrays work), copied under the printed names
-        for name, fn in (("softmax", PR.softmax), ("logsoftmax", PR.logsoftmax), ("concat", E._concat),
-                         ("outer", E._outer), ("basis", E._basis), ("component", E._component),
-                         ("selector", PR._selector), ("side_by_side", _side_by_side),
-                         ("unside", _unside)):
-            if name in needed:
-                src = inspect.getsource(fn).replace("_basis(", "basis(").replace("_side_by_side(", "side_by_side(")
-                lines += [src.replace(f"def {fn.__name__}(", f"def {name}(", 1).rstrip(), "", ""]
+        # the one implementation of each helper and function (functional, so JAX arrays work), copied
+        used = [fn for name, fn in helpers.items() if name in needed]
+        used += [FUNCTIONS[name].value for name in sorted(self.functions)]
+        for fn in used:
+            lines += [inspect.getsource(fn).rstrip(), "", ""]
         lines += [
             "def _steps(x, size, B):",
             '    """An input sequence (steps, size, B); one of no steps has that shape too."""',
@@ -987,12 +967,12 @@ class _Generator:
         return "\n".join(lines) + "\n"
 
 
-def _side_by_side(xp, a):
+def side_by_side(xp, a):
     """A stack of steps ``(steps, size, B)`` as one ``(size, steps * B)`` array, step after step."""
     return a.swapaxes(0, 1).reshape(a.shape[1], -1)
 
 
-def _unside(xp, wide, steps, batch):
+def unside(xp, wide, steps, batch):
     """Steps side by side ``(size, steps * B)`` back to a stack ``(steps, size, B)`` (a view)."""
     return wide.reshape(wide.shape[0], steps, batch).swapaxes(0, 1)
 
@@ -1134,14 +1114,7 @@ def _outer_parts(expr):
 
 def _interims_read(model: Model, expr) -> list[str]:
     """The interims a definition reads directly, each once, in order."""
-    return list(dict.fromkeys(ref.name for ref in _interim_refs(model, expr)))
-
-
-def _interim_refs(model: Model, expr) -> list:
-    """The references to interims in a definition (not through other interims)."""
-    if isinstance(expr, Apply):
-        return [r for a in expr.args for r in _interim_refs(model, a)]
-    return [expr] if model.var(expr.name).kind is Kind.INTERIM else []
+    return list(dict.fromkeys(ref.name for ref in model.interim_refs(expr)))
 
 
 def _interims_all(model: Model, expr) -> list[str]:

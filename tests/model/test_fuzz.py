@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symrnn.errors import SpecError
-from symrnn.spec.text import parse_spec
+from symrnn.model.rnn_reader import parse_spec
 
 SPECS = sorted((Path(__file__).parents[2] / "examples" / "specs").rglob("*.rnn"))
 TEXTS = [p.read_text() for p in SPECS]

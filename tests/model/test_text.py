@@ -8,9 +8,9 @@ from symrnn import zoo
 from symrnn.derive import closed_form, pathsum
 from symrnn.errors import ShapeError, SpecError
 from symrnn.graph import unroll
+from symrnn.model.rnn_reader import MAX_BYTES, MAX_DEPTH, load_spec, parse_spec
 from symrnn.render.latex import latex
-from symrnn.render.spec_text import spec_text
-from symrnn.spec.text import MAX_BYTES, MAX_DEPTH, load_spec, parse_spec
+from symrnn.render.rnn_writer import spec_text
 
 SPECS = Path(__file__).parents[2] / "examples" / "specs"
 SHEET = SPECS / "sheet"
@@ -96,7 +96,7 @@ def test_shape_mismatch():
 def test_concat_of_the_wrong_sizes():
     q2 = (SHEET / "q2.rnn").read_text()
     assert _error(q2.replace("K \\times 2m", "K \\times m"), ShapeError).startswith(
-        r"q1.rnn:21:6: V is K x m but multiplies CONCAT(h^{(i)}, \eta^{(i)}), a vector of size 2*m; "
+        r"q1.rnn:21:6: V is K x m but multiplies \text{CONCAT}(h^{(i)}, \eta^{(i)}), a vector of size 2*m; "
         "expected a vector of size m\n")
     assert _error(q2.replace(r"\eta^{(i)})", "W^{hh})"), ShapeError).startswith(
         "q1.rnn:21:15: CONCAT needs a column vector, but W^{hh} is m x m\n")

@@ -42,7 +42,7 @@ def defrule(primitive, argnum, *, jacobian: Callable, vjp: Callable) -> None:
 
     Examples
     --------
-    >>> from symrnn.cell.primitives import NEG
+    >>> from symrnn.operations.primitives import NEG
     >>> get_rule(NEG, 0).jacobian((None,), None)
     -1
     """

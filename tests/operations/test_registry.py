@@ -8,11 +8,11 @@ the Jacobian (J^T v, reshaped like the argument).
 import numpy as np
 import pytest
 
-from symrnn.cell import primitives as P
-from symrnn.cell.registry import ANY, get_rule, registered
-from symrnn.cell.symbols import Label, Var
 from symrnn.errors import UnknownRuleError
-from symrnn.numeric.printer import evaluate
+from symrnn.numeric.printers import evaluate
+from symrnn.operations import primitives as P
+from symrnn.operations.registry import ANY, get_rule, registered
+from symrnn.operations.symbols import Label, Var
 
 BINDINGS = (("g", "sigmoid"),)  # the abstract g is checked as sigmoid
 

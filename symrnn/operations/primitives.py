@@ -2,7 +2,7 @@
 
 Each primitive knows its output shape, its symbolic value (a SymPy matrix
 expression, for printing), its numeric value (for the forward pass), and
-registers its Jacobian and VJP in :mod:`symrnn.cell.registry` right here,
+registers its Jacobian and VJP in :mod:`symrnn.operations.registry` right here,
 next to its definition.
 """
 
@@ -15,10 +15,11 @@ from functools import cache
 import sympy as sp
 from sympy import Identity
 
-from symrnn.cell import algebra as al
-from symrnn.cell.functions import function, numeric_value
-from symrnn.cell.registry import ANY, defrule
-from symrnn.cell.symbols import (
+from symrnn.errors import ShapeError
+from symrnn.operations import algebra as al
+from symrnn.operations.functions import FUNCTIONS, bound, function
+from symrnn.operations.registry import ANY, defrule
+from symrnn.operations.symbols import (
     Basis,
     Component,
     Concat,
@@ -30,7 +31,6 @@ from symrnn.cell.symbols import (
     SquaredNorm,
     SumOver,
 )
-from symrnn.errors import ShapeError
 
 Shape = tuple[sp.Expr, sp.Expr]
 
@@ -58,6 +58,15 @@ class Primitive:
     over : tuple or None
         For a sum over time, the ``(start, stop)`` of the loop it sums over; its
         argument is read at every step ``t`` of that loop.
+    text : callable
+        ``text(args) -> str``: how the model language writes it, from its arguments
+        already written (and bracketed by :func:`write`).
+    spellings : tuple of str
+        For a primitive written as a call (``LS(l)``), its names in the text format.
+    tight : bool
+        Its operands that are sums or elementwise products are bracketed (products, negation).
+    loose : bool
+        It is bracketed as an operand of a tight primitive (sums, elementwise products).
     """
 
     name: str
@@ -68,6 +77,10 @@ class Primitive:
     nondiff: frozenset = field(default_factory=frozenset)
     function: str | None = None
     over: tuple | None = None
+    text: Callable = None
+    spellings: tuple[str, ...] = ()
+    tight: bool = False
+    loose: bool = False
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -143,9 +156,44 @@ def _pick_shape(shapes, names):
     return (sp.S.One, sp.S.One)
 
 
-def _logsumexp(xp, v):
-    top = v.max(axis=0, keepdims=True)
-    return top + xp.log(xp.exp(v - top).sum(axis=0, keepdims=True))
+# -- numeric helpers: THE implementation of each, through ``xp`` only and functional (JAX arrays
+# cannot be assigned into), for a column (r, 1), a batch in columns (r, B) or a stack of steps
+# (steps, r, B). The forward pass, the compiled gradient and generated modules all use them.
+def softmax(xp, v):
+    """Softmax down each column, shifted by the maximum so that it never overflows."""
+    e = xp.exp(v - xp.max(v, axis=-2, keepdims=True))
+    return e / xp.sum(e, axis=-2, keepdims=True)
+
+
+def logsoftmax(xp, v):
+    """Log-softmax down each column, shifted by the maximum so that it never overflows."""
+    top = xp.max(v, axis=-2, keepdims=True)
+    return v - top - xp.log(xp.sum(xp.exp(v - top), axis=-2, keepdims=True))
+
+
+def basis(xp, y, size):
+    """The one-hot columns e_y (labels 1..size), one per label in ``y``."""
+    return (xp.arange(int(size))[:, None] == (xp.asarray(y).reshape(-1) - 1)[None, :]) * 1.0
+
+
+def component(xp, q, y):
+    """Component y of each column of q (labels 1..K): a row of one number per sequence."""
+    return xp.sum(q * basis(xp, y, q.shape[-2]), axis=-2, keepdims=True)
+
+
+def selector(xp, sizes, k):
+    """The block column [0; I; 0] that picks block k of a CONCAT of vectors of these sizes."""
+    sizes = [int(s) for s in sizes]
+    parts = [xp.eye(s) if j == k else xp.zeros((s, sizes[k])) for j, s in enumerate(sizes)]
+    return xp.concatenate(parts, axis=0)
+
+
+def concat(xp, parts):
+    """Columns stacked into one column, per sequence (and per step, for a stack of steps)."""
+    lead = max((tuple(p.shape[:-2]) for p in parts), key=len)
+    batch = max(p.shape[-1] for p in parts)
+    return xp.concatenate([p if tuple(p.shape) == lead + (p.shape[-2], batch)
+                           else xp.broadcast_to(p, lead + (p.shape[-2], batch)) for p in parts], axis=-2)
 
 
 def _pick_numeric(xp, args, bindings):
@@ -156,37 +204,50 @@ def _pick_numeric(xp, args, bindings):
     return q[y - 1 : y, :]
 
 
-MATVEC = Primitive(
-    "matvec", 2, _matvec_shape, lambda W, x: al.mul(W, x), lambda xp, a, b: a[0] @ a[1]
-)
-ADD = Primitive("add", None, _same_shape, lambda *a: al.add(*a), lambda xp, a, b: sum(a[1:], a[0]))
-NEG = Primitive("neg", 1, lambda s, n: s[0], al.neg, lambda xp, a, b: -a[0])
-LOGSOFTMAX = Primitive(
-    "LS", 1, _column_shape, LogSoftmax, lambda xp, a, b: a[0] - _logsumexp(xp, a[0])
-)
-PICK = Primitive("pick", 2, _pick_shape, Component, _pick_numeric, frozenset({1}))
+def _call(spelling: str) -> Callable:
+    return lambda a: f"{spelling}({', '.join(a)})"
 
 
-def _softmax_numeric(xp, args, bindings):
-    e = xp.exp(args[0] - args[0].max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
+def write(prim: Primitive, args: list[tuple[str, Primitive | None]]) -> str:
+    """How the model language writes ``prim`` of its arguments, each given as ``(text, primitive or None)``.
+
+    Examples
+    --------
+    >>> write(MATVEC, [("W", None), ("a + b", ADD)]), write(ADD, [("a", None), ("-b", NEG)])
+    ('W (a + b)', 'a - b')
+    """
+    return prim.text([f"({text})" if prim.tight and inner is not None and inner.loose else text
+                      for text, inner in args])
 
 
-SOFTMAX = Primitive("softmax", 1, _column_shape, Softmax, _softmax_numeric)
+MATVEC = Primitive("matvec", 2, _matvec_shape, lambda W, x: al.mul(W, x), lambda xp, a, b: a[0] @ a[1],
+                   text=" ".join, tight=True)
+ADD = Primitive("add", None, _same_shape, lambda *a: al.add(*a), lambda xp, a, b: sum(a[1:], a[0]),
+                text=lambda a: " + ".join(a).replace("+ -", "- "), loose=True)
+NEG = Primitive("neg", 1, lambda s, n: s[0], al.neg, lambda xp, a, b: -a[0], text=lambda a: "-" + a[0],
+                tight=True)
+LOGSOFTMAX = Primitive("LS", 1, _column_shape, LogSoftmax, lambda xp, a, b: logsoftmax(xp, a[0]),
+                       text=_call(r"\text{LS}"), spellings=("LS",))
+PICK = Primitive("pick", 2, _pick_shape, Component, _pick_numeric, frozenset({1}),
+                 text=lambda a: f"{a[0]}_{{{a[1]}}}")
+SOFTMAX = Primitive("softmax", 1, _column_shape, Softmax, lambda xp, a, b: softmax(xp, a[0]),
+                    text=_call("softmax"), spellings=("softmax",))
 
 #: Most vectors one CONCAT takes (it has one registered rule per argument).
 MAX_CONCAT = 8
-CONCAT = Primitive(
-    "CONCAT", None, _concat_shape, lambda *a: Concat(*a), lambda xp, a, b: xp.concatenate(a, axis=0)
-)
-HADAMARD = Primitive("hadamard", 2, _hadamard_shape, al.hadamard, lambda xp, a, b: a[0] * a[1])
-ONE_MINUS = Primitive(
-    "one_minus", 1, lambda s, n: s[0], lambda z: al.sub(al.ones(z.shape[0]), z), lambda xp, a, b: 1.0 - a[0]
-)
-INNER = Primitive(
-    "inner", 2, _inner_shape, lambda a, c: al.mul(al.transpose(a), c), lambda xp, a, b: a[0].T @ a[1]
-)
-SQNORM = Primitive("sqnorm", 1, _scalar_out, SquaredNorm, lambda xp, a, b: a[0].T @ a[0])
+CONCAT = Primitive("CONCAT", None, _concat_shape, lambda *a: Concat(*a), lambda xp, a, b: xp.concatenate(a, axis=0),
+                   text=_call(r"\text{CONCAT}"), spellings=("CONCAT", "concat"))
+HADAMARD = Primitive("hadamard", 2, _hadamard_shape, al.hadamard, lambda xp, a, b: a[0] * a[1],
+                     text=" \\odot ".join, tight=True, loose=True)
+ONE_MINUS = Primitive("one_minus", 1, lambda s, n: s[0], lambda z: al.sub(al.ones(z.shape[0]), z),
+                      lambda xp, a, b: 1.0 - a[0], text=lambda a: f"(1 - {a[0]})", tight=True)
+INNER = Primitive("inner", 2, _inner_shape, lambda a, c: al.mul(al.transpose(a), c), lambda xp, a, b: a[0].T @ a[1],
+                  text=lambda a: f"{a[0]}^{{\\top}} {a[1]}", tight=True)
+SQNORM = Primitive("sqnorm", 1, _scalar_out, SquaredNorm, lambda xp, a, b: a[0].T @ a[0],
+                   text=lambda a: f"({a[0]})^2")
+
+#: The primitives written as calls in the text format, by each of their spellings.
+CALLS: dict[str, Primitive] = {name: prim for prim in (LOGSOFTMAX, SOFTMAX, CONCAT) for name in prim.spellings}
 
 
 @cache
@@ -195,7 +256,7 @@ def sum_over(start, stop) -> Primitive:
 
     Examples
     --------
-    >>> from symrnn.cell.symbols import N
+    >>> from symrnn.operations.symbols import N
     >>> sum_over(1, N).over
     (1, n)
     """
@@ -205,7 +266,7 @@ def sum_over(start, stop) -> Primitive:
         raise TypeError("a sum over time is evaluated by the forward pass, step by step")
 
     prim = Primitive("sum", 1, lambda s, n: s[0], lambda a: SumOver(a, start, stop), numeric,
-                     over=(start, stop))
+                     over=(start, stop), text=lambda a: rf"\sum_t {a[0]}")
     defrule(prim, 0, jacobian=lambda args, out: sp.S.One, vjp=lambda v, args, out: v)
     return prim
 
@@ -222,17 +283,20 @@ def elementwise(fname: str) -> Primitive:
     fn = function(fname)
 
     def numeric(xp, args, bindings):
-        return numeric_value(fname, bindings)(xp, args[0])
+        return bound(fname, dict(bindings or ())).value(xp, args[0])
 
-    prim = Primitive(
-        fname, 1, _column_shape, lambda a: Elementwise(fname, a), numeric, function=fname
-    )
-    derivative = _DERIVATIVES.get(fname) or (lambda a, out: Elementwise(fn.derivative, a))
+    spelling = fn.spellings[0] if fn.spellings else fname
+    prim = Primitive(fname, 1, _column_shape, lambda a: Elementwise(fname, a), numeric, function=fname,
+                     text=_call(spelling), spellings=fn.spellings)
+
+    def derivative(args, out):
+        return Elementwise(fn.name + "'", args[0]) if fn.derivative is None else fn.derivative(args[0], out)
+
     defrule(
         prim,
         0,
-        jacobian=lambda args, out: al.diag(derivative(args[0], out)),
-        vjp=lambda v, args, out: _scale(derivative(args[0], out), v),
+        jacobian=lambda args, out: al.diag(derivative(args, out)),
+        vjp=lambda v, args, out: _scale(derivative(args, out), v),
     )
     return prim
 
@@ -241,13 +305,6 @@ def _scale(d, v):
     # the cotangent first, as the seeds write it: dL/dh_t \odot (1 - h_t^2)
     return v if isinstance(d, sp.OneMatrix) else al.hadamard(v, d)
 
-
-# Derivatives written with the output, so printed Jacobians read like the handouts.
-_DERIVATIVES: dict[str, Callable] = {
-    "tanh": lambda a, out: al.sub(al.ones(out.shape[0]), al.hadamard(out, out)),
-    "sigmoid": lambda a, out: al.hadamard(out, al.sub(al.ones(out.shape[0]), out)),
-    "identity": lambda a, out: al.ones(out.shape[0]),
-}
 
 defrule(
     MATVEC,
@@ -309,8 +366,9 @@ defrule(INNER, 1, jacobian=lambda args, out: al.transpose(args[0]),
 defrule(SQNORM, 0, jacobian=lambda args, out: al.mul(sp.Integer(2), al.transpose(args[0])),
         vjp=lambda v, args, out: al.mul(sp.Integer(2), args[0], v))
 
-for _name in ("tanh", "sigmoid", "relu", "identity", "g"):
-    elementwise(_name)
+for _fn in list(FUNCTIONS.values()):
+    if not _fn.name.endswith("'"):
+        elementwise(_fn.name)
 
 #: The sum over ``t = 1..n`` (per-step losses), registered at import like the functions above.
 SUM_T = sum_over(1, N)

@@ -3,7 +3,7 @@
 import pytest
 
 from symrnn.errors import ShapeError, SpecError
-from symrnn.spec import LS, Kind, ModelBuilder, g, tanh
+from symrnn.model import LS, Kind, ModelBuilder, g, tanh
 from symrnn.zoo import elman
 
 
@@ -90,7 +90,7 @@ def test_state_without_recurrence_and_duplicates():
 
 
 def test_unknown_function():
-    from symrnn.spec import transfer
+    from symrnn.model import transfer
 
     with pytest.raises(SpecError, match="unknown function 'tahn'"):
         transfer("tahn")
@@ -118,8 +118,8 @@ def test_pathsum_displays_as_latex_in_a_notebook():
 
 
 def test_softmax_as_a_variable_derives_and_checks():
+    from symrnn.model.builder import inner, softmax
     from symrnn.numeric.gradcheck import FORMS, check_model
-    from symrnn.spec.builder import inner, softmax
 
     mb = ModelBuilder("probabilities")
     N, M = mb.sizes("N", "M")

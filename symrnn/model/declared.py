@@ -14,13 +14,13 @@ from functools import cache
 
 import sympy as sp
 
-from symrnn.cell.primitives import Primitive, elementwise
-from symrnn.cell.symbols import I, Label, N, T, Var, format_time
 from symrnn.errors import UnknownNameError
+from symrnn.operations.primitives import Primitive, elementwise
+from symrnn.operations.symbols import I, Label, N, T, Var, format_time
 
 
-class Kind(enum.Enum):
-    """What role a variable plays."""
+class Kind(str, enum.Enum):
+    """What role a variable plays (a ``str`` enum: ``Kind.STATE == "state"``, for data files and tests)."""
 
     PARAMETER = "parameter"
     INPUT = "input"
@@ -146,7 +146,7 @@ class Definition:
 class Model:
     """A declared recurrent model, immutable and hashable.
 
-    Build one with :class:`symrnn.spec.ModelBuilder` or take one from
+    Build one with :class:`symrnn.model.ModelBuilder` or take one from
     :mod:`symrnn.zoo`.
 
     Examples
@@ -162,6 +162,22 @@ class Model:
     variables: tuple
     definitions: tuple
     loss: str
+
+    def interim_refs(self, expr: Expr) -> list[Ref]:
+        """The distinct interims ``expr`` reads directly (not through other interims), in order.
+
+        Examples
+        --------
+        >>> from symrnn.zoo import elman
+        >>> m = elman()
+        >>> m.interim_refs(m.definition("h").expr)
+        [Ref(name='a', time=t)]
+        """
+        found: list[Ref] = []
+        for ref in refs(expr):
+            if self.var(ref.name).kind is Kind.INTERIM and ref not in found:
+                found.append(ref)
+        return found
 
     def var(self, name: str) -> VarDecl:
         """The declaration of variable ``name``; UnknownNameError if none."""
@@ -207,7 +223,7 @@ class Model:
 
     @property
     def abstract_functions(self) -> list[str]:
-        from symrnn.cell.functions import function
+        from symrnn.operations.functions import function
 
         return [f for f in self.functions if function(f).abstract]
 

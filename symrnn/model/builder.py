@@ -4,7 +4,7 @@ Examples
 --------
 The question sheet's Question 1 (see :func:`symrnn.zoo.elman` for the whole):
 
->>> from symrnn.spec import ModelBuilder, LS, g
+>>> from symrnn.model import ModelBuilder, LS, g
 >>> mb = ModelBuilder("tiny")
 >>> m, d, K = mb.sizes("m", "d", "K")
 >>> x = mb.input("x", d)
@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symrnn.cell import primitives as P
-from symrnn.cell.symbols import I, N, T
 from symrnn.errors import ShapeError, SpecError, UnknownNameError
-from symrnn.spec.model import (
+from symrnn.model.declared import (
     Apply,
     Definition,
     Kind,
@@ -38,6 +36,8 @@ from symrnn.spec.model import (
     Ref,
     VarDecl,
 )
+from symrnn.operations import primitives as P
+from symrnn.operations.symbols import I, N, T
 
 
 class Term:
@@ -125,20 +125,7 @@ class Handle(Term):
 
 
 def _show(prim, terms) -> str:
-    shown = [t.display for t in terms]
-    if prim is P.MATVEC:
-        return " ".join(shown)
-    if prim is P.ADD:
-        return " + ".join(shown)
-    if prim is P.NEG:
-        return "-" + shown[0]
-    if prim is P.PICK:
-        return f"{shown[0]}_{{{shown[1]}}}"
-    if prim is P.HADAMARD:
-        return " \\odot ".join(shown)
-    if prim is P.ONE_MINUS:
-        return f"(1 - {shown[0]})"
-    return f"{prim.name}({', '.join(shown)})"
+    return P.write(prim, [(t.display, t.expr.prim if isinstance(t.expr, Apply) else None) for t in terms])
 
 
 def _timed_latex(name: str) -> str:
@@ -363,16 +350,28 @@ class ModelBuilder:
                      tuple(self._defs.values()), loss.decl.name)
 
 
-def _fn(prim):
-    def apply(term: Term) -> Term:
-        if not isinstance(term, Term):
-            raise SpecError(f"{prim.name}() takes a model expression, got {term!r}")
-        term._check_usable()
-        return term._apply(prim, term)
+def apply(prim: P.Primitive, term: Term) -> Term:
+    """The one-argument primitive ``prim`` applied to ``term``.
 
-    apply.__name__ = prim.name
-    apply.__doc__ = f"Apply {prim.name} (a primitive of the model language) to a term."
-    return apply
+    Examples
+    --------
+    >>> mb = ModelBuilder("a")
+    >>> apply(P.elementwise("tanh"), mb.parameter("a", 2)).display
+    '\\\\tanh(a)'
+    """
+    if not isinstance(term, Term):
+        raise SpecError(f"{prim.name}() takes a model expression, got {term!r}")
+    term._check_usable()
+    return term._apply(prim, term)
+
+
+def _fn(prim):
+    def applied(term: Term) -> Term:
+        return apply(prim, term)
+
+    applied.__name__ = prim.name
+    applied.__doc__ = f"Apply {prim.name} (a primitive of the model language) to a term."
+    return applied
 
 
 def transfer(name: str):

@@ -1,0 +1,95 @@
+"""Nodes of the unrolled graph and the times they sit at.
+
+``Node("h", 3)`` is ``h^{(3)}``; a time index of a model (``t - 1``, ``n``, ``i + 1``)
+is turned into a concrete step here, and a read just before a state's loop resolves
+to its initial state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import sympy as sp
+
+from symrnn.errors import SpecError
+from symrnn.model.declared import Kind, Model
+from symrnn.operations import algebra as al
+from symrnn.operations.symbols import I, N, T, Var
+
+
+@dataclass(frozen=True, order=True)
+class Node:
+    """A variable instance of the unrolled graph: ``Node("h", 3)`` is ``h^{(3)}``."""
+
+    name: str
+    t: int | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.t is None else f"{self.name}[{self.t}]"
+
+
+def node_of(var: Var) -> Node:
+    """The graph node of a concrete variable symbol."""
+    return Node(var.name, None if var.time is None else int(var.time))
+
+
+def resolve(model: Model, name: str, time, n: int, t: int | None, i: int | None = None):
+    """The concrete variable read as ``name`` at template ``time``, at step ``t`` of length ``n``.
+
+    ``i`` is the label position, for models that read one. Reading a state just
+    outside its loop gives its initial state (``h^{(0)}``).
+    """
+    decl = model.var(name)
+    if not decl.timed or time is None:
+        return decl, None
+    value = concrete_time(time, n, t, i, decl)
+    if decl.loop is not None:
+        steps = decl.loop.range(n, i)
+        if value not in steps:
+            if decl.kind is Kind.STATE and value == _before(decl, n, i) and decl.init is not None:
+                return model.var(decl.init), None
+            raise SpecError(f"{decl.display(value)} is outside its loop {decl.loop} for n = {n}"
+                            + (f", i = {i}" if i is not None else ""))
+    return decl, value
+
+
+def _before(decl, n: int, i: int | None) -> int:
+    """The time of the initial state: one step before the loop's first."""
+    return int(sp.sympify(decl.loop.first).subs({N: n, I: i} if i is not None else {N: n})) - decl.loop.step
+
+
+def concrete_time(time, n: int, t: int | None, i: int | None = None, what=None) -> int:
+    """The integer value of a time index (``t - 1`` at ``t = 3`` is 2); ``what`` (a declaration)
+    names the variable in errors."""
+    base, offset = time_offset(time)
+    if (base is T and t is None) or (base is I and i is None):
+        shown = what.display(time) if what is not None else str(time)
+        if base is T:
+            raise SpecError(f"{shown} has no definite time outside a loop")
+        raise SpecError(f"{shown} is read at the label position i: give i")
+    return offset + {T: t, N: n, I: i, None: 0}[base]
+
+
+@cache
+def time_offset(time) -> tuple:
+    """``t - 1`` -> ``(t, -1)``, ``n`` -> ``(n, 0)``, ``i - 1`` -> ``(i, -1)``, ``3`` -> ``(None, 3)``."""
+    time = sp.sympify(time)
+    for base in (T, N, I):
+        k = sp.expand(time - base)
+        if k.is_Integer:
+            return base, int(k)
+    if time.is_Integer:
+        return None, int(time)
+    raise SpecError(f"time index {time} must be t + k, n + k, i + k or an integer")
+
+
+def instantiate(model: Model, expr, n: int, t: int | None, i: int | None = None):
+    """A template with ``t``, ``n`` and ``i`` made concrete and boundary reads resolved."""
+    if al.is_scalar(expr):
+        return expr
+    mapping = {}
+    for v in expr.atoms(Var):
+        decl, time = resolve(model, v.name, v.time, n, t, i)
+        mapping[v] = decl.symbol(time)
+    return expr.xreplace(mapping)

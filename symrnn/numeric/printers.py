@@ -1,0 +1,213 @@
+"""The array printers: symbolic expressions as array code, and compiling them with ``lambdify``.
+
+SymPy's NumPyPrinter refuses ``Identity(m)`` with a symbolic ``m`` and knows
+none of symrnn's classes; :class:`ArrayPrinter` adds them, writes every array call
+through a module named ``xp`` (NumPy, CuPy, ``jax.numpy`` or the torch shim), and
+prints variables by safe identifiers, so ``lambdify`` never sees a LaTeX display
+name. :class:`ColumnPrinter` is the same for a batch kept in columns (the compiled
+gradient); the generated modules' printer subclasses it. Every helper the printed
+code calls (softmax, the one-hot basis, the elementwise functions) is the one
+implementation in :mod:`symrnn.operations`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from symrnn.errors import SymRNNError
+from symrnn.operations import algebra as al
+from symrnn.operations import primitives as P
+from symrnn.operations.functions import FUNCTIONS, bind
+from symrnn.operations.symbols import Elementwise, I, Label, N, T, TotalDerivative, Var
+
+
+def identifier(var: Var) -> str:
+    """A Python identifier for a variable instance (``h[t-1]`` -> ``v_h_tm1``; its adjoint ``d_h_tm1``)."""
+    prefix = "d" if isinstance(var, TotalDerivative) else "v"
+    if var.time is None:
+        return f"{prefix}_{var.name}"
+    time = str(var.time).replace(" ", "").replace("-", "m").replace("+", "p")
+    return f"{prefix}_{var.name}_{time}"
+
+
+def function_identifier(fname: str) -> str:
+    return "f_" + fname.replace("'", "_prime")
+
+
+class ArrayPrinter(NumPyPrinter):
+    """Array code for symrnn's matrix expressions, every call through ``xp``."""
+
+    def _print_Var(self, expr):
+        return identifier(expr)
+
+    def _print_Label(self, expr):
+        return expr.name
+
+    def _print_Identity(self, expr):
+        return f"xp.eye({self._print(expr.rows)})"
+
+    def _print_OneMatrix(self, expr):
+        return f"xp.ones(({self._print(expr.rows)}, {self._print(expr.cols)}))"
+
+    def _print_ZeroMatrix(self, expr):
+        return f"xp.zeros(({self._print(expr.rows)}, {self._print(expr.cols)}))"
+
+    def _print_DiagMatrix(self, expr):
+        return f"xp.diagflat({self._print(expr.args[0])})"
+
+    def _print_Elementwise(self, expr):
+        return f"{function_identifier(expr.fname)}(xp, {self._print(expr.arg)})"
+
+    def _print_Softmax(self, expr):
+        return f"softmax(xp, {self._print(expr.args[0])})"
+
+    def _print_LogSoftmax(self, expr):
+        return f"logsoftmax(xp, {self._print(expr.args[0])})"
+
+    def _print_Basis(self, expr):
+        return f"basis(xp, {self._print(expr.label)}, {self._print(expr.shape[0])})"
+
+    def _print_Component(self, expr):
+        y = self._print(expr.label)
+        return f"({self._print(expr.arg)})[{y} - 1:{y}, :]"
+
+    def _print_Concat(self, expr):
+        return f"xp.concatenate([{', '.join(self._print(a) for a in expr.args)}], axis=0)"
+
+    def _print_Selector(self, expr):
+        sizes = ", ".join(self._print(s) for s in expr.sizes)
+        return f"selector(xp, ({sizes},), {expr.k})"
+
+    def _print_SquaredNorm(self, expr):
+        arg = self._print(expr.arg)
+        return f"(({arg}).T @ ({arg}))"
+
+    def _print_Transpose(self, expr):
+        return f"({self._print(expr.arg)}).T"
+
+    def _print_MatMul(self, expr):
+        coeff, mats = expr.as_coeff_matrices()
+        body = " @ ".join(f"({self._print(m)})" for m in mats)
+        return body if coeff == 1 else f"({self._print(coeff)}) * ({body})"
+
+    def _print_MatAdd(self, expr):
+        return "(" + " + ".join(f"({self._print(a)})" for a in expr.args) + ")"
+
+    def _print_HadamardProduct(self, expr):
+        return "(" + " * ".join(f"({self._print(a)})" for a in expr.args) + ")"
+
+    def _print_KroneckerProduct(self, expr):
+        return f"xp.kron({', '.join(self._print(a) for a in expr.args)})"
+
+
+def arguments(expr) -> tuple:
+    """The arguments a compiled expression takes: its variables, then labels, then sizes."""
+    atoms = expr.atoms(Var, Label, sp.Symbol)
+    variables = sorted((a for a in atoms if isinstance(a, Var)), key=identifier)
+    labels = sorted((a for a in atoms if isinstance(a, Label)), key=str)
+    sizes = sorted((a for a in atoms if type(a) is sp.Symbol and a not in (T, N, I)), key=str)
+    return tuple(variables + labels + sizes)
+
+
+def _is_column(e) -> bool:
+    return not al.is_scalar(e) and e.shape[1] == 1
+
+
+def _is_number(e) -> bool:
+    return al.is_scalar(e) or (e.shape[0] == 1 and e.shape[1] == 1)
+
+
+class ColumnPrinter(ArrayPrinter):
+    """Array code for a batch in columns: a per-sequence vector of size r is ``(r, B)``.
+
+    A product is ``@`` (a matrix on a batch of columns, or an outer product, which then
+    sums over the batch: a parameter's gradient), ``*`` when a factor is one number per
+    sequence (``1 x 1``), and a column-wise dot for ``a^T b`` with ``a`` a column.
+    """
+
+    def _print_MatMul(self, expr):
+        # right to left, as a chain of vector-Jacobian products is read: softmax(l) (1^T v)
+        coeff, mats = expr.as_coeff_matrices()
+        out, shape = self._print(mats[-1]), mats[-1].shape
+        for left in reversed(mats[:-1]):
+            if isinstance(left, sp.Transpose) and _is_column(left.arg) and shape[1] == 1:
+                out = f"xp.sum(({self._print(left.arg)}) * ({out}), axis=-2, keepdims=True)"
+            elif _is_number(left) or (shape[0] == 1 and shape[1] == 1):
+                out = f"(({self._print(left)}) * ({out}))"
+            elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column
+                out = f"outer(xp, {self._print(left)}, {out})"
+            else:
+                out = f"(({self._print(left)}) @ ({out}))"
+            shape = (left.shape[0], shape[1])
+        return out if coeff == 1 else f"({self._print(coeff)}) * ({out})"
+
+    def _print_DiagMatrix(self, expr):
+        raise SymRNNError("the compiled gradient runs the denominator layout, which has no diag()")
+
+    def _print_KroneckerProduct(self, expr):
+        raise SymRNNError("the compiled gradient runs the denominator layout, which has no Kronecker product")
+
+    def _print_Concat(self, expr):
+        return f"concat(xp, [{', '.join(self._print(a) for a in expr.args)}])"
+
+    def _print_Component(self, expr):
+        return f"component(xp, {self._print(expr.arg)}, {self._print(expr.label)})"
+
+    def _print_SquaredNorm(self, expr):
+        arg = self._print(expr.arg)
+        return f"xp.sum(({arg}) * ({arg}), axis=-2, keepdims=True)"
+
+
+def outer(xp, a, u):
+    """``a u^T`` summed over the batch's columns; ``u^T`` is ``(1, k)`` for a parameter ``u``."""
+    if u.shape[0] != a.shape[1]:
+        a = xp.sum(a, axis=1, keepdims=True)
+    return a @ u
+
+
+#: The helpers printed code calls by name, besides the elementwise functions.
+HELPERS = {"softmax": P.softmax, "logsoftmax": P.logsoftmax, "basis": P.basis, "component": P.component,
+           "selector": P.selector, "concat": P.concat, "outer": outer}
+
+
+@lru_cache(maxsize=4096)
+def compile_expr(expr, bindings: tuple = (), printer: type[ArrayPrinter] = ArrayPrinter):
+    """``lambdify`` a matrix expression with ``printer``; returns ``(function, arguments)``.
+
+    The function takes ``xp`` (the array module) then the arguments (:func:`arguments`).
+    ``bindings`` is a tuple of ``(abstract, concrete)`` function names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = sp.Symbol("m"); h = Var("h", None, m, 1, "h")
+    >>> f, args = compile_expr(al.sub(al.ones(m), al.hadamard(h, h)))
+    >>> f(np, np.array([[0.5], [2.0]]), 2).ravel().tolist()
+    [0.75, -3.0]
+    """
+    expr = bind(expr, dict(bindings))
+    args = arguments(expr)
+    namespace = dict(HELPERS)
+    for f in expr.atoms(Elementwise):
+        namespace[function_identifier(f.fname)] = FUNCTIONS[f.fname].value
+    # lambdify checks argument names with its own printer: give it plain MatrixSymbols
+    # named by identifier, never a Var whose repr is not a Python name.
+    plain = {a: sp.MatrixSymbol(identifier(a), *a.shape) for a in args if isinstance(a, Var)}
+    xp = sp.Symbol("xp")
+    fn = sp.lambdify((xp, *(plain.get(a, a) for a in args)), expr.xreplace(plain), modules=[namespace],
+                     printer=printer({"strict": True}), dummify=False, docstring_limit=0)
+    return fn, args
+
+
+def evaluate(expr, values: dict, xp, bindings: tuple = (), shape=None):
+    """Numeric value of ``expr`` with ``values`` for its arguments (Var, Label or size symbol).
+
+    A scalar ``c`` (standing for ``c`` times the identity) needs ``shape``.
+    """
+    if al.is_scalar(expr):
+        return float(expr) * xp.eye(int(shape[0]), int(shape[1]))
+    fn, args = compile_expr(expr, bindings)
+    return fn(xp, *(values[a] for a in args))

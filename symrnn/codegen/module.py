@@ -26,6 +26,7 @@ from symrnn.derive.factored import _reads, adjoint_equation, adjoint_order
 from symrnn.errors import NumericError, SymRNNError
 from symrnn.graph.jacobians import symbolic
 from symrnn.model.declared import Apply, Kind, Model
+from symrnn.numeric.backends import TorchArrays
 from symrnn.numeric.printers import HELPERS, ColumnPrinter
 from symrnn.numeric.printers import _is_column as is_column
 from symrnn.numeric.printers import _is_number as is_number
@@ -51,47 +52,8 @@ BACKENDS = {
     "numpy": "import numpy as xp",
     "cupy": "import cupy as xp",
     "jax": "import jax\n\njax.config.update(\"jax_enable_x64\", True)\nimport jax.numpy as xp  # noqa: E402",
-    "torch": '''import torch
-
-
-class _Arrays:
-    """NumPy's names for the torch functions this module calls, in float64."""
-
-    exp, log, tanh, where = torch.exp, torch.log, torch.tanh, torch.where
-    broadcast_to, ones_like = torch.broadcast_to, torch.ones_like
-
-    def asarray(self, value):
-        return torch.as_tensor(value, dtype=torch.float64)
-
-    def sum(self, x, axis=None, keepdims=False):
-        return torch.sum(x, dim=axis, keepdim=keepdims)
-
-    def max(self, x, axis=None, keepdims=False):
-        return torch.amax(x, dim=axis, keepdim=keepdims)
-
-    def zeros(self, shape):
-        return torch.zeros(shape, dtype=torch.float64)
-
-    def ones(self, shape):
-        return torch.ones(shape, dtype=torch.float64)
-
-    def eye(self, size):
-        return torch.eye(int(size), dtype=torch.float64)
-
-    def arange(self, size):
-        return torch.arange(int(size))
-
-    def concatenate(self, parts, axis=0):
-        return torch.cat(list(parts), dim=axis)
-
-    def maximum(self, x, value):
-        return torch.clamp(x, min=value)
-
-    def ndim(self, x):
-        return x.dim() if isinstance(x, torch.Tensor) else 0
-
-
-xp = _Arrays()''',
+    # the one torch shim, copied from symrnn.numeric.backends
+    "torch": "import torch\n\n\n" + inspect.getsource(TorchArrays).rstrip() + "\n\n\nxp = TorchArrays(torch)",
 }
 
 _RESERVED = {"t", "n", "i", "xp", "B", "sum", "range", "params", "inputs", "labels", "grads", "grad", "loss", "len",

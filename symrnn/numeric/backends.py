@@ -25,18 +25,22 @@ BACKENDS: dict[str, tuple[str, str]] = {
 
 
 class TorchArrays:
-    """NumPy's names for the torch functions the compiled code calls, in float64."""
+    """NumPy's names for the torch functions the compiled code calls, in float64.
+
+    The one torch shim: the compiled gradient uses it, and a generated torch module
+    carries a copy of its source (so it must import nothing but torch).
+    """
 
     def __init__(self, torch, device: str = "cpu"):
         self.torch, self.device = torch, device
         self.float64 = torch.float64
-        for name in ("exp", "log", "tanh", "broadcast_to", "swapaxes", "ones_like", "zeros_like"):
+        for name in ("exp", "log", "tanh", "abs", "broadcast_to", "swapaxes", "ones_like", "zeros_like"):
             setattr(self, name, getattr(torch, name))
 
     def asarray(self, value, dtype=None):
         if isinstance(value, self.torch.Tensor):
             return value.to(self.device)
-        return self.torch.as_tensor(np.asarray(value, dtype=np.float64), device=self.device)
+        return self.torch.as_tensor(value, dtype=self.float64, device=self.device)
 
     def sum(self, x, axis=None, keepdims=False):
         return self.torch.sum(x, dim=axis, keepdim=keepdims) if axis is not None else self.torch.sum(x)
@@ -63,8 +67,11 @@ class TorchArrays:
         return self.torch.clamp(x, min=value)
 
     def where(self, condition, a, b):
-        return self.torch.where(condition, self.torch.as_tensor(a, dtype=self.float64),
-                                self.torch.as_tensor(b, dtype=self.float64))
+        return self.torch.where(condition, self.torch.as_tensor(a, dtype=self.float64, device=self.device),
+                                self.torch.as_tensor(b, dtype=self.float64, device=self.device))
+
+    def ndim(self, x):
+        return x.dim() if isinstance(x, self.torch.Tensor) else 0
 
 
 def array_module(name: str = "numpy"):

@@ -15,6 +15,7 @@ import click
 from symrnn import zoo
 from symrnn.errors import SymRNNError
 from symrnn.model.declared import Kind
+from symrnn.operations.functions import concrete
 
 #: Without --all, ``paths`` refuses to list more paths than this.
 LIST_LIMIT = 10_000
@@ -63,7 +64,7 @@ def _sizes(model, pairs: tuple[str, ...]) -> dict:
 
 
 g_option = click.option("--g", "g", default=None, metavar="FUNCTION",
-                        help="Transfer function g: g (abstract), tanh, sigmoid, relu or identity.")
+                        help=f"Transfer function g: g (abstract), {', '.join(concrete())}.")
 n_option = click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Sequence length.")
 i_option = click.option("--i", "i", type=click.IntRange(min=1), default=None,
                         help="Label position, for the models that have one (bidirectional, tagger).")

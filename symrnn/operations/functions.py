@@ -97,6 +97,10 @@ def identity(xp, a):
     return a
 
 
+def softplus(xp, a):
+    return xp.maximum(a, 0.0) + xp.log(1.0 + xp.exp(-xp.abs(a)))  # log(1 + e^a), never overflowing
+
+
 def _one_minus_square(a, out):
     return al.sub(al.ones(out.shape[0]), al.hadamard(out, out))
 
@@ -114,6 +118,8 @@ FUNCTIONS: dict[str, Function] = {
         Function("relu'", r"\operatorname{relu}'", relu_prime),
         Function("identity", r"\operatorname{id}", identity, lambda a, out: al.ones(out.shape[0]),
                  ("identity", "id")),
+        Function("softplus", r"\operatorname{softplus}", softplus, lambda a, out: Elementwise("sigmoid", a),
+                 ("softplus",)),
     )
 }
 

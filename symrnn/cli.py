@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from symrnn import zoo
+from symrnn.derive.adjoints import LAYOUTS
 from symrnn.errors import SymRNNError
 from symrnn.model.declared import Kind
 from symrnn.operations.functions import concrete
@@ -68,7 +69,7 @@ g_option = click.option("--g", "g", default=None, metavar="FUNCTION",
 n_option = click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Sequence length.")
 i_option = click.option("--i", "i", type=click.IntRange(min=1), default=None,
                         help="Label position, for the models that have one (bidirectional, tagger).")
-layout_option = click.option("--layout", type=click.Choice(["numerator", "denominator"]), default="numerator",
+layout_option = click.option("--layout", type=click.Choice(LAYOUTS), default="numerator",
                              show_default=True,
                              help="numerator: Jacobians and row gradients (question sheet); denominator: "
                                   "gradients shaped like the variable (seed 002).")
@@ -150,7 +151,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
       symrnn derive bidirectional --wrt 'W^{hx}' --n 4 --i 2 --form all
     """
     from symrnn.derive import pathsum
-    from symrnn.derive.factored import closed_form, recursion
+    from symrnn.derive.adjoints import closed_form, recursion
     from symrnn.graph import find_node, unroll
     from symrnn.render.document import compile_pdf, standalone
     from symrnn.render.dot import graph_dot, render_graph

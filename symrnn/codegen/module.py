@@ -22,7 +22,7 @@ import networkx as nx
 import sympy as sp
 
 from symrnn import __version__
-from symrnn.derive.factored import _reads, adjoint_equation, adjoint_order
+from symrnn.derive.adjoints import Layout, _reads, adjoint_equation, adjoint_order
 from symrnn.errors import NumericError, SymRNNError
 from symrnn.graph.jacobians import symbolic
 from symrnn.model.declared import Apply, Kind, Model
@@ -534,7 +534,7 @@ class _Generator:
             if v.kind is Kind.LABEL:
                 continue
             try:
-                out += [(v.name, t) for t in adjoint_equation(self.model, v.name, "denominator").terms]
+                out += [(v.name, t) for t in adjoint_equation(self.model, v.name, Layout.DENOMINATOR).terms]
             except SymRNNError:
                 continue
         return out
@@ -659,7 +659,7 @@ class _Generator:
 
     def stackable(self, group) -> bool:
         """A group whose adjoints can be computed for all steps at once (no term that exists at some steps only)."""
-        eq = adjoint_equation(self.model, group[0], "denominator")
+        eq = adjoint_equation(self.model, group[0], Layout.DENOMINATOR)
         within = _span(self.model.var(group[0]).loop)
         return len(group) == 1 and all(
             term.over is None and (term.reader_time is None
@@ -688,7 +688,7 @@ class _Generator:
         lo, hi = _span(model.var(name).loop)
         target = f"d_{name}[{_py_time(lo)}:{_py_time(hi + 1)}]"
         first = True
-        for term in _unguarded_first(adjoint_equation(model, name, "denominator").terms):
+        for term in _unguarded_first(adjoint_equation(model, name, Layout.DENOMINATOR).terms):
             guard, expr, comment = self.term_lines(term, (lo, hi))
             w.comment(comment)
             expr = self.substitute(expr)
@@ -711,7 +711,7 @@ class _Generator:
 
     def adjoint_untimed(self, name: str) -> None:
         decl = self.model.var(name)
-        self.accumulate(f"d_{name}", adjoint_equation(self.model, name, "denominator").terms,
+        self.accumulate(f"d_{name}", adjoint_equation(self.model, name, Layout.DENOMINATOR).terms,
                         f"({_shape(decl)[0]}, B)")
 
     def accumulate(self, target: str, terms, column: str | None) -> None:
@@ -774,7 +774,7 @@ class _Generator:
         model = self.model
         names = set(group)
         # (expression, in this loop, read at every step): a term at one step (h^{(1)}'s) counts for nothing
-        pool = [(t.expr, True, True) for v in group for t in adjoint_equation(model, v, "denominator").terms]
+        pool = [(t.expr, True, True) for v in group for t in adjoint_equation(model, v, Layout.DENOMINATOR).terms]
         pool += [(t.expr, False, t.over is not None) for v, t in self.all_terms() if v not in names]
         chosen = []
         while True:
@@ -826,7 +826,7 @@ class _Generator:
             target = f"d_{name}" if name in local else f"d_{name}[t]"
             first = True
             terms = [(term, *self.term_lines(term, _span(model.var(name).loop)))
-                     for term in adjoint_equation(model, name, "denominator").terms]
+                     for term in adjoint_equation(model, name, Layout.DENOMINATOR).terms]
             for term, guard, expr, comment in sorted(terms, key=lambda x: x[1] is not None):
                 w.comment(comment)
                 expr = self.substitute(expr)
@@ -872,7 +872,7 @@ class _Generator:
         model, w = self.model, self.w
         decl = model.var(name)
         w.comment(f"d {model.var(model.loss).latex} / d {decl.latex}")
-        self.accumulate("grad", adjoint_equation(model, name, "denominator").terms, None)
+        self.accumulate("grad", adjoint_equation(model, name, Layout.DENOMINATOR).terms, None)
         rows, cols = _shape(decl)
         w(f"grads[{name!r}] = _like(grad, ({rows}, {cols}))")
 

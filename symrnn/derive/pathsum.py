@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from symrnn.derive.adjoints import Layout, check_layout
 from symrnn.errors import SymRNNError
 from symrnn.graph.node import Node
 from symrnn.graph.unroll import find_node, unroll
@@ -74,7 +75,7 @@ class PathSum:
     terms: tuple[tuple[Factor, ...], ...]
     shared: Factor | None
     families: dict
-    layout: str = "numerator"
+    layout: Layout = Layout.NUMERATOR
     inline: bool = False
 
     @property
@@ -121,7 +122,7 @@ def _common_suffix(paths: list[Path]) -> int:
 
 
 def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = None,
-            layout: str = "numerator", i: int | None = None, inline: bool = False) -> PathSum:
+            layout: Layout = Layout.NUMERATOR, i: int | None = None, inline: bool = False) -> PathSum:
     """Derive ``d loss / d wrt`` as a sum over the directed paths of the graph unrolled for ``n``.
 
     Parameters
@@ -149,9 +150,7 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
     >>> [len(term) for term in pathsum(elman(), "b^{h}", 3).terms]
     [2, 3, 4]
     """
-    from symrnn.derive.factored import check_layout
-
-    check_layout(layout)
+    layout = check_layout(layout)
     G = graph if graph is not None else unroll(model, n, i)
     source = wrt if isinstance(wrt, Node) else find_node(G, wrt)
     loss = G.graph["loss"]

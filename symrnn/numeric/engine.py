@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from symrnn.derive.factored import adjoint_equation, adjoint_order
+from symrnn.derive.adjoints import Layout, adjoint_equation, adjoint_order
 from symrnn.errors import NumericError, SymRNNError
 from symrnn.graph.jacobians import symbolic
 from symrnn.graph.node import Node, concrete_time, resolve
@@ -182,7 +182,7 @@ class CompiledGradient:
         self._graphs: dict = {}
 
     def _terms(self, name: str):
-        eq = adjoint_equation(self.model, name, "denominator")
+        eq = adjoint_equation(self.model, name, Layout.DENOMINATOR)
         return [(term, _compile(term.expr, self.bindings)) for term in eq.terms]
 
     # -- planning: what each step computes, from which values (once per n and i) ----------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from symrnn.derive.adjoints import Layout, check_layout
 from symrnn.graph.jacobians import template
 from symrnn.graph.node import Node, concrete_time, resolve
 from symrnn.model.declared import lengths
@@ -125,7 +126,7 @@ def _term_value(G, term, tau, values, deltas, point, shape, xp):
 
 def _adjoint_shape(model, name: str, sizes: dict, layout: str) -> tuple:
     r, c = concrete_shape(model, name, sizes)
-    return (1, r * c) if layout == "numerator" else (r, c)
+    return (1, r * c) if check_layout(layout) is Layout.NUMERATOR else (r, c)
 
 
 def evaluate_adjoints(rec, G: nx.DiGraph, point: Point, xp=np, values: dict | None = None) -> dict:

@@ -138,7 +138,7 @@ def check_closed_form(cf, point: Point, reference: np.ndarray | None = None) -> 
 def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -> list[CheckRow]:
     """Compare each printed total derivative (every variable, every step) with finite differences
     in that variable's value; one row per variable (but those in ``skip``), over all its steps."""
-    from symrnn.derive.factored import adjoint_symbol
+    from symrnn.derive.adjoints import adjoint_symbol
     from symrnn.render.latex import latex
 
     deltas = evaluate_adjoints(rec, G, point)
@@ -193,7 +193,7 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     >>> [(r.form, r.name) for r in rows if r.form != "recursion"], all(r.passed for r in rows)
     ([('pathsum', 'W^{hh}'), ('closed', 'W^{hh}')], True)
     """
-    from symrnn.derive.factored import check_layout, closed_form, recursion
+    from symrnn.derive.adjoints import check_layout, closed_form, recursion
     from symrnn.graph.unroll import find_node, unroll
     from symrnn.paths import count_paths
 

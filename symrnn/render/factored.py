@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symrnn.derive.factored import AdjointEquation, ClosedForm, Recursion, adjoint_symbol, in_loop
+from symrnn.derive.adjoints import AdjointEquation, ClosedForm, Layout, Recursion, adjoint_symbol, in_loop
 from symrnn.graph.jacobians import expand_interims
 from symrnn.model.declared import Kind, Model
 from symrnn.operations import algebra as al
@@ -160,7 +160,7 @@ def _all_exprs(equations) -> list:
 
 def layout_note(model: Model, layout: str) -> str:
     loss = model.var(model.loss).latex
-    if layout == "numerator":
+    if layout is Layout.NUMERATOR:
         return (rf"Numerator layout: $\frac{{\partial {loss}}}{{\partial v}}$ is a row with one entry per "
                 r"component of $v$, and $D(a \rightarrow b)$ has a row per component of $b$.")
     return (rf"Denominator layout: $\frac{{\partial {loss}}}{{\partial v}}$ is shaped like $v$ (a column "
@@ -206,7 +206,7 @@ def closed_form_lines(cf: ClosedForm) -> list:
 def closed_form_notes(cf: ClosedForm) -> list[str]:
     decl = cf.model.var(cf.node.name)
     rows, cols = decl.shape
-    if cols == 1 or cf.layout != "numerator":
+    if cols == 1 or cf.layout is not Layout.NUMERATOR:
         return []
     wrt = decl.latex
     return [

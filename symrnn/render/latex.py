@@ -21,6 +21,7 @@ from sympy import (
 )
 from sympy.printing.latex import LatexPrinter
 
+from symrnn.derive.adjoints import Layout
 from symrnn.operations import algebra as al
 from symrnn.operations.functions import function
 from symrnn.operations.symbols import (
@@ -259,7 +260,7 @@ def _factor_latex(ps, f) -> str:
 
 def pathsum_terms(ps) -> list[str]:
     """Each term of the path sum, as printed: loss side first, or transposed in denominator layout."""
-    if ps.layout == "denominator":
+    if ps.layout is Layout.DENOMINATOR:
         return [" ".join(_factor_latex(ps, f) if _scalar_factor(ps, f) else _transposed(_factor_latex(ps, f))
                          for f in reversed(term)) for term in ps.terms]
     return [" ".join(_factor_latex(ps, f) for f in term) for term in ps.terms]
@@ -396,7 +397,7 @@ def pathsum_notes(ps) -> list[str]:
         r"Jacobians are in numerator layout: $D(a \rightarrow b)$ has a row for each component of $b$ "
         r"and a column for each component of $a$.",
     ]
-    if ps.layout == "denominator":
+    if ps.layout is Layout.DENOMINATOR:
         notes.append(
             f"Denominator layout: ${partial(_node(G, ps.loss), wrt)}$ is a column, the transpose of the "
             "numerator-layout row, so each product is transposed and read from the variable up to the loss."
@@ -415,7 +416,7 @@ def pathsum_notes(ps) -> list[str]:
 def _grouped_sum(ps) -> str:
     """The sum with the terms that end in the same partial factored: ``(P_1 + P_2) \\frac{...}``."""
     terms = pathsum_terms(ps)
-    den = ps.layout == "denominator"
+    den = ps.layout is Layout.DENOMINATOR
     blocks = []
     for factor, members in ps.groups:
         shown = _factor_latex(ps, factor)

@@ -4,7 +4,7 @@ import pytest
 import sympy as sp
 
 from symrnn import zoo
-from symrnn.derive.factored import adjoint_equation, adjoint_order, closed_form, in_loop, recursion
+from symrnn.derive.adjoints import adjoint_equation, adjoint_order, closed_form, in_loop, recursion
 from symrnn.errors import SymRNNError
 from symrnn.model.declared import FORWARD, Loop
 from symrnn.operations.symbols import I, N, T

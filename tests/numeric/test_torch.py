@@ -12,7 +12,7 @@ import pytest
 
 from symrnn import zoo
 from symrnn.derive import pathsum
-from symrnn.derive.factored import closed_form
+from symrnn.derive.adjoints import closed_form
 from symrnn.graph import Node, unroll
 from symrnn.graph.node import resolve
 from symrnn.model.declared import Apply, Kind

@@ -27,6 +27,7 @@ loss side first; :class:`ClosedForm` is the gradient in ``wrt`` written with the
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from functools import cache
 
@@ -41,13 +42,31 @@ from symrnn.model.declared import Kind, Loop, Model, Ref
 from symrnn.operations import algebra as al
 from symrnn.operations.symbols import T, TotalDerivative
 
-LAYOUTS = ("numerator", "denominator")
+
+class Layout(str, enum.Enum):
+    """How a gradient is shaped: numerator (Jacobians, row gradients, as the question sheet) or
+    denominator (gradients shaped like the variable). A ``str`` enum: ``Layout("numerator")``."""
+
+    NUMERATOR = "numerator"
+    DENOMINATOR = "denominator"
 
 
-def check_layout(layout: str) -> str:
-    if layout not in LAYOUTS:
-        raise SymRNNError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    return layout
+#: The layouts' names, for option lists.
+LAYOUTS = tuple(layout.value for layout in Layout)
+
+
+def check_layout(layout: str | Layout) -> Layout:
+    """The :class:`Layout` named ``layout``; SymRNNError naming the choices otherwise.
+
+    Examples
+    --------
+    >>> check_layout("denominator") is Layout.DENOMINATOR
+    True
+    """
+    try:
+        return Layout(layout)
+    except ValueError:
+        raise SymRNNError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}") from None
 
 
 @dataclass(frozen=True)
@@ -105,14 +124,14 @@ def adjoint_symbol(model: Model, name: str, time, layout: str) -> TotalDerivativ
     loss = model.var(model.loss).latex
     rows, cols = decl.shape
     latex = rf"\frac{{\partial {loss}}}{{\partial {decl.latex}}}"
-    shape = (1, rows * cols) if layout == "numerator" else (rows, cols)
+    shape = (1, rows * cols) if check_layout(layout) is Layout.NUMERATOR else (rows, cols)
     return TotalDerivative(name, time if decl.timed else None, *shape, latex)
 
 
 def _local(model: Model, reader: str, ref: Ref, layout: str):
     """adjoint(reader) times the local derivative of the reader's equation in ``ref``, reader at ``t``."""
     v = sp.S.One if reader == model.loss else adjoint_symbol(model, reader, T, layout)
-    if layout == "numerator":
+    if layout is Layout.NUMERATOR:
         return al.mul(v, template(model, reader, ref))
     return vjp_template(model, reader, ref, v)
 
@@ -137,7 +156,7 @@ def in_loop(time, loop: Loop) -> bool | None:
 
 
 @cache
-def adjoint_equation(model: Model, name: str, layout: str = "numerator") -> AdjointEquation:
+def adjoint_equation(model: Model, name: str, layout: Layout = Layout.NUMERATOR) -> AdjointEquation:
     """The terms of the adjoint of variable ``name`` (a state, a defined variable, a parameter or an input).
 
     Examples
@@ -147,7 +166,7 @@ def adjoint_equation(model: Model, name: str, layout: str = "numerator") -> Adjo
     >>> [(term.reader, term.reader_time, term.at) for term in eq.terms]
     [('h', t + 1, None), ('l', None, n)]
     """
-    check_layout(layout)
+    layout = check_layout(layout)
     decl = model.var(name)
     terms: list[AdjointTerm] = []
     for d in model.definitions:
@@ -266,7 +285,7 @@ class Recursion:
 
     model: Model
     wrt: str
-    layout: str
+    layout: Layout
     equations: tuple[AdjointEquation, ...]
     inline: bool = False
 
@@ -294,7 +313,7 @@ class ClosedForm:
         return self.recursion.model
 
     @property
-    def layout(self) -> str:
+    def layout(self) -> Layout:
         return self.recursion.layout
 
     def __str__(self) -> str:
@@ -306,7 +325,7 @@ class ClosedForm:
         return str(self)
 
 
-def recursion(model: Model, wrt: str, layout: str = "numerator", inline: bool = False) -> Recursion:
+def recursion(model: Model, wrt: str, layout: Layout = Layout.NUMERATOR, inline: bool = False) -> Recursion:
     """The backward recursion for the gradient in variable ``wrt`` (an identifier such as ``"W_hx"``).
 
     ``inline=True`` prints the interims (pre-activations, gates) expanded instead of by name.
@@ -317,12 +336,12 @@ def recursion(model: Model, wrt: str, layout: str = "numerator", inline: bool = 
     >>> [eq.name for eq in recursion(elman(), "W_hx").equations]
     ['q', 'l', 'h']
     """
-    check_layout(layout)
+    layout = check_layout(layout)
     names = adjoint_order(model, wrt)
     return Recursion(model, wrt, layout, tuple(adjoint_equation(model, name, layout) for name in names), inline)
 
 
-def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, layout: str = "numerator",
+def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, layout: Layout = Layout.NUMERATOR,
                 graph: nx.DiGraph | None = None, inline: bool = False) -> ClosedForm:
     """``d loss / d wrt`` in closed form: a sum over the steps that read ``wrt``, with the adjoints.
 
@@ -348,6 +367,6 @@ def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, lay
 
 
 __all__ = [
-    "LAYOUTS", "AdjointEquation", "AdjointTerm", "ClosedForm", "Recursion", "adjoint_equation",
+    "LAYOUTS", "AdjointEquation", "Layout", "AdjointTerm", "ClosedForm", "Recursion", "adjoint_equation",
     "adjoint_order", "adjoint_symbol", "closed_form", "in_loop", "recursion",
 ]

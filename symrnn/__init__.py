@@ -32,8 +32,7 @@ from symrnn.numeric import check_model, evaluate_pathsum, finite_differences, fo
 from symrnn.paths import count_paths, iter_paths
 from symrnn.render.dot import Drawing, draw, graph_dot, render_graph
 from symrnn.render.latex import latex
-
-__version__ = "0.1.0"
+from symrnn.version import __version__  # noqa: F401  (symrnn.__version__, not a name of the API)
 
 __all__ = [
     "LS", "ClosedForm", "Drawing", "EdgeSensitivity", "Factor", "Model", "ModelBuilder", "Node", "NumericError",

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from symrnn import zoo
-from symrnn.derive.adjoints import LAYOUTS
+from symrnn.derive.equations import LAYOUTS
 from symrnn.errors import SymRNNError
 from symrnn.model.declared import Kind
 from symrnn.operations.functions import concrete

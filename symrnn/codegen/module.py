@@ -21,8 +21,7 @@ import re
 import networkx as nx
 import sympy as sp
 
-from symrnn import __version__
-from symrnn.derive.adjoints import Layout, _reads, adjoint_equation, adjoint_order
+from symrnn.derive.equations import Layout, _reads, adjoint_equation, adjoint_order
 from symrnn.errors import NumericError, SymRNNError
 from symrnn.graph.jacobians import symbolic
 from symrnn.model.declared import Apply, Kind, Model
@@ -46,6 +45,7 @@ from symrnn.operations.symbols import (
     Var,
 )
 from symrnn.render.latex import latex
+from symrnn.version import __version__
 
 #: How each backend's module begins: its one import (and, for torch, NumPy's names for it).
 BACKENDS = {

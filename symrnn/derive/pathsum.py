@@ -16,15 +16,20 @@ so :mod:`symrnn.numeric` evaluates exactly what is printed.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 
-from symrnn.derive.adjoints import Layout, check_layout
+from symrnn.derive.equations import Layout, check_layout
 from symrnn.errors import SymRNNError
+from symrnn.graph.jacobians import expand_interims, interims_read, symbolic
 from symrnn.graph.node import Node
-from symrnn.graph.unroll import find_node, unroll
+from symrnn.graph.unroll import edge_jacobian, edge_template, find_node, unroll
 from symrnn.model.declared import Kind, Model
+from symrnn.operations import algebra as al
+from symrnn.operations.symbols import T
 from symrnn.paths.enumerate import Path, count_paths, iter_paths
 
 #: Beyond this many paths the path sum is not written out: its LaTeX grows with the
@@ -37,15 +42,65 @@ FAMILY_LETTERS = "BCEFGHJKLMNPQRSTUVWXYZ"
 Edge = tuple[Node, Node]
 
 
+class FactorKind(enum.Enum):
+    """What a printed factor of a path's product is."""
+
+    SHARED = "shared"  # the product A of the loss-side edges every path shares
+    RECURRENCE = "recurrence"  # a recurrence edge of a state, B^{t}
+    EDGE = "edge"  # any other edge, D(a -> b)
+    PARTIAL = "partial"  # the first edge, the local partial of wrt
+
+
 @dataclass(frozen=True)
 class Factor:
-    """One printed factor: ``kind`` is "shared" (A), "recurrence" (B^{t}), "edge"
-    (D(a -> b)) or "partial" (the wrt's local partial); ``edges`` are what it
-    multiplies, loss side first."""
+    """One printed factor: its :class:`FactorKind`, the edges it multiplies (loss side first)
+    and its name (``A``, ``B^{2}``) where it has one."""
 
-    kind: str
+    kind: FactorKind
     edges: tuple[Edge, ...]
     name: str = ""
+
+
+@dataclass(frozen=True)
+class EdgeName:
+    """``D(source \\rightarrow target)``, by the display names of its ends."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class PartialName:
+    """``\\frac{\\partial num}{\\partial den}``, by display names."""
+
+    num: str
+    den: str
+
+
+@dataclass(frozen=True)
+class WhereLine:
+    """One definition under a path sum: ``left = [edge =] value[, times]``.
+
+    Attributes
+    ----------
+    left : str, EdgeName or PartialName
+        What is defined: a name (``A``, ``B^{t}``, an interim ``a^{(t)}``), an edge's
+        Jacobian, or a local partial.
+    edge : EdgeName or None
+        The edge whose Jacobian the left side is, written before the value.
+    value : sympy expression, or tuple of EdgeName
+        The symbolic value (a SymPy number ``c`` is ``c I``), or the product of edges ``A`` is.
+    times : tuple of int
+        The steps a template line holds at (``B^{t}``, ``t = 1, 2``); empty for one edge.
+    number : bool
+        The value is a number between two ``1 x 1`` variables (a plain number, not ``c I``).
+    """
+
+    left: str | EdgeName | PartialName
+    value: object
+    edge: EdgeName | None = None
+    times: tuple[int, ...] = ()
+    number: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,8 +119,8 @@ class PathSum:
         One product per path, loss side first.
     shared : Factor or None
         The named product ``A`` of the loss-side edges all paths share.
-    families : dict
-        State name -> letter of its recurrence edges.
+    families : tuple of (str, str)
+        Each state's name and the letter of its recurrence edges.
     """
 
     graph: nx.DiGraph
@@ -74,13 +129,23 @@ class PathSum:
     paths: tuple[Path, ...]
     terms: tuple[tuple[Factor, ...], ...]
     shared: Factor | None
-    families: dict
+    families: tuple[tuple[str, str], ...]
     layout: Layout = Layout.NUMERATOR
     inline: bool = False
 
     @property
     def model(self) -> Model:
         return self.graph.graph["model"]
+
+    @property
+    def partials(self) -> list[Edge]:
+        """The distinct first edges of the paths (the local partials), in order."""
+        return list(dict.fromkeys(term[-1].edges[0] for term in self.terms))
+
+    @cached_property
+    def where(self) -> tuple[WhereLine, ...]:
+        """The definitions that the equation uses, in order (see :func:`where_lines`)."""
+        return where_lines(self)
 
     @property
     def groups(self) -> list[tuple[Factor, list[int]]]:
@@ -107,9 +172,9 @@ class PathSum:
         return latex(self)
 
 
-def _families(model: Model) -> dict[str, str]:
+def _families(model: Model) -> tuple[tuple[str, str], ...]:
     states = [v.name for v in model.variables if v.kind is Kind.STATE]
-    return {name: FAMILY_LETTERS[i % len(FAMILY_LETTERS)] for i, name in enumerate(states)}
+    return tuple((name, FAMILY_LETTERS[i % len(FAMILY_LETTERS)]) for i, name in enumerate(states))
 
 
 def _common_suffix(paths: list[Path]) -> int:
@@ -166,22 +231,87 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
             "length: choose a smaller n (symrnn paths --count still counts them)"
         )
     paths = list(iter_paths(G, source, loss))
-    families = _families(model)
+    families = dict(_families(model))
     k = _common_suffix(paths) if len(paths) > 1 else 0
     shared = None
     if k:
         last = paths[0]
         edges = tuple((last[j], last[j + 1]) for j in range(len(last) - 2, len(last) - 2 - k, -1))
-        shared = Factor("shared", edges, "A")
+        shared = Factor(FactorKind.SHARED, edges, "A")
     terms = []
     for p in paths:
         edges = [(p[j], p[j + 1]) for j in range(len(p) - 2, -1, -1)]  # loss side first
         factors = [shared] if shared else []
         for u, v in edges[k:-1]:
             if u.name == v.name and u.name in families:
-                factors.append(Factor("recurrence", ((u, v),), f"{families[u.name]}^{{{u.t}}}"))
+                factors.append(Factor(FactorKind.RECURRENCE, ((u, v),), f"{families[u.name]}^{{{u.t}}}"))
             else:
-                factors.append(Factor("edge", ((u, v),)))
-        factors.append(Factor("partial", (edges[-1],)))
+                factors.append(Factor(FactorKind.EDGE, ((u, v),)))
+        factors.append(Factor(FactorKind.PARTIAL, (edges[-1],)))
         terms.append(tuple(factors))
-    return PathSum(G, source, loss, tuple(paths), tuple(terms), shared, families, layout, inline)
+    return PathSum(nx.freeze(G), source, loss, tuple(paths), tuple(terms), shared, _families(model), layout, inline)
+
+
+def _is_number(model: Model, node: Node) -> bool:
+    return model.var(node.name).shape == (1, 1)
+
+
+def where_lines(ps: PathSum) -> tuple[WhereLine, ...]:
+    """The definitions a path sum's equation uses: ``A``, each recurrence family ``B^{t}`` as a
+    template with its steps, each other edge's Jacobian, the local partials (one template line
+    when they are one variable's at several steps), then the interims those values read.
+
+    With ``ps.inline`` the values have their interims expanded instead.
+    """
+    G, model = ps.graph, ps.model
+    lines: list[WhereLine] = []
+    shown: list = []  # the values shown, to find the interims they read
+
+    def value(expr):
+        if ps.inline:
+            return expand_interims(model, expr)
+        shown.append(expr)
+        return expr
+
+    def name(u, v) -> EdgeName:
+        return EdgeName(G.nodes[u]["latex"], G.nodes[v]["latex"])
+
+    if ps.shared:
+        lines.append(WhereLine("A", tuple(name(u, v) for u, v in ps.shared.edges)))
+    for state, letter in ps.families:
+        used = [f for term in ps.terms for f in term
+                if f.kind is FactorKind.RECURRENCE and f.edges[0][0].name == state]
+        if not used:
+            continue
+        u, v = used[0].edges[0]
+        decl = model.var(state)
+        template = edge_template(G, u, v)
+        if not al.is_scalar(template):
+            template = template.xreplace({T: T + (v.t - u.t)})  # the source at time t
+        edge = EdgeName(decl.display(T), decl.display(T + (v.t - u.t)))
+        times = tuple(sorted({f.edges[0][0].t for f in used}))
+        lines.append(WhereLine(f"{letter}^{{t}}", value(template), edge, times))
+    edges: list = list(ps.shared.edges) if ps.shared else []
+    for term in ps.terms:
+        edges += [f.edges[0] for f in term if f.kind is FactorKind.EDGE and f.edges[0] not in edges]
+    for u, v in edges:
+        jac = edge_jacobian(G, u, v)
+        number = al.is_scalar(jac) and _is_number(model, u) and _is_number(model, v)
+        lines.append(WhereLine(name(u, v), jac if number else value(jac), number=number))
+    partials = ps.partials
+    targets = {v.name for _, v in partials}
+    refs = {G.edges[e]["refs"] for e in partials}
+    if len(partials) > 1 and len(targets) == 1 and len(refs) == 1 and partials[0][1].t is not None:
+        u, v = partials[0]
+        target = model.var(v.name).display(T)
+        lines.append(WhereLine(PartialName(target, G.nodes[u]["latex"]), value(edge_template(G, u, v)),
+                               EdgeName(G.nodes[u]["latex"], target), tuple(w.t for _, w in partials)))
+    else:
+        for u, v in partials:
+            lines.append(WhereLine(PartialName(G.nodes[v]["latex"], G.nodes[u]["latex"]),
+                                   value(edge_jacobian(G, u, v)), name(u, v)))
+    for interim in interims_read(model, shown):
+        decl = model.var(interim)
+        left = decl.display(T) if decl.timed else decl.latex
+        lines.append(WhereLine(left, symbolic(model, model.definition(interim).expr)))
+    return tuple(lines)

@@ -54,6 +54,17 @@ def expand_interims(model: Model, expr):
     return expr.xreplace(mapping) if mapping else expr
 
 
+def interims_read(model: Model, exprs) -> list[str]:
+    """The interims that the expressions read, each once, in order (by display within one expression)."""
+    names: list[str] = []
+    for expr in exprs:
+        atoms = set() if al.is_scalar(expr) else expr.atoms(Var)
+        for var in sorted(atoms, key=lambda a: a.display):
+            if model.var(var.name).kind is Kind.INTERIM and var.name not in names:
+                names.append(var.name)
+    return names
+
+
 def _local_jacobian(model: Model, expr, parent: Ref, out):
     """d expr / d parent through the expression tree, an interim being a leaf; None when independent."""
     if isinstance(expr, Ref):

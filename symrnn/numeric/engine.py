@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from symrnn.derive.adjoints import Layout, adjoint_equation, adjoint_order
+from symrnn.derive.equations import Layout, adjoint_equation, adjoint_order
 from symrnn.errors import NumericError, SymRNNError
 from symrnn.graph.jacobians import symbolic
 from symrnn.graph.node import Node, concrete_time, resolve

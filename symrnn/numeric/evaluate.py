@@ -10,7 +10,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from symrnn.derive.adjoints import Layout, check_layout
+from symrnn.derive.equations import Layout, check_layout
 from symrnn.graph.jacobians import template
 from symrnn.graph.node import Node, concrete_time, resolve
 from symrnn.model.declared import lengths

@@ -138,8 +138,7 @@ def check_closed_form(cf, point: Point, reference: np.ndarray | None = None) -> 
 def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -> list[CheckRow]:
     """Compare each printed total derivative (every variable, every step) with finite differences
     in that variable's value; one row per variable (but those in ``skip``), over all its steps."""
-    from symrnn.derive.adjoints import adjoint_symbol
-    from symrnn.render.latex import latex
+    from symrnn.derive.equations import adjoint_symbol
 
     deltas = evaluate_adjoints(rec, G, point)
     rows = []
@@ -151,7 +150,7 @@ def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -
         formula = np.stack([_as_gradient(deltas[v], shape[1:]) for v in nodes])
         reference = np.stack([finite_differences(G, point, v) for v in nodes])
         decl = rec.model.var(eq.name)
-        name = latex(adjoint_symbol(rec.model, eq.name, T if decl.timed else None, rec.layout))
+        name = adjoint_symbol(rec.model, eq.name, T if decl.timed else None, rec.layout).display
         rows.append(CheckRow(name, shape, formula, reference, relative_error(formula, reference), "recursion",
                              reference.size))
     return rows

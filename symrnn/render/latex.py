@@ -21,8 +21,11 @@ from sympy import (
 )
 from sympy.printing.latex import LatexPrinter
 
-from symrnn.derive.adjoints import Layout
-from symrnn.operations import algebra as al
+from symrnn.derive import adjoints
+from symrnn.derive.equations import Layout
+from symrnn.derive.pathsum import FactorKind
+from symrnn.graph.jacobians import symbolic
+from symrnn.model.declared import Kind
 from symrnn.operations.functions import function
 from symrnn.operations.symbols import (
     Basis,
@@ -32,6 +35,7 @@ from symrnn.operations.symbols import (
     LogSoftmax,
     Selector,
     Softmax,
+    T,
     Var,
 )
 
@@ -119,8 +123,6 @@ class SymRNNLatexPrinter(LatexPrinter):
         return r"\begin{bmatrix} " + sep.join(blocks) + r" \end{bmatrix}"
 
     def _print_SumOver(self, expr):
-        from symrnn.operations.symbols import T
-
         arg = self._print(expr.arg)
         if isinstance(expr.arg, (MatAdd, HadamardProduct)):
             arg = f"({arg})"
@@ -151,6 +153,9 @@ class SymRNNLatexPrinter(LatexPrinter):
 
     def _print_MatMul(self, expr):
         coeff, mats = expr.as_coeff_matrices()
+        return self._product(coeff, mats)
+
+    def _product(self, coeff, mats) -> str:
         out = ""
         for i, f in enumerate(mats):
             sep = "" if i == 0 else (r"\," if isinstance(mats[i - 1], OneMatrix) else " ")
@@ -161,22 +166,25 @@ class SymRNNLatexPrinter(LatexPrinter):
             return f"{self._print(coeff)} {out}"
         return out
 
+    def _minus(self, term) -> str | None:
+        """A term of a sum that carries a minus sign, printed without it (None for the others)."""
+        if isinstance(term, MatMul):
+            coeff, mats = term.as_coeff_matrices()
+            return self._product(-coeff, mats) if coeff.could_extract_minus_sign() else None
+        return None
+
     def _print_MatAdd(self, expr):
-        out = ""
-        for i, term in enumerate(expr.args):
-            s = self._print(term)
-            if i == 0:
-                out = s
-            elif s.startswith("-"):
-                out += " - " + s[1:]
-            else:
-                out += " + " + s
+        out = self._print(expr.args[0])
+        for term in expr.args[1:]:
+            minus = self._minus(term)
+            out += f" + {self._print(term)}" if minus is None else f" - {minus}"
         return out
 
+    def _hadamard_factor(self, a) -> str:
+        return f"({self._print(a)})" if isinstance(a, (MatAdd, MatMul)) else self._print(a)
+
     def _print_HadamardProduct(self, expr):
-        return r" \odot ".join(
-            f"({self._print(a)})" if isinstance(a, (MatAdd, MatMul)) else self._print(a) for a in expr.args
-        )
+        return r" \odot ".join(self._hadamard_factor(a) for a in expr.args)
 
     def _print_KroneckerProduct(self, expr):
         self._in_kron += 1
@@ -184,6 +192,211 @@ class SymRNNLatexPrinter(LatexPrinter):
             return r" \otimes ".join(self._factor(a) for a in expr.args)
         finally:
             self._in_kron -= 1
+
+
+    # -- derivations: they carry their content (symrnn.derive); these methods only print it ------
+    def value(self, expr, number: bool = False) -> str:
+        """A right-hand side: a SymPy number ``c`` stands for ``c I``, unless ``number`` (a ``1 x 1`` value)."""
+        if not number and isinstance(expr, (int, sp.Integer)) and expr in (1, -1):
+            return "I" if expr == 1 else "-I"
+        return self._print(expr)
+
+    def _print_EdgeName(self, e):
+        return rf"D({e.source} \rightarrow {e.target})"
+
+    def _print_PartialName(self, p):
+        return partial(p.num, p.den)
+
+    def _print_WhereLine(self, line):
+        if isinstance(line.value, tuple):
+            right = " ".join(self._print(e) for e in line.value)
+        else:
+            right = self.value(line.value, line.number)
+        if line.edge is not None:
+            right = f"{self._print(line.edge)} = {right}"
+        if line.times:
+            right += rf", \quad {times_text(list(line.times))}"
+        return right
+
+    def _print_Span(self, span):
+        text = rf"{span.index} = {time_latex(span.start)}, \dots, {time_latex(span.stop)}"
+        return text + "".join(rf",\ {span.index} \neq {time_latex(c)}" for c in span.excluded)
+
+    def _print_Line(self, line):
+        shown = []
+        for condition, expr in line.parts:
+            if condition is None:
+                shown.append(self.value(expr, line.number))
+            else:
+                cond = sp.latex(condition).replace(" ", "")
+                shown.append(rf"[{cond}]\, \left({self.value(expr, line.number)}\right)")
+        return " + ".join(shown) or "0"
+
+    def line_tuple(self, line) -> tuple[str, str, str]:
+        """``(left, right, range)`` of a factored form's line."""
+        return (self._print(line.left), self._print_Line(line), "" if line.span is None else self._print(line.span))
+
+    # the path sum
+    def _path_factor(self, ps, f) -> str:
+        G = ps.graph
+        if f.kind in (FactorKind.SHARED, FactorKind.RECURRENCE):
+            return f.name
+        u, v = f.edges[0]
+        if f.kind is FactorKind.PARTIAL:
+            return partial(G.nodes[v]["latex"], G.nodes[u]["latex"])
+        return rf"D({G.nodes[u]['latex']} \rightarrow {G.nodes[v]['latex']})"
+
+    def _oriented(self, ps, factors) -> list[str]:
+        """Factors loss side first; transposed and read from ``wrt`` up in denominator layout."""
+        if ps.layout is not Layout.DENOMINATOR:
+            return [self._path_factor(ps, f) for f in factors]
+        return [self._path_factor(ps, f) if _scalar_factor(ps, f) else _transposed(self._path_factor(ps, f))
+                for f in reversed(factors)]
+
+    def pathsum_terms(self, ps) -> list[str]:
+        """Each term of the path sum, as printed."""
+        return [" ".join(self._oriented(ps, term)) for term in ps.terms]
+
+    def pathsum_equation(self, ps) -> str:
+        """The equation ``d loss / d wrt = sum of products`` (no alignment marks)."""
+        G = ps.graph
+        return f"{partial(G.nodes[ps.loss]['latex'], G.nodes[ps.wrt]['latex'])} = " + " + ".join(
+            self.pathsum_terms(ps))
+
+    def pathsum_where(self, ps) -> list[tuple[str, str]]:
+        """The definitions under the equation, as ``(left, right)``."""
+        return [(self._print(line.left) if not isinstance(line.left, str) else line.left, self._print(line))
+                for line in ps.where]
+
+    def pathsum_notes(self, ps) -> list[str]:
+        """The statements that go with the formula (partials are local; vec convention)."""
+        G, model = ps.graph, ps.model
+        wrt = G.nodes[ps.wrt]["latex"]
+        partials = ps.partials
+        targets: list = []  # one entry per variable the partials differentiate, in order
+        for _, v in partials:
+            if v.name not in [t.name for t in targets]:
+                targets.append(v)
+        if len(partials) > 1:
+            shown = [model.var(v.name).display(T) if v.t is not None else G.nodes[v]["latex"] for v in targets]
+            which = "Each " + " and each ".join(f"${partial(s, wrt)}$" for s in shown) + " is"
+            edge = " and ".join(rf"$D({wrt} \rightarrow {s})$" for s in shown)
+            target = " and ".join(f"${s}$" for s in shown)
+            target_plain = shown[0] if len(shown) == 1 else None
+        else:
+            u, v = partials[0]
+            target_plain = G.nodes[v]["latex"]
+            which = f"${partial(target_plain, wrt)}$ is"
+            edge = rf"$D({G.nodes[u]['latex']} \rightarrow {target_plain})$"
+            target = f"${target_plain}$"
+        own = f"${target_plain}$" if target_plain else "that variable"
+        notes = [
+            f"{which} the local Jacobian of its edge, {edge}: the derivative of the equation of "
+            f"{target} in ${wrt}$ with the other arguments of {own} held fixed, not a total derivative.",
+            r"Jacobians are in numerator layout: $D(a \rightarrow b)$ has a row for each component of $b$ "
+            r"and a column for each component of $a$.",
+        ]
+        loss = G.nodes[ps.loss]["latex"]
+        if ps.layout is Layout.DENOMINATOR:
+            notes.append(
+                f"Denominator layout: ${partial(loss, wrt)}$ is a column, the transpose of the "
+                "numerator-layout row, so each product is transposed and read from the variable up to the loss."
+            )
+        rows, cols = model.var(ps.wrt.name).shape
+        if cols != 1:
+            notes.append(
+                f"${wrt}$ is ${self._print(rows)} \\times {self._print(cols)}$; Jacobians with respect to it use "
+                f"the vec convention: $\\operatorname{{vec}}({wrt})$ stacks its columns, so that "
+                f"${wrt} u = (u^{{\\top}} \\otimes I_{{{self._print(rows)}}}) \\operatorname{{vec}}({wrt})$ "
+                f"and ${partial(loss, wrt)}$ is a row of ${self._print(rows * cols)}$ entries."
+            )
+        return notes
+
+    def _grouped_sum(self, ps) -> str:
+        """The sum with the terms that end in the same partial factored: ``(P_1 + P_2) \\frac{...}``."""
+        terms = self.pathsum_terms(ps)
+        den = ps.layout is Layout.DENOMINATOR
+        blocks = []
+        for factor, members in ps.groups:
+            if len(members) == 1:
+                blocks.append(terms[members[0]])
+                continue
+            shown = self._oriented(ps, [factor])[0]
+            rests = [" ".join(self._oriented(ps, ps.terms[k][:-1])) or "I" for k in members]
+            inner = (r" \\" + "\n" + r"  &\qquad + ").join(rests)
+            blocks.append(rf"{shown} \Big({inner}\Big)" if den else rf"\Big({inner}\Big) {shown}")
+        return (r" \\" + "\n" + r"  &\quad + ").join(blocks)
+
+    def _print_PathSum(self, ps):
+        terms = self.pathsum_terms(ps)
+        if ps.grouped:
+            body = self._grouped_sum(ps)
+        else:
+            body = (r" \\" + "\n" + r"  &\quad + " if len(terms) > 3 else " + ").join(terms)
+        G = ps.graph
+        lhs = partial(G.nodes[ps.loss]["latex"], G.nodes[ps.wrt]["latex"])
+        out = [r"\begin{align*}", f"  {lhs} &= {body}", r"\end{align*}", "where", r"\begin{align*}"]
+        out.append((r" \\" + "\n").join(f"  {left} &= {right}" for left, right in self.pathsum_where(ps)))
+        out.append(r"\end{align*}")
+        notes = self.pathsum_notes(ps)
+        if ps.grouped:
+            notes.insert(0, f"The {len(terms)} paths are grouped by the step at which they leave "
+                            f"${G.nodes[ps.wrt]['latex']}$: each bracket sums the paths that share that first edge.")
+        return "\n".join(out) + "\n\n" + "\n\n".join(notes)
+
+    # the factored forms
+    def _block(self, rows) -> str:
+        text = [f"  {left} &= {right}" + (rf", \quad {span}" if span else "") for left, right, span in rows]
+        return "\\begin{align*}\n" + (" \\\\\n".join(text)) + "\n\\end{align*}"
+
+    def _layout_note(self, model, layout) -> str:
+        loss = model.var(model.loss).latex
+        if layout is Layout.NUMERATOR:
+            return (rf"Numerator layout: $\frac{{\partial {loss}}}{{\partial v}}$ is a row with one entry per "
+                    r"component of $v$, and $D(a \rightarrow b)$ has a row per component of $b$.")
+        return (rf"Denominator layout: $\frac{{\partial {loss}}}{{\partial v}}$ is shaped like $v$ (a column "
+                r"for a vector, a matrix for a matrix), and each step applies the transposed Jacobian.")
+
+    def _recursion_notes(self, rec) -> list[str]:
+        model = rec.model
+        loss = model.var(model.loss).latex
+        notes = [
+            rf"Each $\frac{{\partial {loss}}}{{\partial v}}$ is the total derivative of ${loss}$ in $v$, "
+            r"through every path from $v$ to the loss; the recursion computes them from the loss backwards.",
+            self._layout_note(model, rec.layout),
+        ]
+        if rec.has_conditions:
+            notes.append(r"A bracket $[P]$ is 1 when $P$ holds and 0 otherwise.")
+        if rec.zeros:
+            shown = ", ".join(f"${self._print(z)} = 0$" for z in rec.zeros)
+            notes.append(f"A variable outside its loop does not exist and its total derivative is zero: {shown}.")
+        return notes
+
+    def _where_block(self, where) -> list[str]:
+        return ["where", self._block([(left, self.value(right), "") for left, right in where])] if where else []
+
+    def _print_Recursion(self, rec):
+        out = [self._block([self.line_tuple(line) for line in rec.lines]), *self._where_block(rec.where)]
+        return "\n".join(out) + "\n\n" + "\n\n".join(self._recursion_notes(rec))
+
+    def _print_ClosedForm(self, cf):
+        out = [self._block([self.line_tuple(line) for line in cf.lines])]
+        if cf.recursion.lines:
+            out += ["with the total derivatives", self._block([self.line_tuple(line) for line in cf.recursion.lines])]
+        out += self._where_block(cf.where)
+        notes = self._recursion_notes(cf.recursion)
+        decl = cf.model.var(cf.node.name)
+        rows, cols = decl.shape
+        if cols != 1 and cf.layout is Layout.NUMERATOR:
+            wrt = decl.latex
+            notes.append(
+                f"${wrt}$ is ${self._print(rows)} \\times {self._print(cols)}$; in numerator layout its gradient is "
+                f"a row of ${self._print(rows * cols)}$ entries in the vec convention ($\\operatorname{{vec}}({wrt})$ "
+                f"stacks its columns, so that ${wrt} u = (u^{{\\top}} \\otimes I) \\operatorname{{vec}}({wrt})$); "
+                f"the denominator layout gives it the shape of ${wrt}$.")
+        if any(term.condition is not None for term in cf.equation.terms):
+            notes.append(r"A bracket $[P]$ is 1 when $P$ holds and 0 otherwise.")
+        return "\n".join(out) + "\n\n" + "\n\n".join(notes)
 
 
 def latex(expr, **settings) -> str:
@@ -206,9 +419,6 @@ def latex(expr, **settings) -> str:
 
 def model_latex(model) -> str:
     """The model's equations, one per line, in an ``aligned`` block."""
-    from symrnn.graph.jacobians import symbolic
-    from symrnn.model.declared import Kind
-
     lines = []
     for d in model.definitions:
         decl = model.var(d.target)
@@ -226,17 +436,8 @@ def _range_text(loop) -> str:
     return rf"{sp.latex(loop.start)}, \dots, {sp.latex(loop.stop)}"
 
 
-# -- derivations -------------------------------------------------------------------
-def _node(G, v) -> str:
-    return G.nodes[v]["latex"]
-
-
-def edge_d(G, u, v) -> str:
-    """``D(u \\rightarrow v)``."""
-    return rf"D({_node(G, u)} \rightarrow {_node(G, v)})"
-
-
 def partial(num: str, den: str) -> str:
+    """``\\frac{\\partial num}{\\partial den}`` of two display names."""
     return rf"\frac{{\partial {num}}}{{\partial {den}}}"
 
 
@@ -248,22 +449,9 @@ def times_text(times: list[int]) -> str:
     return "t = " + ", ".join(str(t) for t in times)
 
 
-def _factor_latex(ps, f) -> str:
-    G = ps.graph
-    if f.kind in ("shared", "recurrence"):
-        return f.name
-    u, v = f.edges[0]
-    if f.kind == "partial":
-        return partial(_node(G, v), _node(G, u))
-    return edge_d(G, u, v)
-
-
-def pathsum_terms(ps) -> list[str]:
-    """Each term of the path sum, as printed: loss side first, or transposed in denominator layout."""
-    if ps.layout is Layout.DENOMINATOR:
-        return [" ".join(_factor_latex(ps, f) if _scalar_factor(ps, f) else _transposed(_factor_latex(ps, f))
-                         for f in reversed(term)) for term in ps.terms]
-    return [" ".join(_factor_latex(ps, f) for f in term) for term in ps.terms]
+def time_latex(time) -> str:
+    """``n - 1`` -> ``n-1``: a time as the handouts write it."""
+    return sp.latex(sp.sympify(time)).replace(" ", "")
 
 
 def _is_number(model, node) -> bool:
@@ -282,183 +470,18 @@ def _transposed(factor: str) -> str:
 
 
 def pathsum_equation(ps) -> str:
-    """The equation ``d loss / d wrt = sum of products`` (no alignment marks)."""
-    return f"{partial(_node(ps.graph, ps.loss), _node(ps.graph, ps.wrt))} = " + " + ".join(pathsum_terms(ps))
-
-
-def _shifted_template(G, u, v):
-    """Edge template rewritten so that the source is at time ``t`` (for ``B^{t}``)."""
-    from symrnn.graph.unroll import edge_template
-    from symrnn.operations.symbols import T
-
-    expr = edge_template(G, u, v)
-    return expr if al.is_scalar(expr) else expr.xreplace({T: T + (v.t - u.t)})
+    """The equation ``d loss / d wrt = sum of products`` of a path sum (no alignment marks)."""
+    return SymRNNLatexPrinter().pathsum_equation(ps)
 
 
 def pathsum_where(ps) -> list[tuple[str, str]]:
-    """The definitions that the equation uses, as ``(left, right)`` pairs, in order."""
-    from symrnn.graph.jacobians import symbolic
-    from symrnn.graph.unroll import edge_jacobian, edge_template
-    from symrnn.model.declared import Kind
-    from symrnn.operations.symbols import T, Var
-
-    G, model = ps.graph, ps.model
-    lines: list[tuple[str, str]] = []
-    shown: list = []  # printed symbolic right-hand sides, to find the interims they use
-
-    def show(expr) -> str:
-        if ps.inline:
-            from symrnn.graph.jacobians import expand_interims
-
-            return latex(expand_interims(model, expr))
-        shown.append(expr)
-        return latex(expr)
-
-    if ps.shared:
-        lines.append(("A", " ".join(edge_d(G, u, v) for u, v in ps.shared.edges)))
-    for state, letter in ps.families.items():
-        used = [f for term in ps.terms for f in term
-                if f.kind == "recurrence" and f.edges[0][0].name == state]
-        if not used:
-            continue
-        u, v = used[0].edges[0]
-        decl = model.var(state)
-        d = rf"D({decl.display(T)} \rightarrow {decl.display(T + (v.t - u.t))})"
-        times = sorted({f.edges[0][0].t for f in used})
-        right = f"{d} = {show(_shifted_template(G, u, v))}, \\quad {times_text(times)}"
-        lines.append((f"{letter}^{{t}}", right))
-    edges: list = list(ps.shared.edges) if ps.shared else []
-    for term in ps.terms:
-        edges += [f.edges[0] for f in term if f.kind == "edge" and f.edges[0] not in edges]
-    for u, v in edges:
-        jac = edge_jacobian(G, u, v)
-        number = al.is_scalar(jac) and _is_number(model, u) and _is_number(model, v)
-        lines.append((edge_d(G, u, v), sp.latex(jac) if number else show(jac)))
-    partials = []
-    for term in ps.terms:
-        if term[-1].edges[0] not in partials:
-            partials.append(term[-1].edges[0])
-    targets = {v.name for _, v in partials}
-    refs = {G.edges[e]["refs"] for e in partials}
-    if len(partials) > 1 and len(targets) == 1 and len(refs) == 1 and partials[0][1].t is not None:
-        u, v = partials[0]
-        decl = model.var(v.name)
-        left = partial(decl.display(T), _node(G, u))
-        d = rf"D({_node(G, u)} \rightarrow {decl.display(T)})"
-        body = f"{d} = {show(edge_template(G, u, v))}"
-        lines.append((left, rf"{body}, \quad {times_text([w.t for _, w in partials])}"))
-    else:
-        for u, v in partials:
-            right = f"{edge_d(G, u, v)} = {show(edge_jacobian(G, u, v))}"
-            lines.append((partial(_node(G, v), _node(G, u)), right))
-    interims: list[str] = []
-    for expr in shown:
-        atoms = set() if al.is_scalar(expr) else expr.atoms(Var)
-        for var in sorted(atoms, key=lambda a: a.display):
-            if model.var(var.name).kind is Kind.INTERIM and var.name not in interims:
-                interims.append(var.name)
-    for name in interims:
-        decl = model.var(name)
-        left = decl.display(T) if decl.timed else decl.latex
-        lines.append((left, latex(symbolic(model, model.definition(name).expr))))
-    return lines
+    """The definitions that a path sum's equation uses, printed as ``(left, right)`` pairs, in order."""
+    return SymRNNLatexPrinter().pathsum_where(ps)
 
 
-def pathsum_notes(ps) -> list[str]:
-    """The statements that go with the formula (partials are local; vec convention)."""
-    from symrnn.operations.symbols import T
-
-    G, model = ps.graph, ps.model
-    wrt = _node(G, ps.wrt)
-    partials: list = []
-    for term in ps.terms:
-        if term[-1].edges[0] not in partials:
-            partials.append(term[-1].edges[0])
-    targets: list = []  # one entry per variable the partials differentiate, in order
-    for _, v in partials:
-        if v.name not in [t.name for t in targets]:
-            targets.append(v)
-    if len(partials) > 1:
-        shown = [model.var(v.name).display(T) if v.t is not None else _node(G, v) for v in targets]
-        which = "Each " + " and each ".join(f"${partial(s, wrt)}$" for s in shown) + " is"
-        edge = " and ".join(rf"$D({wrt} \rightarrow {s})$" for s in shown)
-        target = " and ".join(f"${s}$" for s in shown)
-        target_plain = shown[0] if len(shown) == 1 else None
-    else:
-        u, v = partials[0]
-        target_plain = _node(G, v)
-        which = f"${partial(target_plain, wrt)}$ is"
-        edge = f"${edge_d(G, u, v)}$"
-        target = f"${target_plain}$"
-    own = f"${target_plain}$" if target_plain else "that variable"
-    notes = [
-        f"{which} the local Jacobian of its edge, {edge}: the derivative of the equation of "
-        f"{target} in ${wrt}$ with the other arguments of {own} held fixed, not a total derivative.",
-        r"Jacobians are in numerator layout: $D(a \rightarrow b)$ has a row for each component of $b$ "
-        r"and a column for each component of $a$.",
-    ]
-    if ps.layout is Layout.DENOMINATOR:
-        notes.append(
-            f"Denominator layout: ${partial(_node(G, ps.loss), wrt)}$ is a column, the transpose of the "
-            "numerator-layout row, so each product is transposed and read from the variable up to the loss."
-        )
-    rows, cols = G.graph["model"].var(ps.wrt.name).shape
-    if cols != 1:
-        notes.append(
-            f"${wrt}$ is ${latex(rows)} \\times {latex(cols)}$; Jacobians with respect to it use the vec "
-            f"convention: $\\operatorname{{vec}}({wrt})$ stacks its columns, so that "
-            f"${wrt} u = (u^{{\\top}} \\otimes I_{{{latex(rows)}}}) \\operatorname{{vec}}({wrt})$ "
-            f"and ${partial(_node(G, ps.loss), wrt)}$ is a row of ${latex(rows * cols)}$ entries."
-        )
-    return notes
-
-
-def _grouped_sum(ps) -> str:
-    """The sum with the terms that end in the same partial factored: ``(P_1 + P_2) \\frac{...}``."""
-    terms = pathsum_terms(ps)
-    den = ps.layout is Layout.DENOMINATOR
-    blocks = []
-    for factor, members in ps.groups:
-        shown = _factor_latex(ps, factor)
-        if den and not _scalar_factor(ps, factor):
-            shown = _transposed(shown)
-        rests = []
-        for k in members:
-            rest = [f for f in ps.terms[k][:-1]]
-            if den:
-                rest = [_factor_latex(ps, f) if _scalar_factor(ps, f) else _transposed(_factor_latex(ps, f))
-                        for f in reversed(rest)]
-            else:
-                rest = [_factor_latex(ps, f) for f in rest]
-            rests.append(" ".join(rest) or "I")
-        if len(members) == 1:
-            blocks.append(terms[members[0]])
-            continue
-        inner = (r" \\" + "\n" + r"  &\qquad + ").join(rests)
-        blocks.append(rf"{shown} \Big({inner}\Big)" if den else rf"\Big({inner}\Big) {shown}")
-    return (r" \\" + "\n" + r"  &\quad + ").join(blocks)
-
-
-def pathsum_latex(ps) -> str:
-    """The whole derivation: the equation, its definitions, and its statements."""
-    terms = pathsum_terms(ps)
-    if ps.grouped:
-        body = _grouped_sum(ps)
-    else:
-        body = (r" \\" + "\n" + r"  &\quad + " if len(terms) > 3 else " + ").join(terms)
-    lhs = partial(_node(ps.graph, ps.loss), _node(ps.graph, ps.wrt))
-    out = [r"\begin{align*}", f"  {lhs} &= {body}", r"\end{align*}", "where", r"\begin{align*}"]
-    where = pathsum_where(ps)
-    out.append((r" \\" + "\n").join(f"  {left} &= {right}" for left, right in where))
-    out.append(r"\end{align*}")
-    notes = pathsum_notes(ps)
-    if ps.grouped:
-        notes.insert(0, f"The {len(terms)} paths are grouped by the step at which they leave "
-                        f"${_node(ps.graph, ps.wrt)}$: each bracket sums the paths that share that first edge.")
-    return "\n".join(out) + "\n\n" + "\n\n".join(notes)
-
-
-SymRNNLatexPrinter._print_PathSum = lambda self, ps: pathsum_latex(ps)
-
-# The factored forms print through the same printer; their module registers itself.
-from symrnn.render import factored as _factored  # noqa: E402, F401
+def equation_lines(model, eq, layout, inline: bool = False) -> tuple[list, list]:
+    """``(lines, zeros)`` of one adjoint equation, printed: each line ``(left, right, range)``, and the
+    adjoints outside their loops that the general line reads (stated to be zero)."""
+    printer = SymRNNLatexPrinter()
+    lines, zeros = adjoints.equation_lines(model, eq, layout, inline)
+    return [printer.line_tuple(line) for line in lines], [printer._print(z) for z in zeros]

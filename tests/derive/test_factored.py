@@ -8,8 +8,7 @@ from symrnn.derive.adjoints import adjoint_equation, adjoint_order, closed_form,
 from symrnn.errors import SymRNNError
 from symrnn.model.declared import FORWARD, Loop
 from symrnn.operations.symbols import I, N, T
-from symrnn.render.factored import equation_lines
-from symrnn.render.latex import latex
+from symrnn.render.latex import equation_lines, latex
 
 
 def _lines(model, name, layout="numerator"):

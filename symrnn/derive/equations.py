@@ -1,0 +1,279 @@
+"""The factored forms of the gradient: the backward recursion (BPTT) and the closed form.
+
+The *adjoint* of a variable is the total derivative of the loss in it,
+``\\frac{\\partial o}{\\partial h^{(t)}}``. It is the sum, over the variables that
+read it, of the reader's adjoint times the local derivative of the reader's
+equation:
+
+* numerator layout (rows, as the question sheet): ``adjoint(reader) D(h -> reader)``,
+  with the Jacobian rules of the registry;
+* denominator layout (columns shaped like the variable, as seed 002): the VJP
+  rules of the registry applied to ``adjoint(reader)``.
+
+Everything is derived once per model with the loop index ``t`` (and ``n``, ``i``)
+symbolic, so it does not grow with ``n``. An :class:`AdjointEquation` holds the
+terms of one variable; how a term applies in time is data of the term:
+
+* a reader inside a loop, reading ``h^{(t+k)}``: the term holds wherever that
+  reader exists (the adjoint of a variable outside its loop is zero);
+* a reader outside the loops, reading ``h^{(n)}``: the term holds at ``t = n`` only
+  (``at``);
+* a parameter read at every step: the term is a sum over the reader's loop (``over``);
+* an initial state: read by the first step only (a fixed reader time).
+
+:class:`Recursion` is the adjoints of every variable between ``wrt`` and the loss,
+loss side first; :class:`ClosedForm` is the gradient in ``wrt`` written with them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import cache
+
+import networkx as nx
+import sympy as sp
+
+from symrnn.errors import SymRNNError
+from symrnn.graph.jacobians import parent_refs, template, vjp_template
+from symrnn.graph.node import time_offset
+from symrnn.model.declared import Kind, Loop, Model, Ref
+from symrnn.operations import algebra as al
+from symrnn.operations.symbols import T, TotalDerivative
+
+
+class Layout(str, enum.Enum):
+    """How a gradient is shaped: numerator (Jacobians, row gradients, as the question sheet) or
+    denominator (gradients shaped like the variable). A ``str`` enum: ``Layout("numerator")``."""
+
+    NUMERATOR = "numerator"
+    DENOMINATOR = "denominator"
+
+
+#: The layouts' names, for option lists.
+LAYOUTS = tuple(layout.value for layout in Layout)
+
+
+def check_layout(layout: str | Layout) -> Layout:
+    """The :class:`Layout` named ``layout``; SymRNNError naming the choices otherwise.
+
+    Examples
+    --------
+    >>> check_layout("denominator") is Layout.DENOMINATOR
+    True
+    """
+    try:
+        return Layout(layout)
+    except ValueError:
+        raise SymRNNError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}") from None
+
+
+@dataclass(frozen=True)
+class AdjointTerm:
+    """One term of an adjoint equation.
+
+    Attributes
+    ----------
+    expr : sympy expression
+        The term, in the variable's own time ``t``; for an ``over`` term, in the
+        summation index ``t`` of the reader's loop.
+    reader : str
+        The variable whose adjoint the term carries back.
+    reader_time : sympy expression or None
+        The reader's time (``t + 1``, ``1``), or None for a reader outside the loops.
+    at : sympy expression or None
+        The term holds only at this time of the variable (``n``, ``i``).
+    over : Loop or None
+        The term is summed over this loop of the reader.
+    condition : sympy relational or None
+        The term exists only for the lengths where this holds (``i = 1``: the tagger's
+        ``\beta^{(i-1)}`` is the initial state ``\beta^{(0)}`` only then).
+    """
+
+    expr: object
+    reader: str
+    reader_time: sp.Expr | None = None
+    at: sp.Expr | None = None
+    over: Loop | None = None
+    condition: object = None
+
+
+@dataclass(frozen=True)
+class AdjointEquation:
+    """``adjoint(name) = sum of terms`` for every time of ``name``."""
+
+    name: str
+    terms: tuple[AdjointTerm, ...]
+
+    @property
+    def general(self) -> tuple[AdjointTerm, ...]:
+        return tuple(term for term in self.terms if term.at is None)
+
+    def fixed_times(self) -> list:
+        seen: list = []
+        for term in self.terms:
+            if term.at is not None and term.at not in seen:
+                seen.append(term.at)
+        return seen
+
+
+def adjoint_symbol(model: Model, name: str, time, layout: str) -> TotalDerivative:
+    """``\\frac{\\partial o}{\\partial h^{(t)}}`` as a symbol: a row (numerator) or shaped like ``h``."""
+    decl = model.var(name)
+    loss = model.var(model.loss).latex
+    rows, cols = decl.shape
+    latex = rf"\frac{{\partial {loss}}}{{\partial {decl.latex}}}"
+    shape = (1, rows * cols) if check_layout(layout) is Layout.NUMERATOR else (rows, cols)
+    return TotalDerivative(name, time if decl.timed else None, *shape, latex)
+
+
+def _local(model: Model, reader: str, ref: Ref, layout: str):
+    """adjoint(reader) times the local derivative of the reader's equation in ``ref``, reader at ``t``."""
+    v = sp.S.One if reader == model.loss else adjoint_symbol(model, reader, T, layout)
+    if layout is Layout.NUMERATOR:
+        return al.mul(v, template(model, reader, ref))
+    return vjp_template(model, reader, ref, v)
+
+
+def _shifted(expr, time):
+    """``expr`` (in the reader's ``t``) with the reader's ``t`` set to ``time``."""
+    if al.is_scalar(expr):
+        return expr
+    return expr.xreplace({T: time})
+
+
+def in_loop(time, loop: Loop) -> bool | None:
+    """Whether ``time`` is a step of ``loop`` for every ``n`` (and ``i``): True, False, or None if it depends."""
+    time = sp.sympify(time)
+    low, high = (loop.start, loop.stop) if loop.step == 1 else (loop.stop, loop.start)
+    below, above = sp.expand(time - low), sp.expand(high - time)
+    if below.is_negative or above.is_negative:
+        return False
+    if below.is_nonnegative and above.is_nonnegative:
+        return True
+    return None
+
+
+@cache
+def adjoint_equation(model: Model, name: str, layout: Layout = Layout.NUMERATOR) -> AdjointEquation:
+    """The terms of the adjoint of variable ``name`` (a state, a defined variable, a parameter or an input).
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> eq = adjoint_equation(elman(), "h")
+    >>> [(term.reader, term.reader_time, term.at) for term in eq.terms]
+    [('h', t + 1, None), ('l', None, n)]
+    """
+    layout = check_layout(layout)
+    decl = model.var(name)
+    terms: list[AdjointTerm] = []
+    for d in model.definitions:
+        reader = model.var(d.target)
+        if reader.kind is Kind.INTERIM:
+            continue
+        for ref in parent_refs(model, reader.name):
+            if ref.name == name:
+                terms.append(_term(model, decl, reader, ref, layout))
+            elif decl.kind is Kind.PARAMETER and model.var(ref.name).init == name:
+                term = _init_term(model, decl, reader, ref, layout)
+                if term is not None:
+                    terms.append(term)
+    return AdjointEquation(name, tuple(terms))
+
+
+def _term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm:
+    local = _local(model, reader.name, ref, layout)
+    reads_t = ref.time is not None and sp.sympify(ref.time).has(T)
+    if reader.timed and reads_t:
+        _, k = time_offset(ref.time)
+        return AdjointTerm(_shifted(local, T - k), reader.name, T - k)
+    if reader.timed and not decl.timed:
+        return AdjointTerm(local, reader.name, T, over=reader.loop)
+    if reader.timed:
+        raise SymRNNError(
+            f"{reader.display(T)} reads {decl.display(ref.time)} at a fixed time inside its loop; "
+            "the factored forms do not cover this yet"
+        )
+    if decl.timed and not reads_t:
+        return AdjointTerm(local, reader.name, None, at=sp.sympify(ref.time))
+    return AdjointTerm(local, reader.name, None)  # a static read, or a sum over t of the variable
+
+
+def _init_term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm | None:
+    """The term of an initial state: the step of ``reader`` whose read of ``ref`` falls before the loop."""
+    state = model.var(ref.name)
+    before = sp.sympify(state.loop.first) - state.loop.step
+    if ref.time is None:
+        return None
+    if not sp.sympify(ref.time).has(T):  # read at a fixed time outside the loops: the init when that time is
+        base, offset = time_offset(ref.time)
+        condition = sp.Eq(base, before - offset) if base is not None else sp.Eq(offset, before)
+        if condition is sp.false:
+            return None
+        local = _local(model, reader.name, ref, layout)
+        return AdjointTerm(local, reader.name, None, condition=None if condition is sp.true else condition)
+    _, k = time_offset(ref.time)
+    reader_time = sp.expand(before - k)
+    if in_loop(reader_time, reader.loop) is False:
+        return None
+    local = _local(model, reader.name, ref, layout)
+    return AdjointTerm(_shifted(local, reader_time), reader.name, reader_time)
+
+
+# -- which variables, in which order --------------------------------------------------
+def _reads(model: Model) -> nx.MultiDiGraph:
+    """Variable-level graph: an edge ``x -> v`` with the offset of every read of ``x`` by ``v``."""
+    R = nx.MultiDiGraph()
+    for v in model.variables:
+        if v.kind not in (Kind.INTERIM, Kind.LABEL):
+            R.add_node(v.name)
+    for d in model.definitions:
+        if model.var(d.target).kind is Kind.INTERIM:
+            continue
+        for ref in parent_refs(model, d.target):
+            offset = None
+            if ref.time is not None and sp.sympify(ref.time).has(T):
+                offset = time_offset(ref.time)[1]
+            R.add_edge(ref.name, d.target, offset=offset)
+            init = model.var(ref.name).init
+            if init is not None:
+                R.add_edge(init, d.target, offset=None)
+    return R
+
+
+def adjoint_order(model: Model, wrt: str) -> list[str]:
+    """The variables between ``wrt`` and the loss whose adjoints the gradient needs, loss side first.
+
+    Within a group of variables that read each other across steps (the LSTM's
+    ``h`` and ``c``), one read at the same step decides the order.
+    """
+    R = _reads(model)
+    loss = model.loss
+    if wrt not in R:
+        raise SymRNNError(f"{wrt} is not a variable of the graph of {model.name}")
+    between = (nx.descendants(R, wrt) & (nx.ancestors(R, loss) | {loss})) - {loss}
+    if not between and not R.has_edge(wrt, loss):
+        raise SymRNNError(f"the loss {model.var(loss).latex} does not depend on {model.var(wrt).latex}")
+    simple = nx.DiGraph((u, v) for u, v in R.edges() if u != v)
+    C = nx.condensation(simple)
+    order: list[str] = []
+    declared = {v.name: i for i, v in enumerate(model.variables)}
+    for comp in reversed(list(nx.topological_sort(C))):
+        members = sorted(C.nodes[comp]["members"], key=declared.get)
+        same_step = nx.DiGraph()
+        same_step.add_nodes_from(members)
+        same_step.add_edges_from(
+            (u, v) for u, v, data in R.edges(data=True)
+            if u in members and v in members and u != v and data["offset"] == 0
+        )
+        for name in reversed(list(nx.lexicographical_topological_sort(same_step, key=declared.get))):
+            if name in between:
+                order.append(name)
+    return order
+
+
+__all__ = [
+    "LAYOUTS", "AdjointEquation", "AdjointTerm", "Layout", "adjoint_equation", "adjoint_order", "adjoint_symbol",
+    "check_layout", "in_loop",
+]

@@ -16,6 +16,7 @@ from symrnn import zoo
 from symrnn.derive.equations import LAYOUTS
 from symrnn.errors import SymRNNError
 from symrnn.model.declared import Kind
+from symrnn.numeric.gradcheck import FORMS, Form
 from symrnn.operations.functions import concrete
 
 #: Without --all, ``paths`` refuses to list more paths than this.
@@ -129,7 +130,7 @@ def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only
 @n_option
 @i_option
 @g_option
-@click.option("--form", type=click.Choice(["pathsum", "recursion", "closed", "all"]), default="pathsum",
+@click.option("--form", type=click.Choice([*FORMS, "all"]), default="pathsum",
               show_default=True, help="The path sum (Q1b), the backward recursion, the closed form, or all three.")
 @layout_option
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -198,7 +199,7 @@ def _paths_to_draw(G, node) -> tuple:
 @n_option
 @i_option
 @g_option
-@click.option("--form", "forms", multiple=True, type=click.Choice(["pathsum", "recursion", "closed"]),
+@click.option("--form", "forms", multiple=True, type=click.Choice(FORMS),
               help="Printed forms to check (repeatable; default all three).")
 @layout_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random point.")
@@ -253,11 +254,11 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
     sampled = []
     for r in rows:
         shape = " x ".join(str(s) for s in r.shape)
-        name = r.name if r.form == "recursion" else f"d {loss} / d {r.name}"
+        name = r.name if r.form is Form.RECURSION else f"d {loss} / d {r.name}"
         entries = f"{r.checked} of {r.total}" if r.checked < r.total else f"{r.checked}"
         if r.checked < r.total and r.name not in sampled:
             sampled.append(r.name)
-        table.add_row(r.form, name, shape, entries, f"{r.abs_error:.1e}", f"{r.error:.1e}",
+        table.add_row(str(r.form), name, shape, entries, f"{r.abs_error:.1e}", f"{r.error:.1e}",
                       "pass" if r.passed else "FAIL")
     Console(width=140).print(table)
     for name in sampled:

@@ -304,7 +304,7 @@ def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, lay
         raise SymRNNError(f"{G.nodes[node]['latex']} is computed; the closed form is for parameters, "
                           "initial states and inputs (the recursion gives the adjoints of the rest)")
     rec = recursion(model, node.name, layout, inline)
-    return ClosedForm(rec, adjoint_equation(model, node.name, layout), G, node)
+    return ClosedForm(rec, adjoint_equation(model, node.name, layout), nx.freeze(G), node)
 
 
 __all__ = [

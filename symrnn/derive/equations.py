@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 import networkx as nx
 import sympy as sp
@@ -45,6 +45,9 @@ from symrnn.operations.symbols import T, TotalDerivative
 class Layout(str, enum.Enum):
     """How a gradient is shaped: numerator (Jacobians, row gradients, as the question sheet) or
     denominator (gradients shaped like the variable). A ``str`` enum: ``Layout("numerator")``."""
+
+    def __str__(self) -> str:
+        return self.value
 
     NUMERATOR = "numerator"
     DENOMINATOR = "denominator"
@@ -154,7 +157,7 @@ def in_loop(time, loop: Loop) -> bool | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: keyed by models and lengths
 def adjoint_equation(model: Model, name: str, layout: Layout = Layout.NUMERATOR) -> AdjointEquation:
     """The terms of the adjoint of variable ``name`` (a state, a defined variable, a parameter or an input).
 

@@ -14,7 +14,7 @@ with ``n``.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 import sympy as sp
 
@@ -171,7 +171,7 @@ def _position(expr, ref: Ref) -> float:
     return leaves.index(ref) if ref in leaves else float("inf")
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: keyed by models and lengths
 def vjp_template(model: Model, target: str, parent: Ref, v):
     """The VJP of ``target``'s definition in ``parent`` for cotangent ``v``: shaped like ``parent``.
 
@@ -194,7 +194,7 @@ def vjp_template(model: Model, target: str, parent: Ref, v):
     return _vjp(model, expr, parent, out, v)
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: keyed by models and lengths
 def template(model: Model, target: str, parent: Ref):
     """The Jacobian of ``target``'s definition in ``parent``, with ``t`` and ``n`` symbolic.
 

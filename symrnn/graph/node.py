@@ -8,7 +8,7 @@ to its initial state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 import sympy as sp
 
@@ -71,7 +71,7 @@ def concrete_time(time, n: int, t: int | None, i: int | None = None, what=None) 
     return offset + {T: t, N: n, I: i, None: 0}[base]
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: keyed by time expressions
 def time_offset(time) -> tuple:
     """``t - 1`` -> ``(t, -1)``, ``n`` -> ``(n, 0)``, ``i - 1`` -> ``(i, -1)``, ``3`` -> ``(None, 3)``."""
     time = sp.sympify(time)

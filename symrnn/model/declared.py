@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import lru_cache
 
 import sympy as sp
 
@@ -21,6 +21,9 @@ from symrnn.operations.symbols import I, Label, N, T, Var, format_time
 
 class Kind(str, enum.Enum):
     """What role a variable plays (a ``str`` enum: ``Kind.STATE == "state"``, for data files and tests)."""
+
+    def __str__(self) -> str:
+        return self.value
 
     PARAMETER = "parameter"
     INPUT = "input"
@@ -86,7 +89,7 @@ def lengths(n: int, i: int | None = None) -> dict:
     return {N: n} if i is None else {N: n, I: i}
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: keyed by models and lengths
 def _loop_range(loop: Loop, n: int, i: int | None) -> range:
     subs = lengths(n, i)
     bounds = [sp.sympify(e).subs(subs) for e in (loop.start, loop.stop)]

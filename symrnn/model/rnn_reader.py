@@ -83,7 +83,7 @@ class _RnnIndenter(Indenter):
     tab_len = 4
 
 
-@cache
+@cache  # the parser, built once
 def _parser() -> Lark:
     grammar = (Path(__file__).with_name("rnn.lark")).read_text()
     return Lark(grammar, parser="lalr", postlex=_RnnIndenter(), propagate_positions=True, maybe_placeholders=False)

@@ -7,6 +7,7 @@ relative error below ``1e-6`` in float64, with the relative error
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -81,19 +82,32 @@ def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = ST
 
 
 #: The printed forms ``check`` evaluates.
-FORMS = ("pathsum", "recursion", "closed")
+class Form(str, enum.Enum):
+    """A printed form of the gradient: the sum over paths, the recursion of the total derivatives,
+    or the closed form. A ``str`` enum: ``Form("closed")``."""
+
+    PATHSUM = "pathsum"
+    RECURSION = "recursion"
+    CLOSED = "closed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: The forms' names, for option lists.
+FORMS = tuple(form.value for form in Form)
 
 
 @dataclass(frozen=True)
 class CheckRow:
-    """The check of one printed gradient: ``form`` is "pathsum", "recursion" or "closed"."""
+    """The check of one printed gradient in one :class:`Form`."""
 
     name: str
     shape: tuple
     formula: np.ndarray
     reference: np.ndarray
     error: float
-    form: str = "pathsum"
+    form: Form = Form.PATHSUM
     checked: int = 0  # entries compared (all of them unless sampled)
 
     @property
@@ -132,7 +146,7 @@ def check_closed_form(cf, point: Point, reference: np.ndarray | None = None) -> 
     formula = _as_gradient(evaluate_closed_form(cf, point), shape)
     reference = finite_differences(cf.graph, point, cf.node) if reference is None else reference
     return CheckRow(cf.graph.nodes[cf.node]["latex"], shape, formula, reference,
-                    relative_error(formula, reference), "closed")
+                    relative_error(formula, reference), Form.CLOSED)
 
 
 def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -> list[CheckRow]:
@@ -151,7 +165,7 @@ def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -
         reference = np.stack([finite_differences(G, point, v) for v in nodes])
         decl = rec.model.var(eq.name)
         name = adjoint_symbol(rec.model, eq.name, T if decl.timed else None, rec.layout).display
-        rows.append(CheckRow(name, shape, formula, reference, relative_error(formula, reference), "recursion",
+        rows.append(CheckRow(name, shape, formula, reference, relative_error(formula, reference), Form.RECURSION,
                              reference.size))
     return rows
 
@@ -189,7 +203,7 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     (['W^{hx}', 'W^{hh}', 'b^{h}', 'h^{(0)}', 'V', '\\\\gamma'], True)
     >>> rows = check_model(elman("tanh"), 3, {"m": 3, "d": 2, "K": 4}, wrt=["W^{hh}"],
     ...                    forms=FORMS, layout="denominator")
-    >>> [(r.form, r.name) for r in rows if r.form != "recursion"], all(r.passed for r in rows)
+    >>> [(str(r.form), r.name) for r in rows if r.form is not Form.RECURSION], all(r.passed for r in rows)
     ([('pathsum', 'W^{hh}'), ('closed', 'W^{hh}')], True)
     """
     from symrnn.derive.adjoints import check_layout, closed_form, recursion
@@ -199,6 +213,7 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     unknown = [f for f in forms if f not in FORMS]
     if unknown:
         raise SymRNNError(f"unknown form {unknown[0]!r}; choose from {', '.join(FORMS)}")
+    forms = [Form(f) for f in forms]
     check_layout(layout)
     G = unroll(model, n, i)
     point = random_point(model, G, sizes, seed, bindings)
@@ -209,21 +224,21 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
         node = find_node(G, name)
         coords = sample_coordinates(np.shape(point.leaves[node]), max_coordinates, np.random.default_rng(seed))
         reference = None
-        if {"pathsum", "closed"} & set(forms):
+        if {Form.PATHSUM, Form.CLOSED} & set(forms):
             reference = finite_differences(G, point, node, coordinates=coords, progress=progress)
         if count_paths(G, node) == 0:  # the loss does not depend on it here: its gradient is 0
             zero = np.zeros_like(reference)
             rows += [CheckRow(G.nodes[node]["latex"], zero.shape, zero, reference,
                               relative_error(zero, reference), form, _count(reference)) for form in forms
-                     if form != "recursion"]
+                     if form is not Form.RECURSION]
             continue
-        if "pathsum" in forms:
+        if Form.PATHSUM in forms:
             row = check_pathsum(pathsum(model, node, n, graph=G, layout=layout), point, reference)
             rows.append(replace(row, checked=_count(row.reference)))
-        if "closed" in forms:
+        if Form.CLOSED in forms:
             row = check_closed_form(closed_form(model, node, n, i, layout, graph=G), point, reference)
             rows.append(replace(row, checked=_count(row.reference)))
-        if "recursion" in forms:
+        if Form.RECURSION in forms:
             rec = recursion(model, node.name, layout)
             rows += check_recursion(rec, G, point, skip=checked)
             checked |= {eq.name for eq in rec.equations}

@@ -250,7 +250,7 @@ SQNORM = Primitive("sqnorm", 1, _scalar_out, SquaredNorm, lambda xp, a, b: a[0].
 CALLS: dict[str, Primitive] = {name: prim for prim in (LOGSOFTMAX, SOFTMAX, CONCAT) for name in prim.spellings}
 
 
-@cache
+@cache  # a registry: one primitive per loop, its rules registered once
 def sum_over(start, stop) -> Primitive:
     """The sum over ``t = start..stop`` of a per-step variable (``L = sum_t L^{(t)}``).
 
@@ -271,7 +271,7 @@ def sum_over(start, stop) -> Primitive:
     return prim
 
 
-@cache
+@cache  # a registry: one primitive per function (identity matters), its rules registered once
 def elementwise(fname: str) -> Primitive:
     """The primitive applying function ``fname`` componentwise (``g``, ``tanh``, ...).
 

@@ -26,20 +26,14 @@ from symrnn.errors import NumericError, SymRNNError
 from symrnn.graph.jacobians import symbolic
 from symrnn.model.declared import Apply, Kind, Model
 from symrnn.numeric.backends import TorchArrays
-from symrnn.numeric.printers import HELPERS, ColumnPrinter
+from symrnn.numeric.printers import HELPERS, ColumnPrinter, _is_atom
 from symrnn.numeric.printers import _is_column as is_column
 from symrnn.numeric.printers import _is_number as is_number
 from symrnn.operations import algebra as al
 from symrnn.operations.functions import FUNCTIONS
 from symrnn.operations.symbols import (
-    Basis,
-    Component,
-    Concat,
     Elementwise,
-    LogSoftmax,
     N,
-    Selector,
-    Softmax,
     T,
     TotalDerivative,
     Var,
@@ -63,13 +57,6 @@ def _name(decl_name: str) -> str:
     return decl_name + "_" if decl_name in _RESERVED or keyword.iskeyword(decl_name) else decl_name
 
 
-def _is_atom(expr) -> bool:
-    """Whether printed ``expr`` needs no parentheses as an operand."""
-    if isinstance(expr, (Var, Elementwise, Softmax, LogSoftmax, Basis, Component, Concat, Selector)):
-        return True
-    return isinstance(expr, sp.Transpose) and isinstance(expr.arg, Var)
-
-
 class _CodePrinter(ColumnPrinter):
     """The engine's column printer, leaner, with variables as look-ups at their times.
 
@@ -81,10 +68,6 @@ class _CodePrinter(ColumnPrinter):
     def __init__(self, gen: _Generator, span=None):
         super().__init__({"strict": True})
         self.gen, self.span = gen, span
-
-    def _wrap(self, expr) -> str:
-        text = self._print(expr)
-        return text if _is_atom(expr) or al.is_scalar(expr) and sp.sympify(expr) >= 0 else f"({text})"
 
     def _print_Var(self, expr):
         name = ("d_" + expr.name) if isinstance(expr, TotalDerivative) else _name(expr.name)
@@ -111,48 +94,22 @@ class _CodePrinter(ColumnPrinter):
     def _print_TotalDerivative(self, expr):
         return self._print_Var(expr)
 
-    def _print_Transpose(self, expr):
-        return f"{self._wrap(expr.arg)}.T"
-
-    def _print_MatMul(self, expr):
-        # right to left, as a chain of vector-Jacobian products is read: softmax(l) (1^T v)
-        coeff, mats = expr.as_coeff_matrices()
+    def _chain(self, mats) -> tuple[str, bool]:
+        if self.span is None:
+            return super()._chain(mats)
+        # every step at once: a matrix on a stack of steps is one product of the steps side by side
         out, shape, atom = self._print(mats[-1]), mats[-1].shape, _is_atom(mats[-1])
-        stacked = self.span is not None and self.stacked(mats[-1])
+        stacked = self.stacked(mats[-1])
         for left in reversed(mats[:-1]):
             if stacked and not self.stacked(left) and shape[0] != 1 and not is_number(left) and not (
                     isinstance(left, sp.Transpose) and (isinstance(left.arg, sp.OneMatrix) or is_column(left.arg))):
-                steps = _py_time(self.span[1] - self.span[0] + 1)  # every step's product in one
+                steps = _py_time(self.span[1] - self.span[0] + 1)
                 out = f"unside(xp, {self._wrap(left)} @ {self.gen.flat(out)}, {steps}, B)"
                 shape, atom = (left.shape[0], shape[1]), True
                 continue
-            stacked = stacked or self.span is not None and self.stacked(left)
-            right = out if atom else f"({out})"
-            if isinstance(left, sp.Transpose) and isinstance(left.arg, sp.OneMatrix) and shape[1] == 1:
-                out = f"xp.sum({out}, axis=-2, keepdims=True)"  # 1^T v: the sum down each column
-            elif isinstance(left, sp.Transpose) and is_column(left.arg) and shape[1] == 1:
-                out = f"xp.sum({self._wrap(left.arg)} * {right}, axis=-2, keepdims=True)"
-            elif is_number(left) or (shape[0] == 1 and shape[1] == 1):
-                out = f"{self._wrap(left)} * {right}"
-            elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column
-                out = f"outer(xp, {self._print(left)}, {out})"
-            else:
-                out = f"{self._wrap(left)} @ {right}"
-            shape, atom = (left.shape[0], shape[1]), False
-        if coeff == 1:
-            return out
-        if coeff == -1:
-            return f"-{out}" if atom else f"-({out})"
-        return f"{self._print(coeff)} * {out if atom else f'({out})'}"
-
-    def _print_MatAdd(self, expr):
-        # a matrix of ones added to same-shaped terms is the number 1, broadcast
-        parts = ["1.0" if isinstance(a, sp.OneMatrix) else self._print(a) for a in expr.args]
-        return " + ".join(parts).replace(" + -", " - ")
-
-    def _print_SquaredNorm(self, expr):
-        arg = self._wrap(expr.arg)
-        return f"xp.sum({arg} * {arg}, axis=-2, keepdims=True)"
+            stacked = stacked or self.stacked(left)
+            out, shape, atom = self._apply(left, out, shape, atom)
+        return out, atom
 
     def _print_Elementwise(self, expr):
         fname = expr.fname

@@ -40,18 +40,12 @@ from symrnn.operations.symbols import Label, SumOver, TotalDerivative, Var
 
 @dataclass(frozen=True)
 class VarArg:
-    """A compiled rule's argument: variable ``name`` read at template ``time``."""
+    """A compiled rule's argument: variable ``name`` read at template ``time``, or (``adjoint``)
+    the total derivative of the loss in it there."""
 
     name: str
     time: object = None
-
-
-@dataclass(frozen=True)
-class AdjointArg:
-    """A compiled rule's argument: the total derivative of the loss in ``name`` at template ``time``."""
-
-    name: str
-    time: object = None
+    adjoint: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,7 +74,7 @@ class _Rule:
     """A compiled expression and how to find each of its arguments at a step."""
 
     fn: object
-    args: tuple[VarArg | AdjointArg | LabelArg | SizeArg, ...]
+    args: tuple[VarArg | LabelArg | SizeArg, ...]
     scalar: object = None  # a number standing for c I, when the expression is one
 
 
@@ -89,11 +83,9 @@ class _SumRule:
     """The forward rule of a sum over t (``L = \\sum_t L_t``): its steps are added up."""
 
 
-def _describe(a) -> VarArg | AdjointArg | LabelArg | SizeArg:
-    if isinstance(a, TotalDerivative):
-        return AdjointArg(a.name, a.time)
-    if isinstance(a, Var):
-        return VarArg(a.name, a.time)
+def _describe(a) -> VarArg | LabelArg | SizeArg:
+    if isinstance(a, Var):  # a TotalDerivative is a Var too
+        return VarArg(a.name, a.time, isinstance(a, TotalDerivative))
     if isinstance(a, Label):
         return LabelArg(a.name)
     return SizeArg(str(a))
@@ -326,12 +318,12 @@ class _Plan:
         done = {v for v in G if G.nodes[v]["kind"] in (Kind.PARAMETER, Kind.INPUT)}
 
         def key(described, t):
+            if isinstance(described, VarArg) and described.adjoint:
+                time = described.time
+                return Adjoint(Node(described.name, None if time is None else concrete_time(time, n, t, i)))
             if isinstance(described, VarArg):
                 decl, at = resolve(model, described.name, described.time, n, t, i)
                 return plan_node(decl.name, at) if decl.kind is Kind.INTERIM else Node(decl.name, at)
-            if isinstance(described, AdjointArg):
-                time = described.time
-                return Adjoint(Node(described.name, None if time is None else concrete_time(time, n, t, i)))
             return described
 
         def plan_node(name, t):

@@ -21,7 +21,21 @@ from symrnn.errors import SymRNNError
 from symrnn.operations import algebra as al
 from symrnn.operations import primitives as P
 from symrnn.operations.functions import FUNCTIONS, bind
-from symrnn.operations.symbols import Elementwise, I, Label, N, T, TotalDerivative, Var
+from symrnn.operations.symbols import (
+    Basis,
+    Component,
+    Concat,
+    Elementwise,
+    I,
+    Label,
+    LogSoftmax,
+    N,
+    Selector,
+    Softmax,
+    T,
+    TotalDerivative,
+    Var,
+)
 
 
 def identifier(var: Var) -> str:
@@ -120,29 +134,78 @@ def _is_number(e) -> bool:
     return al.is_scalar(e) or (e.shape[0] == 1 and e.shape[1] == 1)
 
 
+def _is_atom(expr) -> bool:
+    """Whether printed ``expr`` needs no parentheses as an operand."""
+    if isinstance(expr, (Var, Elementwise, Softmax, LogSoftmax, Basis, Component, Concat, Selector)):
+        return True
+    return isinstance(expr, sp.Transpose) and isinstance(expr.arg, Var)
+
+
 class ColumnPrinter(ArrayPrinter):
     """Array code for a batch in columns: a per-sequence vector of size r is ``(r, B)``.
 
     A product is ``@`` (a matrix on a batch of columns, or an outer product, which then
     sums over the batch: a parameter's gradient), ``*`` when a factor is one number per
-    sequence (``1 x 1``), and a column-wise dot for ``a^T b`` with ``a`` a column.
+    sequence (``1 x 1``), and a column-wise dot for ``a^T b`` with ``a`` a column. Operands
+    are bracketed only where Python's precedence needs it, so generated modules read well.
     """
 
-    def _print_MatMul(self, expr):
-        # right to left, as a chain of vector-Jacobian products is read: softmax(l) (1^T v)
-        coeff, mats = expr.as_coeff_matrices()
-        out, shape = self._print(mats[-1]), mats[-1].shape
+    def _wrap(self, expr) -> str:
+        text = self._print(expr)
+        return text if _is_atom(expr) or al.is_scalar(expr) and sp.sympify(expr) >= 0 else f"({text})"
+
+    def _print_Transpose(self, expr):
+        return f"{self._wrap(expr.arg)}.T"
+
+    def _apply(self, left, out: str, shape: tuple, atom: bool) -> tuple[str, tuple, bool]:
+        """``left`` times the printed product ``out`` (of ``shape``): the new text, shape and atomicity."""
+        right = out if atom else f"({out})"
+        if isinstance(left, sp.Transpose) and isinstance(left.arg, sp.OneMatrix) and shape[1] == 1:
+            out = f"xp.sum({out}, axis=-2, keepdims=True)"  # 1^T v: the sum down each column
+        elif isinstance(left, sp.Transpose) and _is_column(left.arg) and shape[1] == 1:
+            out = f"xp.sum({self._wrap(left.arg)} * {right}, axis=-2, keepdims=True)"
+        elif _is_number(left) or (shape[0] == 1 and shape[1] == 1):
+            out = f"{self._wrap(left)} * {right}"
+        elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column
+            out = f"outer(xp, {self._print(left)}, {out})"
+        else:
+            out = f"{self._wrap(left)} @ {right}"
+        return out, (left.shape[0], shape[1]), False
+
+    def _scaled(self, coeff, out: str, atom: bool) -> str:
+        if coeff == 1:
+            return out
+        if coeff == -1:
+            return f"-{out}" if atom else f"-({out})"
+        return f"{self._print(coeff)} * {out if atom else f'({out})'}"
+
+    def _chain(self, mats) -> tuple[str, bool]:
+        """A product of matrices, right to left as a chain of vector-Jacobian products is read
+        (``softmax(l) (1^T v)``): its text and whether that is an atom."""
+        out, shape, atom = self._print(mats[-1]), mats[-1].shape, _is_atom(mats[-1])
         for left in reversed(mats[:-1]):
-            if isinstance(left, sp.Transpose) and _is_column(left.arg) and shape[1] == 1:
-                out = f"xp.sum(({self._print(left.arg)}) * ({out}), axis=-2, keepdims=True)"
-            elif _is_number(left) or (shape[0] == 1 and shape[1] == 1):
-                out = f"(({self._print(left)}) * ({out}))"
-            elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column
-                out = f"outer(xp, {self._print(left)}, {out})"
-            else:
-                out = f"(({self._print(left)}) @ ({out}))"
-            shape = (left.shape[0], shape[1])
-        return out if coeff == 1 else f"({self._print(coeff)}) * ({out})"
+            out, shape, atom = self._apply(left, out, shape, atom)
+        return out, atom
+
+    def _print_MatMul(self, expr):
+        coeff, mats = expr.as_coeff_matrices()
+        return self._scaled(coeff, *self._chain(mats))
+
+    def _print_MatAdd(self, expr):
+        out = ""
+        for k, term in enumerate(expr.args):
+            coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (1, None)
+            if k and mats and coeff.could_extract_minus_sign():  # a term with a minus sign: a - b
+                text, atom = self._chain(mats)
+                out += " - " + (self._scaled(-coeff, text, atom) if coeff != -1 or atom else f"({text})")
+                continue
+            # a matrix of ones added to same-shaped terms is the number 1, broadcast
+            text = "1.0" if isinstance(term, sp.OneMatrix) else self._print(term)
+            out += f" + {text}" if k else text
+        return out
+
+    def _print_HadamardProduct(self, expr):
+        return " * ".join(self._wrap(a) for a in expr.args)
 
     def _print_DiagMatrix(self, expr):
         raise SymRNNError("the compiled gradient runs the denominator layout, which has no diag()")
@@ -157,8 +220,8 @@ class ColumnPrinter(ArrayPrinter):
         return f"component(xp, {self._print(expr.arg)}, {self._print(expr.label)})"
 
     def _print_SquaredNorm(self, expr):
-        arg = self._print(expr.arg)
-        return f"xp.sum(({arg}) * ({arg}), axis=-2, keepdims=True)"
+        arg = self._wrap(expr.arg)
+        return f"xp.sum({arg} * {arg}, axis=-2, keepdims=True)"
 
 
 def outer(xp, a, u):

@@ -14,7 +14,9 @@ Examples
 """
 
 from symrnn import zoo
+from symrnn.codegen import codegen
 from symrnn.derive import ClosedForm, Factor, PathSum, Recursion, closed_form, pathsum, recursion
+from symrnn.derive.equations import Layout
 from symrnn.derive.sensitivity import EdgeSensitivity, sensitivity
 from symrnn.errors import (
     NumericError,
@@ -27,18 +29,23 @@ from symrnn.errors import (
 )
 from symrnn.graph import Node, cone, edge_jacobian, find_node, unroll
 from symrnn.model import LS, Model, ModelBuilder, concat, g, identity, inner, relu, sigmoid, sqnorm, tanh, transfer
+from symrnn.model.builder import softmax
 from symrnn.model.rnn_reader import load_spec, parse_spec
 from symrnn.numeric import check_model, evaluate_pathsum, finite_differences, forward, random_point
+from symrnn.numeric.engine import CompiledGradient
+from symrnn.numeric.exact import ExactArrays
+from symrnn.numeric.gradcheck import Form
 from symrnn.paths import count_paths, iter_paths
 from symrnn.render.dot import Drawing, draw, graph_dot, render_graph
 from symrnn.render.latex import latex
 from symrnn.version import __version__  # noqa: F401  (symrnn.__version__, not a name of the API)
 
 __all__ = [
-    "LS", "ClosedForm", "Drawing", "EdgeSensitivity", "Factor", "Model", "ModelBuilder", "Node", "NumericError",
-    "PathSum", "Recursion", "RenderError", "ShapeError", "SpecError", "SymRNNError", "UnknownNameError",
-    "UnknownRuleError", "check_model", "closed_form", "concat", "cone", "count_paths", "draw", "edge_jacobian",
-    "evaluate_pathsum", "find_node", "finite_differences", "forward", "g", "graph_dot", "identity", "inner",
-    "iter_paths", "latex", "load_spec", "parse_spec", "pathsum", "random_point", "recursion", "relu",
-    "render_graph", "sensitivity", "sigmoid", "sqnorm", "tanh", "transfer", "unroll", "zoo",
+    "LS", "ClosedForm", "CompiledGradient", "Drawing", "EdgeSensitivity", "ExactArrays", "Factor", "Form", "Layout",
+    "Model", "ModelBuilder", "Node", "NumericError", "PathSum", "Recursion", "RenderError", "ShapeError", "SpecError",
+    "SymRNNError", "UnknownNameError", "UnknownRuleError", "check_model", "closed_form", "codegen", "concat", "cone",
+    "count_paths", "draw", "edge_jacobian", "evaluate_pathsum", "find_node", "finite_differences", "forward", "g",
+    "graph_dot", "identity", "inner", "iter_paths", "latex", "load_spec", "parse_spec", "pathsum", "random_point",
+    "recursion", "relu", "render_graph", "sensitivity", "sigmoid", "softmax", "sqnorm", "tanh", "transfer", "unroll",
+    "zoo",
 ]

@@ -176,7 +176,41 @@ class Recursion:
     """The backward recursion: the adjoint equation of every variable between ``wrt`` and the loss.
 
     Print it with :func:`symrnn.render.latex.latex`; evaluate it with
-    :func:`symrnn.numeric.evaluate.evaluate_adjoints`.
+    :func:`symrnn.numeric.evaluate.evaluate_adjoints`. Made by :func:`recursion`, with ``t``,
+    ``n`` and ``i`` symbolic, so its size does not depend on ``n``; ``str()`` is its LaTeX, and
+    in Jupyter it displays as LaTeX.
+
+    Parameters
+    ----------
+    model : Model
+        The declared model.
+    wrt : str
+        The identifier of the variable the gradient is in (``"W_hx"``).
+    layout : Layout
+        Numerator (rows) or denominator (shaped like the variable).
+    equations : tuple of AdjointEquation
+        One per variable between ``wrt`` and the loss, loss side first.
+    inline : bool, optional
+        Whether interims print expanded instead of by name.
+
+    Attributes
+    ----------
+    lines : tuple of Line
+        The printed lines, loss side first: the boundary lines, then each general line with
+        its range.
+    zeros : tuple of TotalDerivative
+        The adjoints outside their loops that the lines read (each is zero).
+    where : tuple of (str, sympy expression)
+        The interims the equations read, by display name, with their definitions.
+
+    Examples
+    --------
+    >>> from symrnn import latex, recursion, zoo
+    >>> rec = recursion(zoo.vanilla(), "W_x", layout="denominator")
+    >>> [eq.name for eq in rec.equations], len(rec.lines)
+    (['s', 'h'], 3)
+    >>> print(latex(rec).splitlines()[2])
+      \\frac{\\partial L}{\\partial h_{n}} &= V^{\\top} \\frac{\\partial L}{\\partial s} \\\\
     """
 
     model: Model
@@ -226,8 +260,43 @@ class Recursion:
 
 @dataclass(frozen=True, eq=False)
 class ClosedForm:
-    """The gradient in ``wrt`` written with the recursion's adjoints (shaped like ``wrt`` in
-    denominator layout; a row, with the vec convention for a matrix, in numerator layout)."""
+    """The gradient in ``wrt`` written with the total derivatives of its :class:`Recursion`.
+
+    Shaped like ``wrt`` in denominator layout; a row, with the vec convention for a matrix, in
+    numerator layout. Made by :func:`closed_form`: a sum over the steps that read ``wrt``, followed by the
+    recursion it uses. ``str()`` is its LaTeX, and in Jupyter it displays as LaTeX.
+
+    Parameters
+    ----------
+    recursion : Recursion
+        The recursion of the adjoints the closed form reads.
+    equation : AdjointEquation
+        The adjoint equation of ``wrt`` itself: the closed form's terms.
+    graph : networkx.DiGraph
+        The unrolled graph on which it is checked numerically (frozen).
+    node : Node
+        The node of ``wrt`` in ``graph``.
+
+    Attributes
+    ----------
+    model : Model
+        The model.
+    layout : Layout
+        The recursion's layout.
+    lines : tuple of Line
+        The closed form's printed lines (an input: one line for every step of its loop).
+    where : tuple of (str, sympy expression)
+        The interims the closed form and its recursion read, with their definitions.
+
+    Examples
+    --------
+    >>> from symrnn import closed_form, latex, zoo
+    >>> cf = closed_form(zoo.vanilla(), "W_x", 3, layout="denominator")
+    >>> cf.node, str(cf.layout), [eq.name for eq in cf.recursion.equations]
+    (Node(name='W_x', t=None), 'denominator', ['s', 'h'])
+    >>> print(latex(cf).splitlines()[1].split(" &= ")[1])
+    \\sum_{t=1}^{n} (\\frac{\\partial L}{\\partial h_{t}} \\odot (\\mathbf{1} - h_{t} \\odot h_{t})) x_{t}^{\\top}
+    """
 
     recursion: Recursion
     equation: AdjointEquation
@@ -271,11 +340,38 @@ def recursion(model: Model, wrt: str, layout: Layout = Layout.NUMERATOR, inline:
 
     ``inline=True`` prints the interims (pre-activations, gates) expanded instead of by name.
 
+    Parameters
+    ----------
+    model : Model
+        The declared model.
+    wrt : str
+        The identifier of a parameter, an initial state or an input (``"W_hx"``, ``"h0"``, ``"x"``).
+    layout : Layout or str
+        ``"numerator"`` (the default: rows times Jacobians, as the question sheet) or
+        ``"denominator"`` (each total derivative shaped like its variable).
+    inline : bool
+        Print the interims (pre-activations, gates) expanded instead of by name.
+
+    Returns
+    -------
+    Recursion
+        The total derivative of the loss in every variable between ``wrt`` and the loss, loss
+        side first, derived once with ``t``, ``n`` and ``i`` symbolic.
+
+    Raises
+    ------
+    SymRNNError
+        When the layout is unknown, ``wrt`` is not a variable of the model, or the loss does not
+        depend on it.
+
     Examples
     --------
     >>> from symrnn.zoo import elman
     >>> [eq.name for eq in recursion(elman(), "W_hx").equations]
     ['q', 'l', 'h']
+    >>> from symrnn import latex
+    >>> print(latex(recursion(elman(), "W_hx")).splitlines()[1])
+      \\frac{\\partial o}{\\partial q} &= -e_{y}^{\\top} \\\\
     """
     layout = check_layout(layout)
     names = adjoint_order(model, wrt)
@@ -288,6 +384,35 @@ def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, lay
 
     ``wrt`` is a parameter, an initial state or an input, by display name or identifier;
     ``n`` (and ``i``) fix the graph on which the numbers are checked, the formula is for any ``n``.
+
+    Parameters
+    ----------
+    model : Model
+        The declared model.
+    wrt : str or Node
+        A parameter, an initial state or an input, by display name (``"W^{hx}"``,
+        ``"x^{(1)}"``) or identifier (``"W_hx"``), or its node.
+    n : int
+        The sequence length of the graph the formula is checked on.
+    i : int, optional
+        The label position, for the models that read one.
+    layout : Layout or str
+        ``"numerator"`` (the default: a row, the vec convention for a matrix) or
+        ``"denominator"`` (shaped like ``wrt``: a sum of outer products for a matrix).
+    graph : networkx.DiGraph, optional
+        The graph unrolled for ``n`` (and ``i``), if already made.
+    inline : bool
+        Print the interims (pre-activations, gates) expanded instead of by name.
+
+    Returns
+    -------
+    ClosedForm
+        The gradient as a sum over the steps that read ``wrt``, with its :class:`Recursion`.
+
+    Raises
+    ------
+    SymRNNError
+        When ``wrt`` is a computed variable (a state, a defined variable), or the layout is unknown.
 
     Examples
     --------

@@ -53,8 +53,33 @@ class FactorKind(enum.Enum):
 
 @dataclass(frozen=True)
 class Factor:
-    """One printed factor: its :class:`FactorKind`, the edges it multiplies (loss side first)
-    and its name (``A``, ``B^{2}``) where it has one."""
+    """One printed factor of a path's product: its kind, its edges and its name.
+
+    Its :class:`FactorKind`, the edges it multiplies (loss side first) and its name (``A``,
+    ``B^{2}``) where it has one. A term of a :class:`PathSum` is a tuple of factors, loss side first: the shared product
+    ``A``, recurrence edges ``B^{t}``, other edges ``D(a -> b)``, and last the local partial of
+    ``wrt``.
+
+    Parameters
+    ----------
+    kind : FactorKind
+        ``SHARED`` (the product ``A`` every path ends with), ``RECURRENCE`` (``B^{t}``),
+        ``EDGE`` (``D(a -> b)``) or ``PARTIAL`` (the path's first edge).
+    edges : tuple of (Node, Node)
+        The edges it multiplies, loss side first.
+    name : str, optional
+        Its printed name (``"A"``, ``"B^{2}"``); empty for an edge printed as ``D(a -> b)``
+        or a partial.
+
+    Examples
+    --------
+    >>> from symrnn import pathsum, zoo
+    >>> term = pathsum(zoo.elman(), "W^{hx}", 3).terms[2]
+    >>> [(f.kind.value, f.name) for f in term]
+    [('shared', 'A'), ('recurrence', 'B^{2}'), ('recurrence', 'B^{1}'), ('partial', '')]
+    >>> term[1].edges
+    ((Node(name='h', t=2), Node(name='h', t=3)),)
+    """
 
     kind: FactorKind
     edges: tuple[Edge, ...]
@@ -107,6 +132,29 @@ class WhereLine:
 class PathSum:
     """``d loss / d wrt`` as a sum over paths; print it with :func:`symrnn.render.latex.latex`.
 
+    Made by :func:`pathsum`; ``str()`` is its LaTeX, and in Jupyter it displays as LaTeX.
+
+    Parameters
+    ----------
+    graph : networkx.DiGraph
+        The unrolled graph (frozen).
+    wrt : Node
+        The variable differentiated in.
+    loss : Node
+        The loss node.
+    paths : tuple of paths
+        Every directed path from ``wrt`` to the loss.
+    terms : tuple of tuple of Factor
+        One product per path, loss side first.
+    shared : Factor or None
+        The named product ``A`` of the loss-side edges all paths share.
+    families : tuple of (str, str)
+        Each state's name and the letter of its recurrence edges.
+    layout : Layout, optional
+        The layout it prints in; numerator by default.
+    inline : bool, optional
+        Whether interims print expanded instead of by name.
+
     Attributes
     ----------
     graph : networkx.DiGraph
@@ -121,6 +169,22 @@ class PathSum:
         The named product ``A`` of the loss-side edges all paths share.
     families : tuple of (str, str)
         Each state's name and the letter of its recurrence edges.
+    model : Model
+        The model of the graph.
+    where : tuple of WhereLine
+        The definitions printed under the sum (``A``, ``B^{t}``, each edge's Jacobian).
+
+    Examples
+    --------
+    >>> from symrnn import latex, pathsum, zoo
+    >>> ps = pathsum(zoo.elman(), "W^{hx}", 3)
+    >>> len(ps.paths), ps.shared.name, ps.families
+    (3, 'A', (('h', 'B'),))
+    >>> for part in latex(ps).splitlines()[1].split(" + "):
+    ...     print(part.strip())
+    \\frac{\\partial o}{\\partial W^{hx}} &= A \\frac{\\partial h^{(3)}}{\\partial W^{hx}}
+    A B^{2} \\frac{\\partial h^{(2)}}{\\partial W^{hx}}
+    A B^{2} B^{1} \\frac{\\partial h^{(1)}}{\\partial W^{hx}}
     """
 
     graph: nx.DiGraph
@@ -209,11 +273,26 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
     inline : bool
         Print the interims (pre-activations, gates) expanded instead of by name.
 
+    Returns
+    -------
+    PathSum
+        The sum: one product of edge Jacobians per path, loss side first, with the shared
+        product ``A`` and the recurrence factors ``B^{t}`` named.
+
+    Raises
+    ------
+    SymRNNError
+        When ``wrt`` is the loss, the loss does not depend on it, or there are more than
+        ``MAX_TERMS`` (1000) paths (:func:`symrnn.derive.closed_form` does not grow with ``n``).
+
     Examples
     --------
     >>> from symrnn.zoo import elman
     >>> [len(term) for term in pathsum(elman(), "b^{h}", 3).terms]
     [2, 3, 4]
+    >>> from symrnn import latex
+    >>> print(latex(pathsum(elman(), "W^{hx}", 2)).splitlines()[1].split(" &= ")[1])
+    A \\frac{\\partial h^{(2)}}{\\partial W^{hx}} + A B^{1} \\frac{\\partial h^{(1)}}{\\partial W^{hx}}
     """
     layout = check_layout(layout)
     G = graph if graph is not None else unroll(model, n, i)

@@ -22,7 +22,32 @@ from symrnn.operations.symbols import Var
 
 @dataclass(frozen=True)
 class EdgeSensitivity:
-    """Whether ``D(source -> target)`` varies with the input, and why."""
+    """Whether ``D(source -> target)`` varies with the input, and why.
+
+    One row of :func:`sensitivity` (the JSON of ``symrnn sensitivity --format json``).
+
+    Parameters
+    ----------
+    source, target : Node
+        The ends of the edge.
+    source_latex, target_latex : str
+        Their display names (``"h^{(1)}"``).
+    jacobian : sympy matrix expression
+        The symbolic ``D(source -> target)``.
+    varies : bool
+        Whether it changes when the input changes.
+    reason : str
+        Why, naming the variables it contains.
+
+    Examples
+    --------
+    >>> from symrnn import sensitivity, zoo
+    >>> row = sensitivity(zoo.elman(), "x^{(1)}", 2)[0]
+    >>> row.source_latex, row.target_latex, row.varies
+    ('x^{(1)}', 'h^{(1)}', True)
+    >>> row.reason
+    'it contains a^{(1)}, which depends on x^{(1)}'
+    """
 
     source: Node
     target: Node
@@ -66,6 +91,32 @@ def _non_label_refs(model: Model, name: str):
 def sensitivity(model: Model, input: str, n: int, graph: nx.DiGraph | None = None,
                 i: int | None = None) -> list[EdgeSensitivity]:
     """Classify every edge Jacobian of the graph as varying or constant when ``input`` varies.
+
+    A Jacobian varies when it contains a variable that is the input, lies downstream of it in
+    the graph, or (an interim such as ``a^{(t)}``) is computed from such a variable (Question 1c).
+
+    Parameters
+    ----------
+    model : Model
+        The declared model.
+    input : str
+        The input, by display name (``"x^{(1)}"``) or identifier (``"x[1]"``); any node works.
+    n : int
+        The sequence length.
+    graph : networkx.DiGraph, optional
+        The graph unrolled for ``n`` (and ``i``), if already made.
+    i : int, optional
+        The label position, for the models that read one.
+
+    Returns
+    -------
+    list of EdgeSensitivity
+        One row per edge of the graph, in the graph's order of targets.
+
+    Raises
+    ------
+    UnknownNameError
+        When the graph has no node called ``input``.
 
     Examples
     --------

@@ -20,7 +20,28 @@ from symrnn.operations.symbols import I, N, T, Var
 
 @dataclass(frozen=True, order=True)
 class Node:
-    """A variable instance of the unrolled graph: ``Node("h", 3)`` is ``h^{(3)}``."""
+    """A variable instance of the unrolled graph: ``Node("h", 3)`` is ``h^{(3)}``.
+
+    Nodes are the keys of the graphs :func:`symrnn.graph.unroll.unroll` makes; their display
+    names are the graph's ``latex`` node attribute. Frozen, hashable and ordered.
+
+    Parameters
+    ----------
+    name : str
+        The variable's identifier in the model (``"h"``, ``"W_hx"``, ``"x"``).
+    t : int or None
+        The step of a variable that varies over time; None for a parameter or a variable
+        outside the loops (``l``, ``o``).
+
+    Examples
+    --------
+    >>> from symrnn import Node, unroll, zoo
+    >>> str(Node("h", 3)), str(Node("W_hx"))
+    ('h[3]', 'W_hx')
+    >>> G = unroll(zoo.elman(), 3)
+    >>> G.nodes[Node("h", 3)]["latex"], Node("h", 3) in G, Node("h", 4) in G
+    ('h^{(3)}', True, False)
+    """
 
     name: str
     t: int | None = None

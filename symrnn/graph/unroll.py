@@ -29,12 +29,36 @@ def unroll(model: Model, n: int, i: int | None = None) -> nx.DiGraph:
     ``i`` is needed, in ``1..n``, by the models that read the label position
     (the bidirectional models and the tagger), and refused by the others.
 
+    Parameters
+    ----------
+    model : Model
+        The declared model.
+    n : int
+        The sequence length, ``1 <= n <= MAX_N``.
+    i : int, optional
+        The label position, in ``1..n``, for the models that read one.
+
+    Returns
+    -------
+    networkx.DiGraph
+        One :class:`Node` per parameter, input, state and defined variable at each of its
+        steps, with the attributes ``kind``, ``latex`` (display name) and ``order``; an edge
+        ``a -> b`` when ``b``'s equation reads ``a``. ``G.graph`` holds ``model``, ``n``, ``i``
+        and ``loss`` (the loss node).
+
+    Raises
+    ------
+    SpecError
+        When ``n`` or ``i`` is not valid for the model, or the equations form a cycle.
+
     Examples
     --------
     >>> from symrnn.zoo import elman
     >>> G = unroll(elman(), 3)
     >>> [G.nodes[v]["latex"] for v in G.predecessors(Node("h", 2))]
     ['W^{hx}', 'x^{(2)}', 'W^{hh}', 'h^{(1)}', 'b^{h}']
+    >>> G.number_of_nodes(), G.number_of_edges(), G.graph["loss"]
+    (15, 20, Node(name='o', t=None))
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise SpecError(f"the sequence length n must be a positive integer, got {n!r}")
@@ -91,7 +115,33 @@ def _summed_steps(model: Model, ref, t: int | None, n: int, i: int | None) -> li
 
 
 def edge_jacobian(G: nx.DiGraph, source: Node, target: Node):
-    """The symbolic Jacobian ``D(source -> target)`` of an edge of the unrolled graph."""
+    """The symbolic Jacobian ``D(source -> target)`` of an edge of the unrolled graph.
+
+    Numerator layout: a row for each component of ``target``, a column for each component of
+    ``source`` (``vec`` of a matrix parameter, its columns stacked). It is the chain rule through
+    ``target``'s equation, interims (``a^{(t)}``) kept by name.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An unrolled graph, from :func:`unroll`.
+    source, target : Node
+        The ends of an edge of ``G``.
+
+    Returns
+    -------
+    sympy matrix expression
+        ``D(source -> target)``; print it with :func:`symrnn.render.latex.latex`.
+
+    Examples
+    --------
+    >>> from symrnn import latex, zoo
+    >>> G = unroll(zoo.elman(), 3)
+    >>> print(latex(edge_jacobian(G, Node("h", 1), Node("h", 2))))
+    \\operatorname{diag}(g'(a^{(2)})) W^{hh}
+    >>> print(latex(edge_jacobian(G, Node("h", 3), Node("l"))))
+    V
+    """
     model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
     data = G.edges[source, target]
     return al.add(*(instantiate(model, template(model, target.name, ref), n, data["t"], i)
@@ -105,7 +155,34 @@ def edge_template(G: nx.DiGraph, source: Node, target: Node):
 
 
 def find_node(G: nx.DiGraph, name: str) -> Node:
-    """The node called ``name``: a display name (``W^{hx}``, ``x^{(1)}``) or ``W_hx``, ``x[1]``."""
+    """The node called ``name``: a display name (``W^{hx}``, ``x^{(1)}``) or ``W_hx``, ``x[1]``.
+
+    Display names are compared in a canonical form, so ``b^h`` and ``b^{h}`` are the same name.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An unrolled graph, from :func:`unroll`.
+    name : str
+        A display name or an identifier (``str(node)``).
+
+    Returns
+    -------
+    Node
+        The node of ``G`` so named.
+
+    Raises
+    ------
+    UnknownNameError
+        When ``G`` has no such node; the message lists the names it has.
+
+    Examples
+    --------
+    >>> from symrnn import zoo
+    >>> G = unroll(zoo.elman(), 3)
+    >>> find_node(G, "W^{hx}"), find_node(G, "b^h"), find_node(G, "x[2]")
+    (Node(name='W_hx', t=None), Node(name='b_h', t=None), Node(name='x', t=2))
+    """
     wanted = canonical(name)
     for node, data in G.nodes(data=True):
         if canonical(data["latex"]) == wanted or str(node) == name.replace(" ", ""):
@@ -118,7 +195,31 @@ def find_node(G: nx.DiGraph, name: str) -> Node:
 
 
 def cone(G: nx.DiGraph, source: Node, target: Node | None = None) -> nx.DiGraph:
-    """The subgraph of nodes on some directed path from ``source`` to ``target`` (the loss)."""
+    """The subgraph of nodes on some directed path from ``source`` to ``target`` (the loss).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An unrolled graph, from :func:`unroll`.
+    source : Node
+        Where the paths start.
+    target : Node, optional
+        Where they end; the loss by default.
+
+    Returns
+    -------
+    networkx.DiGraph
+        A read-only view of ``G`` on those nodes; empty when no path joins them.
+
+    Examples
+    --------
+    >>> from symrnn import zoo
+    >>> G = unroll(zoo.elman(), 3)
+    >>> sorted(str(v) for v in cone(G, Node("h", 2)))
+    ['h[2]', 'h[3]', 'l', 'o', 'q']
+    >>> cone(G, Node("h", 2), Node("h", 1)).number_of_nodes()
+    0
+    """
     target = target or G.graph["loss"]
     keep = (nx.descendants(G, source) | {source}) & (nx.ancestors(G, target) | {target})
     if source not in keep:

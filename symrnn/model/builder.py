@@ -135,7 +135,42 @@ def _timed_latex(name: str) -> str:
 class ModelBuilder:
     """Declare a model step by step; :meth:`build` returns the frozen :class:`Model`.
 
-    The loop index ``t`` is :attr:`t` and the sequence length ``n`` is :attr:`n`.
+    Declare the sizes (:meth:`sizes`), then the variables (:meth:`parameter`, :meth:`input`,
+    :meth:`label`, :meth:`state`), then the equations (:meth:`recur`, :meth:`interim`,
+    :meth:`define`, :meth:`sum`), and freeze it with :meth:`build`. Each declaration returns a
+    handle to write expressions with: ``@`` (matrix-vector product), ``+``, ``-``, ``*``
+    (elementwise product), ``1 - z``, ``q[y]`` and the builder functions (``g``, ``tanh``,
+    ``LS``, ``concat``, ...). Shapes are checked as the expressions grow.
+
+    Parameters
+    ----------
+    name : str
+        The model's identifier (``"elman"``).
+    title : str, optional
+        A human title for drawings and documents; the name by default.
+
+    Attributes
+    ----------
+    t : sympy.Symbol
+        The loop index ``t``: ``h[t - 1]``, ``x[t]``.
+    n : sympy.Symbol
+        The sequence length ``n``: ``h[mb.n]``.
+    i : sympy.Symbol
+        The label position ``i`` of the models that read one: ``eta[mb.i]``.
+    name, title : str
+        As given.
+
+    Examples
+    --------
+    >>> from symrnn import ModelBuilder, tanh
+    >>> mb = ModelBuilder("scalar_rnn", "a scalar RNN")
+    >>> w = mb.parameter("w", 1); h0 = mb.parameter("h0", 1, latex="h_0")
+    >>> x = mb.input("x", 1, latex="x_{t}")
+    >>> h = mb.state("h", 1, init=h0, latex="h_{t}")
+    >>> mb.recur(h, tanh(w * h[mb.t - 1] + x[mb.t]))
+    >>> model = mb.build(loss=mb.define("L", h[mb.n] * h[mb.n]))
+    >>> model.loss, [p.latex for p in model.parameters], model.functions
+    ('L', ['w', 'h_0'], ['tanh'])
     """
 
     t = T
@@ -369,13 +404,102 @@ def _fn(prim):
     def applied(term: Term) -> Term:
         return apply(prim, term)
 
-    applied.__name__ = prim.name
-    applied.__doc__ = f"Apply {prim.name} (a primitive of the model language) to a term."
+    # A numpydoc docstring built from the primitive: the builder's functions (g, tanh, LS, ...) and
+    # every transfer(name) have one, with an example that runs as a doctest for the module's own.
+    name = prim.name
+    fn = P.function(prim.function) if prim.function else None
+    call = name if name in ("g", "tanh", "sigmoid", "relu", "identity", "LS", "softmax", "sqnorm") else None
+    if prim is P.SQNORM:
+        summary = "The squared norm ``v^T v`` (``(v)^2`` for a scalar): the squared error of ``v = yhat - y``."
+        argument = "A vector expression of the model (``yhat - y``), or a ``1 x 1`` one."
+        returns = "A ``1 x 1`` term (a scalar), written ``(v)^2``."
+    elif prim is P.LOGSOFTMAX:
+        summary = "The log-softmax ``LS(v) = v - log sum_k exp(v_k)`` of a vector (the handout's ``LS``)."
+        argument = "A vector expression of the model (the scores ``l = V h^{(n)} + gamma``)."
+        returns = "A vector term of the same size: the log-probabilities, written ``\\text{LS}(v)``."
+    elif prim is P.SOFTMAX:
+        summary = "The softmax ``exp(v) / sum_k exp(v_k)`` of a vector: probabilities that sum to 1."
+        argument = "A vector expression of the model (the scores)."
+        returns = "A vector term of the same size, written ``softmax(v)``."
+    elif fn is not None and fn.abstract:
+        summary = f"Apply the abstract elementwise function ``{name}`` (the handout's transfer function)."
+        argument = "A vector expression of the model (a pre-activation ``W @ x[t] + U @ h[t - 1] + b``)."
+        returns = (f"A vector term of the same size, ``{name}`` of each component. ``{name}`` has no numbers\n"
+                   f"    until it is bound: ``model.bind({name}=\"tanh\")`` or ``bindings={{\"{name}\": \"tanh\"}}``.")
+    else:
+        summary = f"Apply the elementwise function ``{name}`` (LaTeX ``{fn.latex if fn else name}``) to each component."
+        argument = "A vector expression of the model (a pre-activation ``W @ x[t] + U @ h[t - 1] + b``)."
+        returns = f"A vector term of the same size, ``{name}`` of each component."
+    shape = "(1, 1)" if prim is P.SQNORM else "(3, 1)"
+    written = P.write(prim, [("v", None)])
+    imported, called = (call, call) if call else ("transfer", f'transfer("{name}")')
+    applied.__name__ = name
+    applied.__doc__ = f"""{summary}
+
+A function of the builder API: it applies the primitive ``{name}`` of the model language to a term
+(a declared variable of a :class:`ModelBuilder`, or an expression of them), checking its shape.
+
+Parameters
+----------
+term : Term
+    {argument}
+
+Returns
+-------
+Term
+    {returns}
+
+Raises
+------
+SpecError
+    When ``term`` is not a model expression, or is a timed variable read without its time.
+
+Examples
+--------
+>>> from symrnn import ModelBuilder, {imported}
+>>> mb = ModelBuilder("example")
+>>> v = mb.parameter("v", 3)
+>>> out = {called}(v)
+>>> out.shape
+{shape}
+>>> print(out.display)
+{written}
+"""
     return applied
 
 
 def transfer(name: str):
-    """The elementwise function ``name`` as a builder function (``transfer("g")(a)``)."""
+    """The elementwise function ``name`` as a builder function (``transfer("g")(a)``).
+
+    Every function of :data:`symrnn.operations.functions.FUNCTIONS` is reached this way, those
+    without a name of their own in the builder too (``transfer("softplus")``).
+
+    Parameters
+    ----------
+    name : str
+        The function's name: ``"g"`` (abstract), ``"tanh"``, ``"sigmoid"``, ``"relu"``,
+        ``"identity"``, ``"softplus"``.
+
+    Returns
+    -------
+    callable
+        A function of one :class:`Term` that returns the function applied to each component,
+        like :func:`tanh`.
+
+    Raises
+    ------
+    SpecError
+        When no function is called ``name``; the message lists the known ones.
+
+    Examples
+    --------
+    >>> from symrnn import ModelBuilder, transfer
+    >>> mb = ModelBuilder("example")
+    >>> softplus = transfer("softplus")
+    >>> out = softplus(mb.parameter("a", 2))
+    >>> out.shape, out.display
+    ((2, 1), 'softplus(a)')
+    """
     try:
         return _fn(P.elementwise(name))
     except UnknownNameError as e:
@@ -390,11 +514,26 @@ identity = transfer("identity")
 LS = _fn(P.LOGSOFTMAX)
 softmax = _fn(P.SOFTMAX)
 sqnorm = _fn(P.SQNORM)
-sqnorm.__doc__ = "The squared norm ``v^T v`` (``(v)^2`` for a scalar): the squared error of ``v = yhat - y``."
 
 
 def concat(*terms: Term) -> Term:
     """``CONCAT(a, b, ...)``: the vectors stacked into one.
+
+    Parameters
+    ----------
+    *terms : Term
+        One or more vector expressions of the model (the forward and backward states,
+        ``h[mb.i]`` and ``eta[mb.i]``), at most :data:`symrnn.operations.primitives.MAX_CONCAT`.
+
+    Returns
+    -------
+    Term
+        A vector whose size is the sum of theirs, written ``\\text{CONCAT}(a, b)``.
+
+    Raises
+    ------
+    SpecError
+        When no term is given or one is not a model expression.
 
     Examples
     --------
@@ -402,6 +541,8 @@ def concat(*terms: Term) -> Term:
     >>> a = mb.parameter("a", 2); b = mb.parameter("b", 3)
     >>> concat(a, b).shape
     (5, 1)
+    >>> print(concat(a, b).display)
+    \\text{CONCAT}(a, b)
     """
     if not terms or not all(isinstance(t, Term) for t in terms):
         raise SpecError("CONCAT() takes one or more model expressions")
@@ -411,7 +552,36 @@ def concat(*terms: Term) -> Term:
 
 
 def inner(a: Term, b: Term) -> Term:
-    """The inner product ``a^T b`` of two vectors (``y^T LS(s)``: a log-likelihood with one-hot ``y``)."""
+    """The inner product ``a^T b`` of two vectors (``y^T LS(s)``: a log-likelihood with one-hot ``y``).
+
+    Parameters
+    ----------
+    a, b : Term
+        Two vector expressions of the model of the same size.
+
+    Returns
+    -------
+    Term
+        A ``1 x 1`` term, written ``a^{\\top} b``.
+
+    Raises
+    ------
+    SpecError
+        When ``a`` or ``b`` is not a model expression (ShapeError when their sizes differ).
+
+    Examples
+    --------
+    >>> from symrnn import ModelBuilder, LS, inner
+    >>> mb = ModelBuilder("mlp_head")
+    >>> K = mb.sizes("K")
+    >>> y = mb.input("y", K, timed=False, onehot=True)
+    >>> s = mb.parameter("s", K)
+    >>> J = inner(y, LS(s))
+    >>> J.shape
+    (1, 1)
+    >>> print(J.display)
+    y^{\\top} \\text{LS}(s)
+    """
     if not (isinstance(a, Term) and isinstance(b, Term)):
         raise SpecError("inner() takes two model expressions")
     a._check_usable()

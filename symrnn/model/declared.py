@@ -149,14 +149,49 @@ class Definition:
 class Model:
     """A declared recurrent model, immutable and hashable.
 
-    Build one with :class:`symrnn.model.ModelBuilder` or take one from
-    :mod:`symrnn.zoo`.
+    Build one with :class:`symrnn.model.ModelBuilder`, read one with
+    :func:`symrnn.model.rnn_reader.load_spec`, or take one from :mod:`symrnn.zoo`; the
+    constructor is what :meth:`ModelBuilder.build <symrnn.model.builder.ModelBuilder.build>`
+    calls once it has checked the declaration. ``str(model)`` is its equations, one per line,
+    and in Jupyter it displays as LaTeX.
+
+    Parameters
+    ----------
+    name : str
+        The model's identifier (``"elman"``).
+    title : str
+        A human title, for drawings and documents.
+    sizes : tuple of sympy.Symbol
+        The dimension names (``m``, ``d``, ``K``).
+    variables : tuple of VarDecl
+        Every variable, in declaration order: parameters, inputs, labels, states, defined
+        variables and interims.
+    definitions : tuple of Definition
+        One equation per computed variable (state, defined variable, interim), in order.
+    loss : str
+        The identifier of the scalar loss.
+
+    Attributes
+    ----------
+    parameters : list of VarDecl
+        The learned parameters (initial states included), in declaration order.
+    inputs : list of VarDecl
+        The inputs.
+    functions : list of str
+        The elementwise functions the model applies, in order of use.
+    positional : bool
+        Whether the model reads the label position ``i``.
 
     Examples
     --------
     >>> from symrnn.zoo import elman
     >>> [p.latex for p in elman().parameters]
     ['W^{hx}', 'W^{hh}', 'b^{h}', 'h^{(0)}', 'V', '\\\\gamma']
+    >>> model = elman()
+    >>> model.name, [str(s) for s in model.sizes], model.loss, model.functions
+    ('elman', ['m', 'd', 'K'], 'o', ['g'])
+    >>> print(str(model).splitlines()[2])
+    h^{(t)} = g(a^{(t)}), \\quad t = 1, \\dots, n, \\ h^{(0)}\\ \\text{given}
     """
 
     name: str

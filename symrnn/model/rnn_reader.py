@@ -95,6 +95,34 @@ def load_spec(path: str | Path) -> Model:
 
     Raises SpecError for a file that is missing, too large, not text (NUL bytes, not
     UTF-8), empty, or wrong in any way the parser finds.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file (``examples/specs/sheet/q1.rnn``); the model is named after its stem.
+
+    Returns
+    -------
+    Model
+        The frozen model, the same one the builder API makes from the same declaration.
+
+    Raises
+    ------
+    SpecError
+        As above; a mistake in the text is reported as ``file:line:col`` with the line and a caret.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from symrnn import load_spec
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "mlp.rnn"
+    ...     _ = path.write_text("sizes d, K\\nparam W in R^{K x d}\\ninput x in R^d\\n"
+    ...                         "label y in 1..K\\nq = LS(W x), o = -q_y\\nloss o\\n")
+    ...     model = load_spec(path)
+    >>> model.name, [p.latex for p in model.parameters], model.loss
+    ('mlp', ['W'], 'o')
     """
     path = Path(path)
     try:
@@ -119,7 +147,43 @@ def decode_spec(data: bytes, filename: str = "<spec>") -> str:
 
 
 def parse_spec(text: str, filename: str = "<spec>", name: str | None = None) -> Model:
-    """Parse the text of a ``.rnn`` spec into a Model (see the module docstring for an example)."""
+    """Parse the text of a ``.rnn`` spec into a Model (see the module docstring for an example).
+
+    Parameters
+    ----------
+    text : str
+        The spec (``docs/text-format.md``): declarations one per line, then the equations, then
+        ``loss NAME``.
+    filename : str, optional
+        The name its errors give as ``file:line:col``.
+    name : str, optional
+        The model's name.
+
+    Returns
+    -------
+    Model
+        The frozen model.
+
+    Raises
+    ------
+    SpecError
+        For a text that is too large, empty, or wrong in any way the parser or the builder finds;
+        its message starts with ``file:line:col``, shows the line with a caret, and gives a hint.
+
+    Examples
+    --------
+    >>> from symrnn import parse_spec
+    >>> model = parse_spec("sizes d, K\\nparam W in R^{K x d}\\ninput x in R^d\\nlabel y in 1..K\\n"
+    ...                    "q = LS(W x), o = -q_y\\nloss o\\n", name="softmax_regression")
+    >>> model.name, [v.name for v in model.variables], model.loss
+    ('softmax_regression', ['W', 'x', 'y', 'q', 'o'], 'o')
+    >>> parse_spec("sizes d\\nloss o\\n", filename="bad.rnn")
+    Traceback (most recent call last):
+    ...
+    symrnn.errors.SpecError: bad.rnn:2:6: unknown name o
+        loss o
+             ^
+    """
     if len(text) > MAX_BYTES:
         raise SpecError(f"{filename}: the spec is {len(text)} characters, above the limit of {MAX_BYTES}")
     if "\x00" in text:

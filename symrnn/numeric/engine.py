@@ -116,9 +116,18 @@ class Result:
 class CompiledGradient:
     """``d loss / d parameters`` of ``model`` for a batch, by the compiled factored form.
 
+    Every rule (each equation, each term of each total derivative and of each closed form,
+    denominator layout) is compiled once, here; a call walks the steps forward and backward for
+    a batch kept in columns. Call it as ``f(params, inputs, labels, n, i=None)``: ``params`` maps
+    identifiers to ``(rows, cols)`` arrays, ``inputs`` each input to ``(n, size, B)`` (a
+    sequence) or ``(size, B)``, ``labels`` each label to ``(B,)`` integers in ``1..K``. It
+    returns a :class:`Result`: ``loss`` ``(B,)`` and ``gradients``, each parameter's gradient
+    of the summed loss, shaped like the parameter.
+
     Parameters
     ----------
     model : Model
+        The declared model.
     bindings : dict, optional
         Concrete functions for abstract ones (``{"g": "tanh"}``).
     xp : array namespace, optional
@@ -126,6 +135,23 @@ class CompiledGradient:
     backend : str
         Else the backend by name: "numpy" (default), "jax", "torch" or "cupy"
         (:mod:`symrnn.numeric.backends`).
+
+    Attributes
+    ----------
+    model : Model
+        The model, as given.
+    backend : str
+        The backend's name (or the array module's, for ``xp``).
+    xp : module
+        The array module the rules run on.
+    parameters : list of str
+        The parameters' identifiers, the keys of ``Result.gradients``.
+
+    Raises
+    ------
+    NumericError
+        When the model applies an abstract function that ``bindings`` does not bind, or a backend
+        is not installed.
 
     Examples
     --------
@@ -139,6 +165,8 @@ class CompiledGradient:
     >>> out = f(params, {"x": rng.normal(size=(n, d, B))}, {"y": rng.integers(1, K + 1, size=B)}, n)
     >>> out.loss.shape, out.gradients["W_hx"].shape
     ((8,), (3, 2))
+    >>> f.parameters, sorted(out.gradients) == sorted(f.parameters)
+    (['W_hx', 'W_hh', 'b_h', 'h0', 'V', 'gamma'], True)
     """
 
     def __init__(self, model: Model, bindings: dict | None = None, xp=None, backend: str = "numpy"):

@@ -46,6 +46,24 @@ def edge_value(G: nx.DiGraph, u: Node, v: Node, values: dict, point: Point, xp=n
 def evaluate_pathsum(ps, point: Point, xp=np):
     """The value of a printed path sum at ``point``: a row of the gradient (numerator layout).
 
+    Each factor is evaluated from the very template its LaTeX shows and multiplied as printed,
+    so a wrong printed formula gives a wrong number. Meant for small ``n``.
+
+    Parameters
+    ----------
+    ps : PathSum
+        A path sum, from :func:`symrnn.derive.pathsum`.
+    point : Point
+        Where to evaluate it, on ``ps.graph`` (:func:`symrnn.numeric.forward.random_point`).
+    xp : module
+        The array module (NumPy by default).
+
+    Returns
+    -------
+    array
+        ``d loss / d wrt`` as a ``(1, size)`` row; a matrix parameter in the vec convention
+        (its columns stacked, ``order="F"``).
+
     Examples
     --------
     >>> from symrnn.zoo import elman
@@ -54,6 +72,11 @@ def evaluate_pathsum(ps, point: Point, xp=np):
     >>> ps = pathsum(elman("tanh"), "b^{h}", 3)
     >>> evaluate_pathsum(ps, random_point(ps.model, ps.graph, {"m": 4, "d": 2, "K": 3})).shape
     (1, 4)
+    >>> from symrnn.numeric.gradcheck import finite_differences
+    >>> point = random_point(ps.model, ps.graph, {"m": 4, "d": 2, "K": 3}, seed=1)
+    >>> reference = finite_differences(ps.graph, point, ps.wrt)
+    >>> bool(np.allclose(evaluate_pathsum(ps, point), reference.reshape(1, -1), atol=1e-8))
+    True
     """
     G = ps.graph
     values = forward(G, point, xp)

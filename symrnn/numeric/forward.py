@@ -57,6 +57,35 @@ def random_point(model: Model, G: nx.DiGraph, sizes: dict, seed: int = 0,
                  bindings: dict | None = None, scale: float = 0.5) -> Point:
     """A random point: parameters ~ N(0, scale^2), inputs ~ N(0, 1), uniform labels.
 
+    A one-hot input gets a random one-hot vector; labels are 1-based, as in the handouts.
+
+    Parameters
+    ----------
+    model : Model
+        The declared model.
+    G : networkx.DiGraph
+        Its graph unrolled for the length (and label position) of the point, from
+        :func:`symrnn.graph.unroll`.
+    sizes : dict
+        An integer for each size of the model (``{"m": 3, "d": 2, "K": 4}``).
+    seed : int
+        The seed of the random generator (the same seed gives the same point).
+    bindings : dict, optional
+        Concrete functions for the model's abstract ones (``{"g": "tanh"}``).
+    scale : float
+        The standard deviation of the parameters.
+
+    Returns
+    -------
+    Point
+        Float64 arrays for every parameter and input node (``leaves``, shaped ``(rows, cols)``),
+        the labels, the sizes and the bindings.
+
+    Raises
+    ------
+    NumericError
+        When a size is missing or not an integer in ``1..MAX_DIM``.
+
     Examples
     --------
     >>> from symrnn.zoo import elman
@@ -93,6 +122,41 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | No
     ``dtype`` (default float64) sets the precision of the computation. ``overrides``
     replaces the value of computed nodes (what follows them is computed from it):
     finite differences in an intermediate variable use it.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An unrolled graph, from :func:`symrnn.graph.unroll`.
+    point : Point
+        The values of the leaves, the labels and the bindings (:func:`random_point`).
+    xp : module
+        The array module (NumPy by default).
+    dtype : optional
+        The dtype of the computation (``numpy.longdouble`` for finite differences).
+    overrides : dict, optional
+        Values that replace those of computed nodes, by node.
+
+    Returns
+    -------
+    dict
+        The value of every node (and interim), by :class:`~symrnn.graph.node.Node`: a
+        ``(rows, cols)`` array; the loss is ``(1, 1)``.
+
+    Raises
+    ------
+    NumericError
+        When a leaf has no value or the model applies an abstract function left unbound.
+
+    Examples
+    --------
+    >>> from symrnn import zoo
+    >>> from symrnn.graph import unroll
+    >>> G = unroll(zoo.elman("tanh"), 2)
+    >>> values = forward(G, random_point(G.graph["model"], G, {"m": 3, "d": 2, "K": 4}))
+    >>> values[Node("h", 2)].shape, values[Node("o")].shape, Node("a", 1) in values
+    ((3, 1), (1, 1), True)
+    >>> bool(abs(np.exp(values[Node("q")]).sum() - 1) < 1e-12)
+    True
     """
     model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
     values: dict[Node, object] = {}

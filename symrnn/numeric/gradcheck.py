@@ -50,6 +50,44 @@ def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = ST
 
     ``coordinates`` (index tuples) limits the work to those entries (the others are
     NaN); ``progress`` is called once per entry done.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An unrolled graph, from :func:`symrnn.graph.unroll`.
+    point : Point
+        Where to differentiate (:func:`symrnn.numeric.forward.random_point`, or a ``Point``
+        built by hand).
+    node : Node
+        A node of ``G``: a leaf, or a computed variable (differences in its value).
+    step : float
+        The largest step, scaled by ``max(1, |entry|)``; :data:`STEP` by default.
+    coordinates : list of tuple, optional
+        The entries to differentiate in; all by default.
+    progress : callable, optional
+        Called with no argument after each entry.
+
+    Returns
+    -------
+    numpy.ndarray
+        The derivative of the loss in each entry, shaped like ``node``'s value (NaN where not
+        asked for), in float64.
+
+    Examples
+    --------
+    Seed 003's scalar RNN at its numbers (``w_x = 0.1``, ``x_t = 10``, ``w_h = 1``, ``h_0 = 1``,
+    ``w_y = 2``) with targets ``y_t = 3``, where ``L = 10``:
+
+    >>> from symrnn import unroll, zoo
+    >>> G = unroll(zoo.scalar(), 2)
+    >>> one = lambda v: np.array([[v]])
+    >>> leaves = {Node("w_x"): one(0.1), Node("w_h"): one(1.0), Node("w_y"): one(2.0), Node("h0"): one(1.0)}
+    >>> leaves.update({Node(v, t): one(10.0 if v == "x" else 3.0) for v in "xy" for t in (1, 2)})
+    >>> point = Point(leaves)
+    >>> [round(float(finite_differences(G, point, Node(w))[0, 0]), 6) for w in ("w_x", "w_h", "w_y", "h0")]
+    [280.0, 40.0, 22.0, 16.0]
+    >>> round(float(finite_differences(G, point, Node("h", 1))[0, 0]), 6)
+    16.0
     """
     leaf = node in point.leaves
     if leaf:
@@ -83,8 +121,37 @@ def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = ST
 
 #: The printed forms ``check`` evaluates.
 class Form(str, enum.Enum):
-    """A printed form of the gradient: the sum over paths, the recursion of the total derivatives,
-    or the closed form. A ``str`` enum: ``Form("closed")``."""
+    """A printed form of the gradient: the path sum, the recursion or the closed form.
+
+    The sum over paths, the recursion of the total derivatives, or the closed form. A ``str``
+    enum: ``Form("closed")``.
+
+    :func:`check_model` takes the forms to check (``forms=``) by member or name, and each
+    :class:`CheckRow` says which form it checked; ``symrnn derive --form`` and ``symrnn check
+    --form`` take the names.
+
+    Parameters
+    ----------
+    value : str
+        ``"pathsum"``, ``"recursion"`` or ``"closed"``.
+
+    Attributes
+    ----------
+    PATHSUM : Form
+        The sum over paths of products of edge Jacobians (:func:`symrnn.derive.pathsum`).
+    RECURSION : Form
+        The backward recursion of the total derivatives (:func:`symrnn.derive.recursion`).
+    CLOSED : Form
+        The closed form, a sum over the steps (:func:`symrnn.derive.closed_form`).
+
+    Examples
+    --------
+    >>> from symrnn import Form
+    >>> Form("closed") is Form.CLOSED, str(Form.PATHSUM)
+    (True, 'pathsum')
+    >>> [str(form) for form in Form]
+    ['pathsum', 'recursion', 'closed']
+    """
 
     PATHSUM = "pathsum"
     RECURSION = "recursion"
@@ -193,7 +260,44 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     the recursion, against finite differences in that variable). ``i`` is the label
     position of the models that have one. A parameter with more than ``max_coordinates``
     entries is compared on that many random entries (``CheckRow.checked`` says how many);
-    ``progress(k)`` is called as finite differences are taken.
+    ``progress()`` is called once per finite difference taken.
+
+    Parameters
+    ----------
+    model : Model
+        The declared model.
+    n : int
+        The sequence length.
+    sizes : dict
+        An integer for each size of the model (``{"m": 4, "d": 3, "K": 5}``).
+    seed : int
+        The seed of the random point (and of the sampled entries).
+    wrt : list of str, optional
+        The variables to check, by display name or identifier; every parameter by default.
+    bindings : dict, optional
+        Concrete functions for the model's abstract ones (``{"g": "tanh"}``).
+    forms : sequence of str or Form
+        Which printed forms to check; ``("pathsum",)`` by default, :data:`FORMS` for all.
+    layout : str or Layout
+        ``"numerator"`` (the default) or ``"denominator"``.
+    i : int, optional
+        The label position, for the models that read one.
+    max_coordinates : int
+        The most entries of a parameter compared with finite differences.
+    progress : callable, optional
+        Called with no argument once per entry differentiated (a progress bar).
+
+    Returns
+    -------
+    list of CheckRow
+        One row per variable and form (the recursion: one row per total derivative), with the
+        formula's value, the finite differences, the relative error and ``passed``
+        (relative error below ``TOLERANCE``, 1e-6).
+
+    Raises
+    ------
+    SymRNNError
+        When a form or the layout is unknown (NumericError when sizes or bindings are missing).
 
     Examples
     --------

@@ -27,6 +27,23 @@ def _distances(C: nx.DiGraph, target: Node) -> dict[Node, int]:
 def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> Iterator[Path]:
     """Yield every directed path from ``source`` to ``target`` (the loss), lazily.
 
+    The paths come in a stable order: at each node the successor nearest to the target first,
+    so the Elman RNN's paths come shortest first, as the question sheet lists them.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An unrolled graph, from :func:`symrnn.graph.unroll`.
+    source : Node
+        Where the paths start (a parameter, an input, any node).
+    target : Node, optional
+        Where they end; the loss by default.
+
+    Yields
+    ------
+    tuple of Node
+        One path, ``source`` first and ``target`` last. Nothing when no path joins them.
+
     Examples
     --------
     >>> from symrnn.zoo import elman
@@ -34,6 +51,8 @@ def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> Itera
     >>> G = unroll(elman(), 3)
     >>> [len(p) for p in iter_paths(G, Node("W_hx"))]
     [5, 6, 7]
+    >>> print(" -> ".join(G.nodes[v]["latex"] for v in next(iter_paths(G, Node("W_hx")))))
+    W^{hx} -> h^{(3)} -> l -> q -> o
     """
     target = target or G.graph["loss"]
     C = cone(G, source, target)
@@ -66,6 +85,23 @@ def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> Itera
 
 def count_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> int:
     """The number of directed paths from ``source`` to ``target``, without listing them.
+
+    Dynamic programming over the cone between them: linear in the size of the graph, exact
+    however large the count (a Python ``int``).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An unrolled graph, from :func:`symrnn.graph.unroll`.
+    source : Node
+        Where the paths start.
+    target : Node, optional
+        Where they end; the loss by default.
+
+    Returns
+    -------
+    int
+        How many directed paths join them; 0 when none does.
 
     Examples
     --------

@@ -51,6 +51,16 @@ def graph_dot(G: nx.DiGraph, paths=(), edge_labels: bool = False, max_paths: int
         Paths to highlight, one colour each (the first ``max_paths``).
     edge_labels : bool
         Label each edge with its Jacobian's name ``D(a -> b)``.
+    max_paths : int
+        The most paths highlighted; the legend says how many more there are.
+    title : str, optional
+        The drawing's title; the model's title and ``n`` by default.
+
+    Returns
+    -------
+    str
+        The DOT source: time left to right, parameters in the first column, each highlighted
+        path in its own colour with a legend. No Graphviz program is needed to make it.
 
     Examples
     --------
@@ -58,6 +68,9 @@ def graph_dot(G: nx.DiGraph, paths=(), edge_labels: bool = False, max_paths: int
     >>> from symrnn.graph import unroll
     >>> "rankdir=LR" in graph_dot(unroll(elman(), 2))
     True
+    >>> source = graph_dot(unroll(elman(), 2), edge_labels=True, title="Q1")
+    >>> source.splitlines()[0], source.count(" -> "), source.count("label=<D(")
+    ('digraph unrolled {', 15, 15)
     """
     paths = list(paths)
     shown, hidden = paths[:max_paths], len(paths) - max_paths
@@ -108,7 +121,42 @@ def graph_dot(G: nx.DiGraph, paths=(), edge_labels: bool = False, max_paths: int
 
 
 def render_graph(dot_source: str, stem: str | Path, formats=("svg",)) -> list[Path]:
-    """Write ``stem.dot`` and, with Graphviz's ``dot`` program, ``stem.<format>`` for each format."""
+    """Write ``stem.dot`` and, with Graphviz's ``dot`` program, ``stem.<format>`` for each format.
+
+    Parameters
+    ----------
+    dot_source : str
+        DOT source, from :func:`graph_dot`.
+    stem : str or pathlib.Path
+        The path of the files without their suffix; missing folders are made.
+    formats : sequence of str
+        Among ``"svg"``, ``"png"`` and ``"pdf"``; none writes only the DOT file.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, the DOT file first.
+
+    Raises
+    ------
+    RenderError
+        When a format is unknown, or ``dot`` is needed but not installed (the DOT file is then
+        written all the same).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from symrnn import unroll, zoo
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     written = render_graph(graph_dot(unroll(zoo.elman(), 2)), Path(folder) / "out" / "graph", formats=())
+    ...     print([p.name for p in written], written[0].read_text().startswith("digraph"))
+    ['graph.dot'] True
+    >>> render_graph("digraph {}", Path(tempfile.gettempdir()) / "symrnn-doctest", formats=("gif",))
+    Traceback (most recent call last):
+    ...
+    symrnn.errors.RenderError: unknown graph format 'gif'; choose from svg, png, pdf
+    """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = [stem.with_suffix(".dot")]
@@ -134,12 +182,27 @@ def render_graph(dot_source: str, stem: str | Path, formats=("svg",)) -> list[Pa
 class Drawing:
     """A graph drawing: DOT source that renders itself as SVG in Jupyter (``_repr_svg_``).
 
+    Made by :func:`draw`. :meth:`svg` draws it with Graphviz's ``dot`` program, :meth:`save`
+    writes it to files.
+
+    Parameters
+    ----------
+    source : str
+        The DOT source (:func:`graph_dot`).
+
+    Attributes
+    ----------
+    source : str
+        The DOT source, as given.
+
     Examples
     --------
     >>> from symrnn import zoo, pathsum
     >>> drawing = draw(pathsum(zoo.elman(), "W^{hx}", 3))
     >>> drawing.source.startswith("digraph")
     True
+    >>> Drawing("digraph { a -> b }").source
+    'digraph { a -> b }'
     """
 
     def __init__(self, source: str):
@@ -164,6 +227,28 @@ def draw(obj, edge_labels: bool = False) -> Drawing:
     """Draw a derivation's graph (a PathSum: its paths highlighted) or an unrolled graph.
 
     In Jupyter the result displays as SVG.
+
+    Parameters
+    ----------
+    obj : PathSum or networkx.DiGraph
+        A path sum (:func:`symrnn.derive.pathsum`), whose paths are highlighted one colour
+        each, or an unrolled graph (:func:`symrnn.graph.unroll`), drawn plain.
+    edge_labels : bool
+        Label each edge with its Jacobian's name ``D(a -> b)``.
+
+    Returns
+    -------
+    Drawing
+        The DOT source, which renders itself as SVG in Jupyter.
+
+    Examples
+    --------
+    >>> from symrnn import pathsum, unroll, zoo
+    >>> drawing = draw(pathsum(zoo.elman(), "W^{hx}", 3))
+    >>> drawing.source.count("path "), drawing.source.count(" -> ")
+    (3, 20)
+    >>> "path 1" in draw(unroll(zoo.elman(), 3)).source
+    False
     """
     if isinstance(obj, nx.DiGraph):
         return Drawing(graph_dot(obj, (), edge_labels))

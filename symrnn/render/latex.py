@@ -402,8 +402,26 @@ class SymRNNLatexPrinter(LatexPrinter):
 def latex(expr, **settings) -> str:
     """LaTeX of a symbolic expression or derivation object, in the handout's notation.
 
+    Parameters
+    ----------
+    expr : sympy expression, PathSum, Recursion or ClosedForm
+        A symbolic expression (an edge Jacobian, a term of a derivation) or a derivation object
+        (:func:`symrnn.derive.pathsum`, :func:`symrnn.derive.recursion`,
+        :func:`symrnn.derive.closed_form`). The numbers 1 and -1 print as ``I`` and ``-I``.
+    **settings
+        Settings of SymPy's ``LatexPrinter``.
+
+    Returns
+    -------
+    str
+        The LaTeX: an expression for an expression; ``align*`` blocks with the ``where``
+        definitions and the notes for a derivation object.
+
     Examples
     --------
+    >>> from symrnn import pathsum, zoo
+    >>> print(latex(pathsum(zoo.elman(), "W^{hx}", 2)).splitlines()[1].split(" &= ")[1])
+    A \\frac{\\partial h^{(2)}}{\\partial W^{hx}} + A B^{1} \\frac{\\partial h^{(1)}}{\\partial W^{hx}}
     >>> from symrnn.operations.symbols import Softmax, Var
     >>> from symrnn.operations import algebra as al
     >>> K = sp.Symbol("K"); l = Var("l", None, K, 1, "l")

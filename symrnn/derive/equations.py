@@ -43,8 +43,37 @@ from symrnn.operations.symbols import T, TotalDerivative
 
 
 class Layout(str, enum.Enum):
-    """How a gradient is shaped: numerator (Jacobians, row gradients, as the question sheet) or
-    denominator (gradients shaped like the variable). A ``str`` enum: ``Layout("numerator")``."""
+    """How a gradient is shaped: numerator layout or denominator layout.
+
+    Numerator (Jacobians, row gradients, as the question sheet) or denominator (gradients shaped
+    like the variable). A ``str`` enum: ``Layout("numerator")``.
+
+    Every function that takes ``layout=`` (:func:`~symrnn.derive.pathsum.pathsum`,
+    :func:`~symrnn.derive.adjoints.recursion`, :func:`~symrnn.derive.adjoints.closed_form`,
+    :func:`~symrnn.numeric.gradcheck.check_model`) accepts a member or its name.
+
+    Parameters
+    ----------
+    value : str
+        ``"numerator"`` or ``"denominator"``.
+
+    Attributes
+    ----------
+    NUMERATOR : Layout
+        ``D(a -> b)`` has a row per component of ``b``; the gradient of the loss is a row, a
+        matrix parameter in the vec convention.
+    DENOMINATOR : Layout
+        Every gradient has the shape of its variable; the recursion applies transposed
+        Jacobians (VJPs).
+
+    Examples
+    --------
+    >>> from symrnn import Layout
+    >>> Layout("denominator") is Layout.DENOMINATOR, str(Layout.NUMERATOR)
+    (True, 'numerator')
+    >>> [str(layout) for layout in Layout]
+    ['numerator', 'denominator']
+    """
 
     def __str__(self) -> str:
         return self.value
@@ -245,11 +274,48 @@ def _reads(model: Model) -> nx.MultiDiGraph:
     return R
 
 
-def adjoint_order(model: Model, wrt: str) -> list[str]:
-    """The variables between ``wrt`` and the loss whose adjoints the gradient needs, loss side first.
+def variable_groups(model: Model) -> list[tuple[list[str], bool]]:
+    """The computed variables in the order to compute them: the strongly connected groups of the
+    "reads" graph (the LSTM's ``h`` and ``c`` together) in topological order, each group's members
+    in the order one step computes them, with whether the group is a recurrence (its steps read
+    each other). The recursion runs them backwards; generated code loops over them.
 
-    Within a group of variables that read each other across steps (the LSTM's
-    ``h`` and ``c``), one read at the same step decides the order.
+    Examples
+    --------
+    >>> from symrnn.zoo import lstm
+    >>> variable_groups(lstm())
+    [(['c', 'h'], True), (['s'], False), (['L'], False)]
+    """
+    R = _reads(model)
+    simple = nx.DiGraph((u, v) for u, v in R.edges() if u != v)
+    simple.add_nodes_from(R)
+    C = nx.condensation(simple)
+    declared = {v.name: k for k, v in enumerate(model.variables)}
+    out = []
+    for comp in nx.lexicographical_topological_sort(C, key=lambda c: min(declared[v] for v in C.nodes[c]["members"])):
+        scc = C.nodes[comp]["members"]
+        members = [v for v in scc if model.var(v).kind in (Kind.STATE, Kind.DEFINED)]
+        if not members:
+            continue
+        same = nx.DiGraph()
+        same.add_nodes_from(members)
+        same.add_edges_from((u, v) for u, v, d in R.edges(data=True)
+                            if u in members and v in members and u != v and d["offset"] == 0)
+        recurrent = len(scc) > 1 or any(u == v and d["offset"] not in (0, None) for u, v, d in R.edges(data=True)
+                                        if u in scc)
+        out.append((list(nx.lexicographical_topological_sort(same, key=declared.get)), recurrent))
+    return out
+
+
+def adjoint_order(model: Model, wrt: str) -> list[str]:
+    """The variables between ``wrt`` and the loss whose adjoints the gradient needs, loss side first:
+    :func:`variable_groups` backwards (within a group, one read at the same step decides the order).
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> adjoint_order(elman(), "W_hx")
+    ['q', 'l', 'h']
     """
     R = _reads(model)
     loss = model.loss
@@ -258,25 +324,11 @@ def adjoint_order(model: Model, wrt: str) -> list[str]:
     between = (nx.descendants(R, wrt) & (nx.ancestors(R, loss) | {loss})) - {loss}
     if not between and not R.has_edge(wrt, loss):
         raise SymRNNError(f"the loss {model.var(loss).latex} does not depend on {model.var(wrt).latex}")
-    simple = nx.DiGraph((u, v) for u, v in R.edges() if u != v)
-    C = nx.condensation(simple)
-    order: list[str] = []
-    declared = {v.name: i for i, v in enumerate(model.variables)}
-    for comp in reversed(list(nx.topological_sort(C))):
-        members = sorted(C.nodes[comp]["members"], key=declared.get)
-        same_step = nx.DiGraph()
-        same_step.add_nodes_from(members)
-        same_step.add_edges_from(
-            (u, v) for u, v, data in R.edges(data=True)
-            if u in members and v in members and u != v and data["offset"] == 0
-        )
-        for name in reversed(list(nx.lexicographical_topological_sort(same_step, key=declared.get))):
-            if name in between:
-                order.append(name)
-    return order
+    return [name for members, _ in reversed(variable_groups(model)) for name in reversed(members)
+            if name in between]
 
 
 __all__ = [
     "LAYOUTS", "AdjointEquation", "AdjointTerm", "Layout", "adjoint_equation", "adjoint_order", "adjoint_symbol",
-    "check_layout", "in_loop",
+    "check_layout", "in_loop", "variable_groups",
 ]

@@ -150,6 +150,9 @@ class ColumnPrinter(ArrayPrinter):
     are bracketed only where Python's precedence needs it, so generated modules read well.
     """
 
+    #: Set when the printed code holds an outer product with a parameter's row (summed over the batch).
+    outer_products = False
+
     def _wrap(self, expr) -> str:
         text = self._print(expr)
         return text if _is_atom(expr) or al.is_scalar(expr) and sp.sympify(expr) >= 0 else f"({text})"
@@ -168,6 +171,7 @@ class ColumnPrinter(ArrayPrinter):
             out = f"{self._wrap(left)} * {right}"
         elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column
             out = f"outer(xp, {self._print(left)}, {out})"
+            self.outer_products = True
         else:
             out = f"{self._wrap(left)} @ {right}"
         return out, (left.shape[0], shape[1]), False

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from symrnn.codegen.backward import Backward
 from symrnn.codegen.passes import Passes
 from symrnn.codegen.printer import RESERVED, CodePrinter, var_name
 from symrnn.codegen.program import (
@@ -23,22 +24,20 @@ from symrnn.codegen.program import (
     Blank,
     Comment,
     Condition,
-    Guard,
-    Item,
-    Loop,
     Name,
     Program,
     Return,
-    Select,
     Steps,
+    loop_over,
 )
-from symrnn.codegen.timing import exists, loop_bounds, py_time, span
-from symrnn.derive.equations import Layout, adjoint_equation, adjoint_order, variable_groups
-from symrnn.errors import NumericError, SymRNNError
+from symrnn.codegen.stacking import Stacking
+from symrnn.codegen.timing import py_time, rows, span
+from symrnn.derive.equations import variable_groups
+from symrnn.errors import NumericError
 from symrnn.graph.jacobians import symbolic
 from symrnn.model.declared import Apply, Kind, Model
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import Elementwise, T, TotalDerivative, Var
+from symrnn.operations.symbols import Elementwise, T, Var
 from symrnn.render.latex import latex
 
 
@@ -46,16 +45,7 @@ def _condition(parts, step: bool) -> Condition | None:
     return Condition(tuple(parts), step) if parts else None
 
 
-def _rows(decl) -> str:
-    return str(sp.sympify(decl.shape[0]))
-
-
-def _loop(loop, body, reverse: bool = False) -> Loop:
-    first, end, step = loop_bounds(loop, reverse)
-    return Loop(first, end, step, tuple(body))
-
-
-class Generator(Passes):
+class Generator(Backward, Passes, Stacking):
     """Builds the program of ``model``'s loss and gradients (see the module docstring)."""
 
     def __init__(self, model: Model, bindings: dict):
@@ -67,6 +57,11 @@ class Generator(Passes):
         self.shared: list = []  # (canonical expression, its Var): products of adjoints kept per step
         self.pending: list = []  # hoisted values the next loop needs, not yet defined
         self.flats: dict = {}  # code of a stack of steps -> the name of it side by side
+        self.stacks: dict = {}  # names of parameters -> their stacked matrix
+        self.step_products: list = []  # (local, product): computed at the start of the current loop's step
+        self.stacking: dict = {}  # a product of one parameter -> its rows of a stacked product
+        self.timelines: list = []  # timelines of kept values stacked in a matrix's order
+        self.products: dict = {}  # (stacked timeline, column) -> the name of their sum of outer products
         self.outputs = self._outputs()
         self.groups = variable_groups(model)
         self.locals = self.step_locals(self.groups)
@@ -179,7 +174,7 @@ class Generator(Passes):
             if v.timed:
                 first = span(v.loop)[0]
                 at = f"{name}[t{'' if first == 0 else f'-{py_time(first)}'}]"
-                add(Assign(Name(name), f"_steps(xp.asarray(inputs[{v.name!r}]), {_rows(v)}, B)",
+                add(Assign(Name(name), f"_steps(xp.asarray(inputs[{v.name!r}]), {rows(v)}, B)",
                            comment=f"{v.display(T)} at {at}"))
             else:
                 add(Assign(Name(name), f"xp.asarray(inputs[{v.name!r}])", comment=v.latex))
@@ -189,7 +184,7 @@ class Generator(Passes):
         for v in model.variables:
             if v.timed and v.kind in (Kind.STATE, Kind.DEFINED, Kind.INTERIM) and v.name not in self.locals:
                 name = var_name(v.name)
-                add(Alloc(name, _rows(v), f"{v.display(T)} at {name}[t], t = 0..n+1"))
+                add(Alloc(name, rows(v), f"{v.display(T)} at {name}[t], t = 0..n+1"))
                 if v.kind is Kind.STATE:
                     before = sp.expand(sp.sympify(v.loop.first) - v.loop.step)
                     init = model.var(v.init)
@@ -197,7 +192,7 @@ class Generator(Passes):
                                comment=f"{v.display(before)} = {init.latex}"))
         for v in model.variables:
             if v.timed and v.kind in (Kind.STATE, Kind.DEFINED):
-                add(Alloc(f"d_{v.name}", _rows(v)))
+                add(Alloc(f"d_{v.name}", rows(v)))
         add(Blank())
 
     # -- forward ----------------------------------------------------------------------------
@@ -218,6 +213,8 @@ class Generator(Passes):
             return
         expr = symbolic(model, d.expr)
         self.add(Comment(f"{lhs} = {latex(expr)}"))
+        if self.stacking and not al.is_scalar(expr):
+            expr = expr.xreplace(self.stacking)
         if not decl.timed:
             self.add(Assign(Name(var_name(name)), self.code(expr)))
         elif steps is None:
@@ -242,163 +239,14 @@ class Generator(Passes):
         carried = set(group)
         for name in group:
             carried |= set(self._interims_all(model.definition(name).expr))
+        names = [*group, *(r for name in group for r in self._interims_all(model.definition(name).expr))]
+        self.stacking = self.stack_products([symbolic(model, model.definition(v).expr) for v in names], carried)
         with self.program.block() as body:
+            for local, product in self.step_products:
+                self.add(Comment(f"{local.name} = {latex(product)}, this step's gates stacked"))
+                self.add(Assign(Name(local.name), self.code(self.rewrite(product, carried))))
             for name in group:
                 self.forward_line(name, done, None, carried)
+        self.stacking, self.step_products = {}, []
         self.emit_hoisted()
-        self.add(_loop(model.var(group[0]).loop, body))
-
-    # -- backward ---------------------------------------------------------------------------
-    def backward_order(self) -> list[tuple[list[str], bool]]:
-        needed: set = set()
-        for p in self.model.parameters:
-            try:
-                needed |= set(adjoint_order(self.model, p.name))
-            except SymRNNError:
-                continue
-        out = []
-        for group, recurrent in reversed(self.groups):
-            members = [v for v in reversed(group) if v in needed and v != self.model.loss]
-            if members:
-                out.append((members, recurrent))
-        return out
-
-    def stackable(self, group) -> bool:
-        """A group whose adjoints can be computed for all steps at once (no term that exists at some steps only)."""
-        eq = adjoint_equation(self.model, group[0], Layout.DENOMINATOR)
-        within = span(self.model.var(group[0]).loop)
-        return len(group) == 1 and all(
-            term.over is None and (term.reader_time is None or not exists(self.model, term.reader, term.reader_time,
-                                                                          within))
-            for term in eq.terms)
-
-    def term_guard(self, term, within=None) -> tuple[Condition | None, str]:
-        """``(guard, comment)`` of one term of an adjoint at a step t ``within`` (lo, hi)."""
-        parts, step = [], False
-        if term.at is not None:
-            parts.append(f"t == {py_time(term.at)}")
-            step = True
-        if term.condition is not None:
-            parts.append(f"{py_time(term.condition.lhs)} == {py_time(term.condition.rhs)}")
-        if term.reader_time is not None:
-            found = exists(self.model, term.reader, term.reader_time, within)
-            parts += found
-            step = step or bool(found) and sp.sympify(term.reader_time).has(T)
-        comment = f"+ {self.tex(term.expr)}" + (f"   (from {self.model.var(term.reader).display(term.reader_time)})"
-                                                 if term.reader_time is not None else "")
-        return _condition(parts, step), comment
-
-    def adjoint_stacked(self, name: str) -> None:
-        """The adjoint of a variable no step of which reads another: all its steps at once."""
-        model = self.model
-        lo, hi = span(model.var(name).loop)
-        target = Steps(f"d_{name}", py_time(lo), py_time(hi + 1))
-        first = True
-        terms = adjoint_equation(model, name, Layout.DENOMINATOR).terms
-        for term in sorted(terms, key=lambda term: term.at is not None or term.condition is not None):
-            guard, comment = self.term_guard(term, (lo, hi))
-            self.add(Comment(comment))
-            expr = self.substitute(term.expr)
-            if guard is None:
-                self.add(Assign(target, self.code(expr, span=(lo, hi)), add=not first,
-                                comment=f"t = {py_time(lo)}..{py_time(hi)} at once"))
-                first = False
-                continue
-            if term.at is not None:  # a term at one step (t == n)
-                line = Assign(At(f"d_{name}", py_time(term.at)), self.code(expr.subs(T, term.at)), add=True)
-            else:
-                line = Assign(target, self.code(expr, span=(lo, hi)), add=True)
-            if term.condition is not None:
-                cond = (f"{py_time(term.condition.lhs)} == {py_time(term.condition.rhs)}",)
-                self.add(Guard(Condition(cond, False), (line,)))
-            else:
-                self.add(line)
-
-    def adjoint_untimed(self, name: str) -> None:
-        decl = self.model.var(name)
-        self.accumulate(f"d_{name}", adjoint_equation(self.model, name, Layout.DENOMINATOR).terms,
-                        f"({_rows(decl)}, B)")
-
-    def accumulate(self, target: str, terms, column: str | None) -> None:
-        """``target`` = the sum of ``terms`` (untimed); a sum over t is computed for all steps at once."""
-        started = False
-        numbers_only = True
-        for term in terms:
-            parts = []
-            if term.condition is not None:
-                parts.append(f"{py_time(term.condition.lhs)} == {py_time(term.condition.rhs)}")
-            if term.reader_time is not None and term.over is None:
-                parts += exists(self.model, term.reader, term.reader_time)
-            tex = self.tex(term.expr)
-            self.add(Comment(f"+ \\sum_t {tex}" if term.over is not None else f"+ {tex}"))
-            numbers_only = numbers_only and al.is_scalar(term.expr)
-            value = self.summed(term) if term.over is not None else self.code(self.substitute(term.expr))
-            if parts:
-                if not started:
-                    self.add(Assign(Name(target), "0.0"))
-                    started = True
-                self.add(Guard(Condition(tuple(parts), False), (Assign(Name(target), value, add=True),)))
-            else:
-                self.add(Assign(Name(target), value, add=started))
-                started = True
-        if not started:
-            self.add(Assign(Name(target), "0.0"))
-        if column is not None and (numbers_only or not started):
-            self.add(Assign(Name(target), f"xp.zeros({column})", add=True,
-                            comment="a number becomes a column per sequence"))
-
-    def backward_loop(self, group: list[str]) -> None:
-        """A recurrence of adjoints: one loop over t, against the forward loop's direction."""
-        model = self.model
-        decl = model.var(group[0])
-        shared = self.shared_products(group)
-        carried = {f"d_{v}" for v in group} | {var.name for _, var in shared}
-        deps: dict = {}
-        for canon, var in shared:
-            deps[var.name] = {a.name for a in canon.atoms(TotalDerivative)}.union(
-                *(deps[v.name] for v in canon.atoms(Var) if v.name in deps))
-            self.add(Alloc(var.name, str(sp.sympify(var.shape[0])), "kept per step: see the loop"))
-        placed: set = set()
-        local = self.local_adjoints(group)
-        self.locals |= {f"d_{v}" for v in local}
-        self.unallocated |= {f"d_{v}" for v in local}
-        with self.program.block() as body:
-            for name in group:
-                self.adjoint_step(name, name in local, carried)
-                done = set(group[:group.index(name) + 1])
-                for canon, var in shared:
-                    if var.name not in placed and deps[var.name] <= done:
-                        placed.add(var.name)
-                        self.add(Comment(f"{var.name}[t] = {self.tex(canon)}"))
-                        self.add(Assign(At(var.name, "t"), self.code(self.rewrite(canon, carried))))
-        self.emit_hoisted()
-        self.add(_loop(decl.loop, body, reverse=True))
-
-    def adjoint_step(self, name: str, local: bool, carried: set) -> None:
-        """The adjoint of ``name`` at step t of its loop: its terms, those at some steps only guarded."""
-        target = Name(f"d_{name}") if local else At(f"d_{name}", "t")
-        first = True
-        terms = [(term, *self.term_guard(term, span(self.model.var(name).loop)))
-                 for term in adjoint_equation(self.model, name, Layout.DENOMINATOR).terms]
-        for term, guard, comment in sorted(terms, key=lambda x: x[1] is not None):
-            self.add(Comment(comment))
-            expr = self.substitute(term.expr)
-            if term.at is None:  # a term at (nearly) every step: what it can, before the loop
-                expr = self.rewrite(expr, carried)
-            value = self.code(expr)
-            if guard is None:
-                self.add(Assign(target, value, add=not first))
-            elif first and local:  # this step's own value: nothing to add to yet
-                self.add(Select(target, value, guard))
-            else:
-                self.add(Guard(guard, (Assign(target, value, add=True),)))
-            first = False
-        if first and local:
-            self.add(Assign(target, "0.0"))
-
-    def gradient(self, name: str) -> None:
-        decl = self.model.var(name)
-        self.add(Comment(f"d {self.model.var(self.model.loss).latex} / d {decl.latex}"))
-        self.accumulate("grad", adjoint_equation(self.model, name, Layout.DENOMINATOR).terms, None)
-        rows, cols = (str(sp.sympify(d)) for d in decl.shape)
-        self.add(Assign(Item("grads", name), f"_like(grad, ({rows}, {cols}))"))
+        self.add(loop_over(model.var(group[0]).loop, body))

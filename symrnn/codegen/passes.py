@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symrnn.codegen.printer import var_name
+from symrnn.codegen.printer import Block, var_name
 from symrnn.codegen.program import Assign, Comment, Name
 from symrnn.codegen.timing import canonical, earlier, invariant_anchor, later, loop_bounds, py_time, shift, span, timed
 from symrnn.derive.equations import Layout, adjoint_equation
@@ -32,12 +32,12 @@ def _cost(expr) -> int:
     return sum(1 for _ in sp.preorder_traversal(expr))
 
 
-def _flat(expr):
+def flatten(expr):
     """Nested sums and elementwise products flattened into one node (so invariant operands group)."""
     if isinstance(expr, (sp.MatAdd, sp.HadamardProduct)):
         args = []
         for a in expr.args:
-            a = _flat(a)
+            a = flatten(a)
             args += list(a.args) if type(a) is type(expr) else [a]
         return type(expr)(*args)
     return expr
@@ -97,7 +97,7 @@ class Passes:
             return expr
         if not self.reads(expr, carried):
             return self.hoist(expr)
-        expr = _flat(expr)
+        expr = flatten(expr)
         if isinstance(expr, (sp.MatAdd, sp.HadamardProduct)):
             fixed = [a for a in expr.args if not self.reads(a, carried)]
             moving = [self.rewrite(a, carried) for a in expr.args if self.reads(a, carried)]
@@ -263,6 +263,15 @@ class Passes:
         steps = span(term.over)
         expr = self.substitute(term.expr)
         factor, column = _outer_parts(expr)
+        if isinstance(factor, Block) and column is not None:  # rows of one product for the whole stack
+            key = (self.code(factor.arg, span=steps), self.code(column, span=steps))
+            if key not in self.products:
+                name = self.fresh("G")
+                self.products[key] = name
+                self.program.add(Assign(Name(name), f"{self.flat(key[0])} @ {self.flat(key[1])}.T",
+                                        comment="the sums of outer products of a stacked timeline, in one"))
+            rows = f"{py_time(factor.args[1])}:{py_time(factor.args[1] + factor.args[2])}"
+            return f"{self.products[key]}[{rows}]"
         if column is not None:  # \sum_t a_t u_t^T: the steps side by side, one matrix product
             return f"{self.flat(self.code(factor, span=steps))} @ {self.flat(self.code(column, span=steps))}.T"
         text, outer = self.code(expr, span=steps, outer=True)

@@ -13,10 +13,11 @@ import keyword
 from typing import TYPE_CHECKING
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from symrnn.codegen.timing import py_time, timed
 from symrnn.errors import NumericError
-from symrnn.numeric.printers import HELPERS, ColumnPrinter, _is_atom
+from symrnn.numeric.printers import HELPERS, ColumnPrinter
 from symrnn.numeric.printers import _is_column as is_column
 from symrnn.numeric.printers import _is_number as is_number
 from symrnn.operations.functions import FUNCTIONS
@@ -28,6 +29,33 @@ if TYPE_CHECKING:
 #: Names a generated module uses for itself; a variable with one of them gets a trailing ``_``.
 RESERVED = {"t", "n", "i", "xp", "B", "sum", "range", "params", "inputs", "labels", "grads", "grad", "loss", "len",
             "side_by_side", "unside", *HELPERS, *(f.value.__name__ for f in FUNCTIONS.values() if f.value is not None)}
+
+
+class Block(MatrixExpr):
+    """Rows ``start`` to ``start + size`` of ``arg``: one gate's part of a stacked product.
+
+    Examples
+    --------
+    >>> from symrnn.operations.symbols import Var
+    >>> m = sp.Symbol("m"); s = Var("s0", None, 4 * m, 1, "s")
+    >>> Block(s, m, m).shape
+    (m, 1)
+    """
+
+    def __new__(cls, arg, start, size):
+        return sp.Basic.__new__(cls, arg, sp.sympify(start), sp.sympify(size))
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return (self.args[2], self.arg.shape[1])
+
+    def _symrnn_latex(self, printer) -> str:
+        stop = self.args[1] + self.args[2]
+        return rf"\left[{printer._print(self.arg)}\right]_{{{printer._print(self.args[1])}:{printer._print(stop)}}}"
 
 
 def var_name(decl_name: str) -> str:
@@ -70,6 +98,15 @@ class CodePrinter(ColumnPrinter):
             return name
         return f"{name}[{'' if start == 0 else py_time(start)}:{'' if stop == length else py_time(stop)}]"
 
+    def _atom(self, expr) -> bool:
+        return isinstance(expr, Block) or super()._atom(expr)
+
+    def _print_Block(self, expr):
+        start, stop = py_time(expr.args[1]), py_time(expr.args[1] + expr.args[2])
+        if self.span is not None and self.stacked(expr.arg):
+            return f"{self._wrap(expr.arg)}[:, {start}:{stop}]"
+        return f"{self._wrap(expr.arg)}[{start}:{stop}]"
+
     @staticmethod
     def stacked(expr) -> bool:
         """Whether ``expr`` is a stack of steps in span mode (it reads a variable at a time in t)."""
@@ -82,7 +119,7 @@ class CodePrinter(ColumnPrinter):
         if self.span is None:
             return super()._chain(mats)
         # every step at once: a matrix on a stack of steps is one product of the steps side by side
-        out, shape, atom = self._print(mats[-1]), mats[-1].shape, _is_atom(mats[-1])
+        out, shape, atom = self._print(mats[-1]), mats[-1].shape, self._atom(mats[-1])
         stacked = self.stacked(mats[-1])
         for left in reversed(mats[:-1]):
             if stacked and not self.stacked(left) and shape[0] != 1 and not is_number(left) and not (

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from symrnn.codegen.timing import loop_bounds
+
 
 # -- where a value goes -------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -128,6 +130,12 @@ class Loop:
 
 
 Statement = Assign | Select | Alloc | Comment | Blank | Return | Guard | Loop
+
+
+def loop_over(loop, body, reverse: bool = False) -> Loop:
+    """A :class:`Loop` over a model's loop, in its direction or (``reverse``) the other way."""
+    first, end, step = loop_bounds(loop, reverse)
+    return Loop(first, end, step, tuple(body))
 
 
 @dataclass

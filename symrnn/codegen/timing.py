@@ -54,6 +54,11 @@ def loop_bounds(loop: Loop, reverse: bool = False) -> tuple[sp.Expr, sp.Expr, in
     return sp.sympify(first), sp.expand(sp.sympify(last) + step), step
 
 
+def rows(decl) -> str:
+    """A variable's number of rows as Python (sizes are read from the parameters' shapes)."""
+    return str(sp.sympify(decl.shape[0]))
+
+
 def span(loop: Loop) -> tuple:
     """The loop's times as ``(lo, hi)``, whatever its direction."""
     if loop.step == 1:

@@ -153,9 +153,13 @@ class ColumnPrinter(ArrayPrinter):
     #: Set when the printed code holds an outer product with a parameter's row (summed over the batch).
     outer_products = False
 
+    def _atom(self, expr) -> bool:
+        """Whether printed ``expr`` needs no parentheses as an operand."""
+        return _is_atom(expr)
+
     def _wrap(self, expr) -> str:
         text = self._print(expr)
-        return text if _is_atom(expr) or al.is_scalar(expr) and sp.sympify(expr) >= 0 else f"({text})"
+        return text if self._atom(expr) or al.is_scalar(expr) and sp.sympify(expr) >= 0 else f"({text})"
 
     def _print_Transpose(self, expr):
         return f"{self._wrap(expr.arg)}.T"
@@ -186,7 +190,7 @@ class ColumnPrinter(ArrayPrinter):
     def _chain(self, mats) -> tuple[str, bool]:
         """A product of matrices, right to left as a chain of vector-Jacobian products is read
         (``softmax(l) (1^T v)``): its text and whether that is an atom."""
-        out, shape, atom = self._print(mats[-1]), mats[-1].shape, _is_atom(mats[-1])
+        out, shape, atom = self._print(mats[-1]), mats[-1].shape, self._atom(mats[-1])
         for left in reversed(mats[:-1]):
             out, shape, atom = self._apply(left, out, shape, atom)
         return out, atom

@@ -42,26 +42,33 @@ def test_generated_code_is_commented_with_its_equations():
     assert source.count("import ") == 1 and "import numpy as xp" in source
     assert "        # c_{t} = f_{t} \\odot c_{t-1} + i_{t} \\odot \\tilde{c}_{t}\n" in source
     lines = source.splitlines()
-    # the input projections of all steps: one matrix product each, before the loop
+    # the gates that share an operand are one stacked product: the input projections of all steps
+    # (and the stacked biases) before the loop, the recurrent products one per step
+    assert "    W1 = xp.concatenate([Wx_f, Wx_i, Wx_c, Wx_o], axis=0)" in lines
     assert "    side0 = side_by_side(xp, x)  # the steps of x side by side" in lines
-    assert "    pre0 = unside(xp, Wx_f @ side0, n, B) + b_f" in lines
+    assert "    pre0 = unside(xp, W1 @ side0, n, B) + b0" in lines
+    assert "        s0 = W0 @ h[t-1] + pre0[t-1]" in lines
     # each function is the one implementation of symrnn.operations.functions, copied
-    assert "        f[t] = sigmoid(xp, Wh_f @ h[t-1] + pre0[t-1])" in lines
+    assert "        f[t] = sigmoid(xp, s0[0:m])" in lines
     k = lines.index("def sigmoid(xp, a):")
     assert lines[k + 1] == "    return 1.0 / (1.0 + xp.exp(-a))"
-    # the factor that W_x^f, W_h^f, b^f and the recursion of h share: once per step, its forward part before
-    assert "    pre6 = c[:n+1] * f[1:] * (1.0 - f[1:])" in lines
-    k = lines.index("        e1[t] = d_c[t] * pre6[t-1]")
-    assert lines[k - 1] == ("        # e1[t] = \\frac{\\partial L}{\\partial c_{t}} \\odot c_{t-1} \\odot f_{t} \\odot "
+    # the factor that W_x^f, W_h^f, b^f and the recursion of h share: once per step, its forward part before;
+    # the four gates' factors kept in one timeline, in the stacked matrix's order
+    assert "    pre3 = c[:n+1] * f[1:] * (1.0 - f[1:])" in lines
+    k = lines.index("        E0[t, 0:m] = d_c[t] * pre3[t-1]")
+    assert lines[k - 1] == ("        # E0[t, 0:m] = \\frac{\\partial L}{\\partial c_{t}} \\odot c_{t-1} \\odot f_{t} \\odot "
                             "(\\mathbf{1} - f_{t})")
-    assert "        d_h = Wh_f.T @ e1[t+1] + Wh_i.T @ e3[t+1] + Wh_c.T @ e2[t+1] if t+1 <= n else 0.0" in lines
-    # each sum over t of outer products: the steps side by side, one product
+    # so the four products that carry them back to h are one
+    assert "        d_h = W0.T @ E0[t+1] if t+1 <= n else 0.0" in lines
+    assert "    grad = W0.T @ E0[1]" in lines
+    # each sum over t of outer products: the steps side by side, one product for the four gates
     k = lines.index("    grads['Wx_f'] = _like(grad, (m, d))")
-    assert lines[k - 3:k] == [
+    assert lines[k - 4:k] == [
         "    # + \\sum_t (\\frac{\\partial L}{\\partial c_{t}} \\odot c_{t-1} \\odot f_{t} \\odot (\\mathbf{1} - f_{t})) "
         "x_{t}^{\\top}",
-        "    side1 = side_by_side(xp, e1[1:n+1])  # the steps of e1[1:n+1] side by side",
-        "    grad = side1 @ side0.T"]
+        "    side1 = side_by_side(xp, E0[1:n+1])  # the steps of E0[1:n+1] side by side",
+        "    G0 = side1 @ side0.T  # the sums of outer products of a stacked timeline, in one",
+        "    grad = G0[0:m]"]
     with pytest.raises(NumericError, match="g is abstract; bind it"):
         codegen(zoo.elman())
     with pytest.raises(NumericError, match="codegen writes numpy, cupy, jax, torch, not 'tensorflow'"):

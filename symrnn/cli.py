@@ -18,6 +18,7 @@ from symrnn.errors import SymRNNError
 from symrnn.model.declared import Kind
 from symrnn.numeric.gradcheck import FORMS, Form
 from symrnn.operations.functions import concrete
+from symrnn.render.text import terminal_text
 
 #: Without --all, ``paths`` refuses to list more paths than this.
 LIST_LIMIT = 10_000
@@ -246,7 +247,7 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
         rows = check_model(m, n, sizes, seed, list(wrt) or None, bindings, forms=forms, layout=layout, i=i,
                            progress=lambda: bar.advance(task))
     where = f"n = {n}" + (f", i = {i}" if i is not None else "")
-    table = Table(title=f"{m.name}, {where}, " + ", ".join(f"{k} = {v}" for k, v in sizes.items())
+    table = Table(title=terminal_text(f"{m.name}, {where}, ") + ", ".join(f"{k} = {v}" for k, v in sizes.items())
                   + f", seed {seed}, {layout} layout: printed formulas against finite differences")
     for column in ("form", "gradient", "shape", "entries", "max abs. error", "max rel. error", "result"):
         table.add_column(column)
@@ -258,15 +259,20 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
         entries = f"{r.checked} of {r.total}" if r.checked < r.total else f"{r.checked}"
         if r.checked < r.total and r.name not in sampled:
             sampled.append(r.name)
-        table.add_row(str(r.form), name, shape, entries, f"{r.abs_error:.1e}", f"{r.error:.1e}",
-                      "pass" if r.passed else "FAIL")
+        table.add_row(str(r.form), terminal_text(name), shape, entries, f"{r.abs_error:.1e}", f"{r.error:.1e}",
+                      r.result)
     Console(width=140).print(table)
     for name in sampled:
         click.echo(f"{name} has more than {MAX_COORDINATES} entries: {MAX_COORDINATES} of them, drawn at random, "
                    "were compared")
-    failed = [r.name for r in rows if not r.passed]
+    nonfinite = [r.name for r in rows if not r.finite]
+    if nonfinite:
+        click.echo("FAILED (NaN or Inf where a number belongs, in the printed formula or in the finite "
+                   f"differences): {', '.join(nonfinite)}")
+    failed = [r.name for r in rows if r.finite and not r.passed]
     if failed:
         click.echo(f"FAILED (relative error >= {TOLERANCE:g}): {', '.join(failed)}")
+    if failed or nonfinite:
         sys.exit(1)
     what = "printed formula passes" if len(rows) == 1 else f"{len(rows)} printed formulas pass"
     click.echo(f"{'the' if len(rows) == 1 else 'all'} {what} (relative error < {TOLERANCE:g})")

@@ -8,7 +8,7 @@ relative error below ``1e-6`` in float64, with the relative error
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -28,11 +28,25 @@ TOLERANCE = 1e-6
 STEP = 1e-2
 
 
-def relative_error(a, b) -> float:
-    """``max|a - b| / max(max|a|, max|b|)`` over the entries both have (not NaN), 0 when both are 0."""
+def relative_error(a, b, mask=None) -> float:
+    """``max|a - b| / max(max|a|, max|b|)`` over the entries in ``mask`` (all by default).
+
+    0 when both are 0; infinite when a compared entry is NaN or infinite on either side, so that
+    a formula that evaluates to NaN can never pass.
+
+    Examples
+    --------
+    >>> relative_error([1.0, 2.0], [1.0, 2.2]), relative_error([np.nan, 1.0], [1.0, 1.0])
+    (0.09090909090909098, inf)
+    >>> relative_error([np.nan, 1.0], [5.0, 1.0], mask=[False, True])
+    0.0
+    """
     a, b = np.asarray(a, float), np.asarray(b, float)
-    known = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[known], b[known]
+    if mask is not None:
+        mask = np.asarray(mask, bool)
+        a, b = a[mask], b[mask]
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return float("inf")
     scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
     return 0.0 if scale == 0 else float(np.abs(a - b).max(initial=0.0) / scale)
 
@@ -167,19 +181,53 @@ FORMS = tuple(form.value for form in Form)
 
 @dataclass(frozen=True)
 class CheckRow:
-    """The check of one printed gradient in one :class:`Form`."""
+    """The check of one printed gradient in one :class:`Form`: ``formula`` against ``reference``
+    on the entries of ``mask`` (all of them when None; a sample of a large parameter otherwise).
+
+    Examples
+    --------
+    >>> row = CheckRow("w", (2,), np.array([1.0, np.nan]), np.array([1.0, 2.0]))
+    >>> row.passed, row.finite, row.checked, row.result
+    (False, False, 2, 'FAIL: NaN or Inf')
+    """
 
     name: str
     shape: tuple
     formula: np.ndarray
     reference: np.ndarray
-    error: float
     form: Form = Form.PATHSUM
-    checked: int = 0  # entries compared (all of them unless sampled)
+    mask: np.ndarray | None = None
+
+    @property
+    def compared(self) -> np.ndarray:
+        """The entries compared, as a boolean array shaped like the gradient."""
+        return np.ones(self.shape, bool) if self.mask is None else np.asarray(self.mask, bool)
+
+    @property
+    def error(self) -> float:
+        """The relative error over the compared entries (infinite if one is NaN or Inf)."""
+        return relative_error(self.formula, self.reference, self.compared)
+
+    @property
+    def finite(self) -> bool:
+        """Whether every compared entry is a finite number on both sides."""
+        keep = self.compared
+        return bool(np.isfinite(np.asarray(self.formula, float)[keep]).all()
+                    and np.isfinite(np.asarray(self.reference, float)[keep]).all())
 
     @property
     def passed(self) -> bool:
-        return self.error < TOLERANCE
+        return self.finite and self.error < TOLERANCE
+
+    @property
+    def result(self) -> str:
+        """``pass``, ``FAIL``, or ``FAIL: NaN or Inf``."""
+        return "pass" if self.passed else "FAIL" if self.finite else "FAIL: NaN or Inf"
+
+    @property
+    def checked(self) -> int:
+        """How many entries were compared."""
+        return int(self.compared.sum())
 
     @property
     def total(self) -> int:
@@ -187,19 +235,20 @@ class CheckRow:
 
     @property
     def abs_error(self) -> float:
-        """``max|formula - reference|`` over the compared entries."""
-        mask = ~np.isnan(self.reference)
-        return float(np.abs(np.asarray(self.formula)[mask] - self.reference[mask]).max(initial=0.0))
+        """``max|formula - reference|`` over the compared entries (NaN when one of them is not finite)."""
+        keep = self.compared
+        diff = np.abs(np.asarray(self.formula, float)[keep] - np.asarray(self.reference, float)[keep])
+        return float(diff.max(initial=0.0)) if np.isfinite(diff).all() else float("nan")
 
 
-def check_pathsum(ps, point: Point, reference: np.ndarray | None = None) -> CheckRow:
+def check_pathsum(ps, point: Point, reference: np.ndarray | None = None, mask=None) -> CheckRow:
     """Compare the printed path sum of ``ps`` with finite differences at ``point`` (or ``reference``)."""
     G = ps.graph
     shape = np.shape(point.leaves[ps.wrt])
     row = evaluate_pathsum(ps, point)
     formula = _as_gradient(row, shape)
     reference = finite_differences(G, point, ps.wrt) if reference is None else reference
-    return CheckRow(G.nodes[ps.wrt]["latex"], shape, formula, reference, relative_error(formula, reference))
+    return CheckRow(G.nodes[ps.wrt]["latex"], shape, formula, reference, Form.PATHSUM, mask)
 
 
 def _as_gradient(value, shape) -> np.ndarray:
@@ -207,13 +256,12 @@ def _as_gradient(value, shape) -> np.ndarray:
     return np.asarray(value).reshape(shape, order="F")  # vec stacks columns
 
 
-def check_closed_form(cf, point: Point, reference: np.ndarray | None = None) -> CheckRow:
+def check_closed_form(cf, point: Point, reference: np.ndarray | None = None, mask=None) -> CheckRow:
     """Compare the printed closed form of ``cf`` (with its recursion) with finite differences."""
     shape = np.shape(point.leaves[cf.node])
     formula = _as_gradient(evaluate_closed_form(cf, point), shape)
     reference = finite_differences(cf.graph, point, cf.node) if reference is None else reference
-    return CheckRow(cf.graph.nodes[cf.node]["latex"], shape, formula, reference,
-                    relative_error(formula, reference), Form.CLOSED)
+    return CheckRow(cf.graph.nodes[cf.node]["latex"], shape, formula, reference, Form.CLOSED, mask)
 
 
 def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -> list[CheckRow]:
@@ -232,8 +280,7 @@ def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -
         reference = np.stack([finite_differences(G, point, v) for v in nodes])
         decl = rec.model.var(eq.name)
         name = adjoint_symbol(rec.model, eq.name, T if decl.timed else None, rec.layout).display
-        rows.append(CheckRow(name, shape, formula, reference, relative_error(formula, reference), Form.RECURSION,
-                             reference.size))
+        rows.append(CheckRow(name, shape, formula, reference, Form.RECURSION))
     return rows
 
 
@@ -310,9 +357,8 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     >>> [(str(r.form), r.name) for r in rows if r.form is not Form.RECURSION], all(r.passed for r in rows)
     ([('pathsum', 'W^{hh}'), ('closed', 'W^{hh}')], True)
     """
-    from symrnn.derive.adjoints import check_layout, closed_form, recursion
-    from symrnn.graph.unroll import find_node, unroll
-    from symrnn.paths import count_paths
+    from symrnn.derive.adjoints import check_layout
+    from symrnn.graph.unroll import unroll
 
     unknown = [f for f in forms if f not in FORMS]
     if unknown:
@@ -322,32 +368,39 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     G = unroll(model, n, i)
     point = random_point(model, G, sizes, seed, bindings)
     names = wrt if wrt is not None else [p.latex for p in model.parameters]
+    with np.errstate(all="ignore"):  # an overflow shows in the table as NaN or Inf, and fails there
+        return _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress)
+
+
+def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress) -> list[CheckRow]:
+    from symrnn.derive.adjoints import closed_form, recursion
+    from symrnn.graph.unroll import find_node
+    from symrnn.paths import count_paths
+
     rows: list[CheckRow] = []
     checked: set = set()
     for name in names:
         node = find_node(G, name)
-        coords = sample_coordinates(np.shape(point.leaves[node]), max_coordinates, np.random.default_rng(seed))
+        shape = np.shape(point.leaves[node])
+        coords = sample_coordinates(shape, max_coordinates, np.random.default_rng(seed))
+        mask = None
+        if coords is not None:  # the sampled entries, not the NaNs of the others: a NaN formula still fails
+            mask = np.zeros(shape, bool)
+            mask[tuple(np.array(coords).T)] = True
         reference = None
         if {Form.PATHSUM, Form.CLOSED} & set(forms):
             reference = finite_differences(G, point, node, coordinates=coords, progress=progress)
         if count_paths(G, node) == 0:  # the loss does not depend on it here: its gradient is 0
             zero = np.zeros_like(reference)
-            rows += [CheckRow(G.nodes[node]["latex"], zero.shape, zero, reference,
-                              relative_error(zero, reference), form, _count(reference)) for form in forms
+            rows += [CheckRow(G.nodes[node]["latex"], zero.shape, zero, reference, form, mask) for form in forms
                      if form is not Form.RECURSION]
             continue
         if Form.PATHSUM in forms:
-            row = check_pathsum(pathsum(model, node, n, graph=G, layout=layout), point, reference)
-            rows.append(replace(row, checked=_count(row.reference)))
+            rows.append(check_pathsum(pathsum(model, node, n, graph=G, layout=layout), point, reference, mask))
         if Form.CLOSED in forms:
-            row = check_closed_form(closed_form(model, node, n, i, layout, graph=G), point, reference)
-            rows.append(replace(row, checked=_count(row.reference)))
+            rows.append(check_closed_form(closed_form(model, node, n, i, layout, graph=G), point, reference, mask))
         if Form.RECURSION in forms:
             rec = recursion(model, node.name, layout)
             rows += check_recursion(rec, G, point, skip=checked)
             checked |= {eq.name for eq in rec.equations}
     return rows
-
-
-def _count(reference) -> int:
-    return int((~np.isnan(np.asarray(reference, float))).sum())

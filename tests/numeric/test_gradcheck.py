@@ -93,3 +93,33 @@ def test_large_parameters_are_checked_on_a_random_sample():
     assert [(r.name, r.checked, r.total) for r in rows] == [("W_{x}", 30, 108), ("b", 12, 12)]
     assert all(r.passed for r in rows) and rows[0].abs_error < 1e-9
     assert int(np.isnan(rows[0].reference).sum()) == 108 - 30
+
+
+def test_a_nan_formula_fails_and_is_counted(monkeypatch):
+    """A printed formula that evaluates to NaN on a sampled parameter never passes (it did: the NaN
+    entries were dropped as if they were the ones not sampled, and an empty comparison scored 0)."""
+    import symrnn.numeric.gradcheck as gc
+
+    real = gc.evaluate_closed_form
+
+    def with_nan(cf, point):
+        value = np.array(real(cf, point), float)
+        value[...] = np.nan  # a formula that overflows: NaN everywhere
+        return value
+
+    monkeypatch.setattr(gc, "evaluate_closed_form", with_nan)
+    rows = check_model(elman("tanh"), 2, {"m": 3, "d": 2, "K": 4}, wrt=["W^{hh}"], forms=("closed",),
+                       max_coordinates=4)
+    (row,) = rows
+    assert (row.checked, row.total) == (4, 9)
+    assert not row.finite and not row.passed and row.result == "FAIL: NaN or Inf"
+    assert row.error == float("inf")
+
+
+def test_sampled_entries_are_the_ones_counted():
+    (row,) = check_model(elman("tanh"), 2, {"m": 3, "d": 2, "K": 4}, wrt=["W^{hh}"], forms=("pathsum",),
+                         max_coordinates=5)
+    assert (row.checked, row.total) == (5, 9) and row.passed and row.result == "pass"
+    assert np.isnan(row.reference[~row.compared]).all() and np.isfinite(row.reference[row.compared]).all()
+    assert relative_error([1.0, np.inf], [1.0, 1.0]) == float("inf")
+    assert relative_error([1.0, np.nan], [1.0, 5.0], mask=[True, False]) == 0.0

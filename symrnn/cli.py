@@ -26,12 +26,35 @@ DEFAULT_SIZES = {"m": 4, "d": 3, "K": 5}
 
 
 class _Group(click.Group):
+    """Every command's errors end in one ``error:`` line and exit code 2, never a traceback
+    (``symrnn --debug COMMAND ...`` adds the traceback, for a bug report)."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
         except SymRNNError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
+            _fail(ctx, str(e))
+        except OSError as e:  # a file or folder that cannot be read or written
+            where = f": {e.filename}" if e.filename else ""
+            _fail(ctx, f"{e.strerror or e}{where}")
+        except RecursionError:
+            _fail(ctx, "the input is nested too deeply to process (Python's recursion limit)")
+        except MemoryError:
+            _fail(ctx, "out of memory: the input asks for more than this machine has; choose smaller sizes")
+        except Exception as e:  # a bug: say so, and how to report it
+            _fail(ctx, f"internal error ({type(e).__name__}: {e}); please report it with the output of the same "
+                       "command run as symrnn --debug ...")
+
+
+def _fail(ctx, message: str) -> None:
+    import traceback
+
+    if (ctx.obj or {}).get("debug"):
+        traceback.print_exc()
+    click.echo(f"error: {terminal_text(message, markup=False)}", err=True)
+    sys.exit(2)
 
 
 def _is_spec(name: str) -> bool:
@@ -59,7 +82,7 @@ def _sizes(model, pairs: tuple[str, ...]) -> dict:
     sizes = {str(s): DEFAULT_SIZES.get(str(s), 3) for s in model.sizes}
     for pair in pairs:
         key, _, value = pair.partition("=")
-        if key not in sizes or not value.isdigit() or int(value) < 1:
+        if key not in sizes or not (value.isascii() and value.isdigit()) or int(value) < 1:
             raise click.BadParameter(f"{pair!r}: expected NAME=POSITIVE_INT with NAME one of "
                                      f"{', '.join(sizes)}", param_hint="--size")
         sizes[key] = int(value)
@@ -79,7 +102,9 @@ layout_option = click.option("--layout", type=click.Choice(LAYOUTS), default="nu
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="symrnn")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="On an error, also print the Python traceback (for bug reports).")
+@click.pass_context
+def main(ctx, debug: bool) -> None:
     """Derive, draw and verify the gradients of recurrent networks.
 
     MODEL is a zoo model (symrnn zoo lists them) or a .rnn spec file.
@@ -91,6 +116,7 @@ def main() -> None:
       symrnn derive examples/specs/sheet/q1.rnn --wrt 'W^{hx}' --n 3 --form closed
       symrnn check elman --n 5
     """
+    ctx.obj = {"debug": debug}
 
 
 @main.command()
@@ -203,7 +229,7 @@ def _paths_to_draw(G, node) -> tuple:
 @click.option("--form", "forms", multiple=True, type=click.Choice(FORMS),
               help="Printed forms to check (repeatable; default all three).")
 @layout_option
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random point.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random point.")
 @click.option("--size", "size_pairs", multiple=True, metavar="NAME=INT",
               help="A dimension, e.g. --size m=4 (repeatable; default m=4, d=3, K=5).")
 @click.option("--wrt", "wrt", multiple=True, help="Check only these (repeatable; default every parameter).")

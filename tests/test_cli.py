@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from symrnn import zoo
@@ -219,3 +220,72 @@ def test_check_says_when_it_samples_and_reports_both_errors():
     assert result.exit_code == 0, result.output
     assert "200 of 224" in result.output and "max abs. error" in result.output
     assert "W_{x} has more than 200 entries: 200 of them, drawn at random, were compared" in result.output
+
+
+BAD_VALUES = {
+    "word": '"abc"', "null": "null", "object": "{}", "ragged": "[[1, 2], [3]]", "nested": "[[[1]]]",
+    "huge": "1e400", "exponent": '"1e1000000000"', "bool": "true", "nan": "NaN",
+}
+
+
+def _scalar_values(tmp_path, value, label="3"):
+    text = ('{"n": 2, "values": {"w_x": ' + value + ', "w_h": 1, "w_y": 2, "h_0": 1, "x": [10, 10], '
+            '"y": [' + label + ', 3]}}')
+    path = tmp_path / "values.json"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES))
+@pytest.mark.parametrize("exact", [False, True])
+def test_bad_numbers_in_a_values_file_are_an_error_line(case, exact, tmp_path):
+    args = ["eval", "scalar", "--values", _scalar_values(tmp_path, BAD_VALUES[case])] + (["--exact"] if exact else [])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, (case, result.output)
+    assert "error: " in result.output and "Traceback" not in result.output, result.output
+    assert "w_x" in result.output
+
+
+@pytest.mark.parametrize("label", ["6", "0", "-1", "2.7", "true", '"x"', "1e30"])
+def test_bad_labels_in_a_values_file_are_an_error_line(label, tmp_path):
+    path = tmp_path / "values.json"
+    path.write_text('{"n": 1, "values": {"W_hx": [[0.5]], "W_hh": [[0.5]], "b_h": [0], "h0": [0], '
+                    '"V": [[1], [2]], "gamma": [0, 0], "x": [[1]], "y": ' + label + "}}")
+    result = CliRunner().invoke(main, ["eval", "elman", "--values", str(path)])
+    # before, labels outside 1..K gave loss -0 and zero gradients, and 2.7 or true were read as 2 and 1
+    assert result.exit_code == 2 and "error: " in result.output and "Traceback" not in result.output, result.output
+    assert "label" in result.output
+
+
+def test_the_documented_fraction_reads_in_float_mode_too(tmp_path):
+    result = CliRunner().invoke(main, ["eval", "scalar", "--values", _scalar_values(tmp_path, '"1/10"')])
+    assert result.exit_code == 0, result.output
+    assert "L = 10" in result.output
+
+
+BAD_ARGUMENTS = [
+    ["check", "elman", "--n", "3", "--seed", "-1"],
+    ["check", "elman", "--n", "3", "--size", "m=²"],
+    ["check", "elman", "--n", "3", "--wrt", "h^{(2)}"],
+    ["derive", "elman", "--wrt", "W^{hx}", "--n", "2", "--out", "{file}"],
+    ["derive", "elman", "--wrt", "W^{hx}", "--n", "2", "--out", "{file}/below"],
+    ["eval", "scalar", "--values", "{missing}"],
+    ["codegen", "elman", "--g", "tanh", "-o", "{file}/module.py"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_ARGUMENTS, ids=lambda a: " ".join(a[:2] + a[-2:]))
+def test_bad_arguments_end_in_an_error_line_never_a_traceback(args, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    args = [a.replace("{file}", str(a_file)).replace("{missing}", str(tmp_path / "missing.json")) for a in args]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert ("error: " in result.output or "Error: " in result.output) and "Traceback" not in result.output
+
+
+def test_debug_shows_the_traceback_of_an_error(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    result = CliRunner().invoke(main, ["--debug", "codegen", "elman", "--g", "tanh", "-o", f"{a_file}/m.py"])
+    assert result.exit_code == 2 and "Traceback" in result.output and "error: " in result.output

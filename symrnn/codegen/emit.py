@@ -20,6 +20,7 @@ from symrnn.codegen.program import (
     Comment,
     Condition,
     Guard,
+    Labels,
     Loop,
     Name,
     Return,
@@ -42,8 +43,32 @@ def target_text(target) -> str:
     return f"{target.name}[{target.key!r}]"
 
 
+def comment_text(text: str) -> str:
+    """Text for a ``#`` comment of generated code: one line, no control characters (the Python-source
+    sink's escape for comments; a display name comes from the user).
+
+    Examples
+    --------
+    >>> comment_text("h^{(t)}\\nimport os")
+    'h^{(t)}\\\\nimport os'
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def docstring_text(text: str) -> str:
+    r"""Text inside a triple-quoted docstring of generated code: every backslash, quote and control
+    character escaped (the Python-source sink's escape for strings; a title comes from the user).
+
+    Examples
+    --------
+    >>> print(docstring_text('a "title" with \\tanh'))
+    a \"title\" with \\tanh
+    """
+    return repr(text)[1:-1].replace('"', '\\"')
+
+
 def _trailing(comment: str) -> str:
-    return f"  # {comment}" if comment else ""
+    return f"  # {comment_text(comment)}" if comment else ""
 
 
 class PythonEmitter:
@@ -78,7 +103,7 @@ class PythonEmitter:
     def statement(self, s, depth: int) -> None:
         if isinstance(s, Comment):
             for k, part in enumerate(s.text.splitlines()):
-                self.line(depth, ("# " if k == 0 else "#   ") + part)
+                self.line(depth, ("# " if k == 0 else "#   ") + comment_text(part))
         elif isinstance(s, Blank):
             self.line(depth, "")
         elif isinstance(s, Alloc):
@@ -87,6 +112,8 @@ class PythonEmitter:
             self.assign(s, depth)
         elif isinstance(s, Select):
             self.line(depth, f"{s.target.name} = {s.value} if {self.condition(s.condition)} else 0.0")
+        elif isinstance(s, Labels):
+            self.labels(s, depth)
         elif isinstance(s, Return):
             self.line(depth, f"return {s.values}")
         elif isinstance(s, Guard):
@@ -96,6 +123,9 @@ class PythonEmitter:
             self.loop(s, depth)
         else:  # pragma: no cover - every statement kind is listed above
             raise TypeError(f"no way to emit {s!r}")
+
+    def labels(self, s: Labels, depth: int) -> None:
+        self.line(depth, f"{s.target} = _labels(labels[{s.key!r}], {s.size}, {s.shown!r})  # {s.shown}")
 
     def assign(self, s: Assign, depth: int) -> None:
         target = target_text(s.target)
@@ -129,13 +159,25 @@ class JaxEmitter(PythonEmitter):
     """Functional code for ``jax.jit``: ``.at[].set``, ``fori_loop`` and ``where``."""
 
     header = "import jax\n\njax.config.update(\"jax_enable_x64\", True)\nimport jax.numpy as xp  # noqa: E402"
-    # n and i fix the loops' lengths: one compiled function per length
-    footer = "\n\n_eager = gradients\ngradients = jax.jit(_eager, static_argnames=(\"n\", \"i\"))\n"
 
     def __init__(self):
         super().__init__()
         self.guard: Condition | None = None  # a test of the step the statements are under, in a loop
         self.written: list[str] | None = None  # the arrays the current loop's body writes
+        self.checks: list[str] = []  # the labels' checks, made before the compiled function runs
+
+    @property
+    def footer(self) -> str:
+        # n and i fix the loops' lengths: one compiled function per length; labels are checked outside it
+        lines = ["", "", "_compiled = jax.jit(gradients, static_argnames=(\"n\", \"i\"))", "", "",
+                 "def gradients(params, inputs, labels, n, i=None):  # noqa: F811",
+                 '    """The compiled function, after the labels are checked (on the host, where they are known)."""',
+                 *self.checks, "    return _compiled(params, inputs, labels, n, i)", ""]
+        return "\n".join(lines)
+
+    def labels(self, s: Labels, depth: int) -> None:
+        self.checks.append(f"    _labels(labels[{s.key!r}], {s.source}, {s.shown!r})")
+        self.line(depth, f"{s.target} = labels[{s.key!r}]  # {s.shown}")
 
     @staticmethod
     def condition(condition: Condition) -> str:

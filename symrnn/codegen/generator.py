@@ -24,6 +24,7 @@ from symrnn.codegen.program import (
     Blank,
     Comment,
     Condition,
+    Labels,
     Name,
     Program,
     Return,
@@ -166,8 +167,10 @@ class Generator(Backward, Passes, Stacking):
             source = next(((v, k) for v in model.parameters for k in (0, 1) if v.shape[k] == size), None)
             if source is None:
                 raise NumericError(f"codegen reads the size {size} from a parameter's shape, and none is {size} wide")
-            if str(size) in {v.name for v in model.variables} | RESERVED:
-                raise NumericError(f"the size {size} has the name of a variable; rename one to generate code")
+            if str(size) in {v.name for v in model.variables} | {var_name(v.name) for v in model.variables} \
+                    or var_name(str(size)) != str(size):
+                raise NumericError(f"the size {size} has the name of a variable, of a Python keyword or of a name the "
+                                   "generated module uses; rename it to generate code")
             add(Assign(Name(str(size)), f"{var_name(source[0].name)}.shape[{source[1]}]"))
         for v in model.inputs:
             name = var_name(v.name)
@@ -180,7 +183,13 @@ class Generator(Backward, Passes, Stacking):
                 add(Assign(Name(name), f"xp.asarray(inputs[{v.name!r}])", comment=v.latex))
         for v in model.variables:
             if v.kind is Kind.LABEL:
-                add(Assign(Name(var_name(v.name)), f"labels[{v.name!r}]", comment=v.latex))
+                size = v.shape[0]
+                if size.is_Integer:
+                    source = str(size)
+                else:
+                    param, axis = next((p, k) for p in model.parameters for k in (0, 1) if p.shape[k] == size)
+                    source = f"xp.asarray(params[{param.name!r}]).shape[{axis}]"
+                add(Labels(var_name(v.name), v.name, str(size), source, v.latex))
         for v in model.variables:
             if v.timed and v.kind in (Kind.STATE, Kind.DEFINED, Kind.INTERIM) and v.name not in self.locals:
                 name = var_name(v.name)

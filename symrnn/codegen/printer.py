@@ -26,9 +26,10 @@ from symrnn.operations.symbols import N, T, TotalDerivative
 if TYPE_CHECKING:
     from symrnn.codegen.generator import Generator
 
-#: Names a generated module uses for itself; a variable with one of them gets a trailing ``_``.
-RESERVED = {"t", "n", "i", "xp", "B", "sum", "range", "params", "inputs", "labels", "grads", "grad", "loss", "len",
-            "side_by_side", "unside", *HELPERS, *(f.value.__name__ for f in FUNCTIONS.values() if f.value is not None)}
+#: Names a generated module uses for itself; a variable with one of them is renamed (:func:`var_name`).
+RESERVED = {"t", "n", "i", "k", "xp", "B", "sum", "range", "len", "params", "inputs", "labels", "grads", "grad",
+            "loss", "state", "jax", "torch", "TorchArrays", "side_by_side", "unside", *HELPERS,
+            *(f.value.__name__ for f in FUNCTIONS.values() if f.value is not None)}
 
 
 class Block(MatrixExpr):
@@ -59,14 +60,21 @@ class Block(MatrixExpr):
 
 
 def var_name(decl_name: str) -> str:
-    """The Python name of a model variable in a generated module.
+    """The Python name of a model variable in a generated module: its own name where that is safe,
+    else ``v_`` and its name.
+
+    Safe means not a keyword or a name the module uses (:data:`RESERVED`), and not starting with
+    ``_`` (the module's helpers), ``d_`` (the adjoints, ``d_h``) or ``v_``. So no two variables,
+    and no variable and adjoint, ever share a name: a parameter ``d_l`` beside a variable ``l``
+    is ``v_d_l``, the adjoint of ``l`` is ``d_l``.
 
     Examples
     --------
-    >>> var_name("h"), var_name("lambda"), var_name("grads")
-    ('h', 'lambda_', 'grads_')
+    >>> var_name("h"), var_name("lambda"), var_name("grads"), var_name("d_l"), var_name("v_x")
+    ('h', 'v_lambda', 'v_grads', 'v_d_l', 'v_v_x')
     """
-    return decl_name + "_" if decl_name in RESERVED or keyword.iskeyword(decl_name) else decl_name
+    safe = not (decl_name in RESERVED or keyword.iskeyword(decl_name) or decl_name.startswith(("_", "d_", "v_")))
+    return decl_name if safe else "v_" + decl_name
 
 
 class CodePrinter(ColumnPrinter):

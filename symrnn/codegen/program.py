@@ -84,6 +84,20 @@ class Select:
 
 
 @dataclass(frozen=True)
+class Labels:
+    """``target`` = the labels ``key`` of the call, checked to be whole numbers in ``1..size``.
+
+    ``source`` is Python that computes the size from ``params`` alone (a module that compiles its
+    body checks the labels before it, where their values are known)."""
+
+    target: str
+    key: str
+    size: str
+    source: str
+    shown: str
+
+
+@dataclass(frozen=True)
 class Alloc:
     """A timeline of zeros, ``(n + 2, rows, B)``."""
 
@@ -129,7 +143,7 @@ class Loop:
     body: tuple
 
 
-Statement = Assign | Select | Alloc | Comment | Blank | Return | Guard | Loop
+Statement = Assign | Select | Labels | Alloc | Comment | Blank | Return | Guard | Loop
 
 
 def loop_over(loop, body, reverse: bool = False) -> Loop:

@@ -231,6 +231,7 @@ class CompiledGradient:
         batch, n = self._shapes(inputs, labels, n)
         plan = self._plan(n, i)
         sizes = self._sizes(params, inputs)
+        labels = {k: self._labels(k, v, sizes) for k, v in labels.items()}
         store: dict = {LabelArg(k): v for k, v in labels.items()}
         store.update({SizeArg(k): v for k, v in sizes.items()})
         for name, value in params.items():
@@ -286,6 +287,25 @@ class CompiledGradient:
         if per_sample and total.shape != full:  # a term made of parameters only: the same for every sequence
             total = xp.broadcast_to(total, full)
         return total
+
+    def _labels(self, name: str, values, sizes: dict):
+        """The labels of ``name`` as integers, checked to be whole numbers in ``1..K``."""
+        decl = self.model.var(name) if name in {v.name for v in self.model.variables} else None
+        if decl is None or decl.kind is not Kind.LABEL:
+            raise NumericError(f"{name!r} is not a label of {self.model.name}")
+        try:
+            number = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise NumericError(f"the label {decl.latex} must be whole numbers, got {values!r}") from None
+        bad = number.dtype == bool or np.asarray(values).dtype == bool or not np.all(np.isfinite(number)) \
+            or not np.all(number == np.round(number))
+        if bad:
+            raise NumericError(f"the label {decl.latex} must be whole numbers in 1..K, got {values.tolist()}")
+        size = decl.shape[0]
+        K = int(size) if size.is_Integer else sizes.get(str(size))
+        if K is not None and not np.all((number >= 1) & (number <= K)):
+            raise NumericError(f"the label {decl.latex} must be in 1..{K} ({size} = {K}), got {values.tolist()}")
+        return number.astype(np.int64)
 
     def _shape(self, name: str, sizes: dict) -> tuple:
         return concrete_shape(self.model, name, sizes)

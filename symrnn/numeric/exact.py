@@ -9,26 +9,58 @@ are read from text (``"0.1"``, ``"1/10"``, ``3``), never from binary floats, so 
 
 from __future__ import annotations
 
+import math
+import re
 from fractions import Fraction
 
 import numpy as np
 
 from symrnn.errors import NumericError
 
+#: The most digits, and the largest exponent, a given number may have (``"1e1000000000"`` would
+#: take the machine's memory as an exact rational).
+MAX_DIGITS = 400
+MAX_EXPONENT = 400
+_DECIMAL = re.compile(r"^[+-]?(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$")
+_RATIO = re.compile(r"^([+-]?\d+)\s*/\s*(\d+)$")
+
 
 def to_fraction(value) -> Fraction:
-    """``"0.1"``, ``"1/10"``, ``1`` or ``0.25`` as an exact Fraction (a float by its shortest decimal)."""
+    """``"0.1"``, ``"1/10"``, ``1`` or ``0.25`` as an exact Fraction (a float by its shortest decimal).
+
+    Booleans, NaN, infinities, and numbers of more than :data:`MAX_DIGITS` digits or an exponent
+    beyond :data:`MAX_EXPONENT` are refused with a NumericError.
+
+    Examples
+    --------
+    >>> to_fraction("1/10"), to_fraction(0.25), to_fraction("-2.5e-1")
+    (Fraction(1, 10), Fraction(1, 4), Fraction(-1, 4))
+    """
     if isinstance(value, bool):
         raise NumericError(f"not a number: {value!r}")
-    if isinstance(value, (int, Fraction)):
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        if len(str(abs(value))) > MAX_DIGITS:
+            raise NumericError(f"a number of more than {MAX_DIGITS} digits: refused")
         return Fraction(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NumericError(f"not a finite number: {value!r}")
         return Fraction(repr(value))
     if isinstance(value, str):
-        try:
-            return Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise NumericError(f"not an exact number: {value!r} (write 0.1, 1/10 or 3)") from None
+        text = value.strip()
+        ratio, decimal = _RATIO.match(text), _DECIMAL.match(text)
+        if ratio and max(len(ratio.group(1)), len(ratio.group(2))) <= MAX_DIGITS and int(ratio.group(2)) != 0:
+            return Fraction(int(ratio.group(1)), int(ratio.group(2)))
+        if decimal and (decimal.group(1) or decimal.group(2)):
+            digits = len(decimal.group(1)) + len(decimal.group(2))
+            exponent = decimal.group(3)
+            if digits > MAX_DIGITS or (exponent and (len(exponent) > 6 or abs(int(exponent)) > MAX_EXPONENT)):
+                raise NumericError(f"{value[:40]!r}: more than {MAX_DIGITS} digits or an exponent beyond "
+                                   f"{MAX_EXPONENT}: refused")
+            return Fraction(text)
+        raise NumericError(f"not an exact number: {value[:40]!r} (write 0.1, 1/10 or 3)")
     raise NumericError(f"not a number: {value!r}")
 
 

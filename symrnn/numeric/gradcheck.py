@@ -381,6 +381,10 @@ def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, p
     checked: set = set()
     for name in names:
         node = find_node(G, name)
+        if node not in point.leaves:
+            raise SymRNNError(f"{G.nodes[node]['latex']} is computed by the model: a check compares the gradients "
+                              "of parameters, initial states and inputs (its total derivative is checked with "
+                              "--form recursion)")
         shape = np.shape(point.leaves[node])
         coords = sample_coordinates(shape, max_coordinates, np.random.default_rng(seed))
         mask = None

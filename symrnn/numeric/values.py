@@ -25,13 +25,43 @@ from symrnn.numeric.exact import to_fraction
 from symrnn.operations.symbols import canonical
 
 
+def number(value, exact: bool):
+    """One given number: exact (a Fraction) or a float64; NumericError for anything else.
+
+    Examples
+    --------
+    >>> number("1/10", exact=False), number("1/10", exact=True)
+    (0.1, Fraction(1, 10))
+    """
+    exact_value = to_fraction(value)
+    if exact:
+        return exact_value
+    try:
+        return float(exact_value)
+    except OverflowError:
+        raise NumericError(f"{str(value)[:40]!r} is beyond float64's range") from None
+
+
 def _column(value, exact: bool):
-    convert = to_fraction if exact else float
-    if isinstance(value, list) and value and isinstance(value[0], list):
-        return [[convert(v) for v in row] for row in value]
+    """A scalar, a vector (a list) or a matrix (a list of equal rows) as a list of rows."""
+    if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+        if len({len(row) for row in value}) != 1 or any(isinstance(v, list) for row in value for v in row):
+            raise NumericError("a matrix is a list of rows of equal length, of numbers")
+        return [[number(v, exact) for v in row] for row in value]
     if isinstance(value, list):
-        return [[convert(v)] for v in value]
-    return [[convert(value)]]
+        if any(isinstance(v, list) for v in value):
+            raise NumericError("a vector is a list of numbers (a matrix, a list of rows of equal length)")
+        return [[number(v, exact)] for v in value]
+    return [[number(value, exact)]]
+
+
+def _label(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise NumericError(f"a label is a whole number, got {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise NumericError(f"a label is a whole number, got {value!r}") from None
 
 
 def read_values(model: Model, path: str | Path, exact: bool = False) -> dict:
@@ -48,6 +78,10 @@ def read_values(model: Model, path: str | Path, exact: bool = False) -> dict:
             names[v.name] = v
             names[canonical(v.latex.replace("{t}", "t"))] = v
             names[canonical(v.latex)] = v
+    for key in ("n", "i"):
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**6):
+            raise NumericError(f"{path}: {key} must be a whole number in 1..1000000, got {value!r}")
     dtype = object if exact else float
     out = {"params": {}, "inputs": {}, "labels": {}, "n": data.get("n"), "i": data.get("i")}
     for key, value in data["values"].items():
@@ -55,18 +89,26 @@ def read_values(model: Model, path: str | Path, exact: bool = False) -> dict:
         if decl is None:
             known = ", ".join(sorted(v.name for v in set(names.values())))
             raise NumericError(f"{path}: {key!r} is not a parameter, input or label of {model.name} (known: {known})")
-        if decl.kind is Kind.LABEL:
-            out["labels"][decl.name] = np.array([int(value)])
-        elif decl.kind is Kind.PARAMETER:
-            out["params"][decl.name] = np.array(_column(value, exact), dtype=dtype)
-        elif decl.timed:
-            if not isinstance(value, list):
-                raise NumericError(f"{path}: the input {decl.latex} is a sequence: give a list over t")
-            out["inputs"][decl.name] = np.array([_column(v, exact) for v in value], dtype=dtype)  # (n, size, 1)
-        else:
-            out["inputs"][decl.name] = np.array(_column(value, exact), dtype=dtype)
+        try:
+            out_value = _read(decl, value, exact, dtype, path)
+        except NumericError as e:
+            raise NumericError(f"{path}: {key}: {e}") from None
+        out[{Kind.LABEL: "labels", Kind.PARAMETER: "params"}.get(decl.kind, "inputs")][decl.name] = out_value
     missing = [v.latex for v in model.variables if v.kind in (Kind.PARAMETER, Kind.INPUT)
                and v.name not in out["params"] and v.name not in out["inputs"]]
     if missing:
         raise NumericError(f"{path}: no value for {', '.join(missing)}")
     return out
+
+
+def _read(decl, value, exact: bool, dtype, path):
+    if decl.kind is Kind.LABEL:
+        return np.array([_label(value)])
+    if decl.kind is Kind.PARAMETER or not decl.timed:
+        return np.array(_column(value, exact), dtype=dtype)
+    if not isinstance(value, list):
+        raise NumericError(f"the input {decl.latex} is a sequence: give a list over t")
+    steps = [_column(v, exact) for v in value]
+    if len({len(s) for s in steps}) > 1:
+        raise NumericError(f"the input {decl.latex}: every step must have the same size")
+    return np.array(steps, dtype=dtype)  # (n, size, 1)

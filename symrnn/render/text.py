@@ -8,19 +8,20 @@ from rich.markup import escape
 from symrnn.render.latex import latex, model_latex
 
 
-def terminal_text(text: str) -> str:
-    """User text (a name, a title) made safe for the terminal's rich markup: the one escape of that sink.
+def terminal_text(text: str, markup: bool = True) -> str:
+    """User text (a name, a title, an error message) made safe for the terminal: the one escape of that sink.
 
-    Brackets are escaped so that ``V^{[/x]}`` or ``[link=file:...]`` print as written, and control
-    characters (escape sequences) are shown as ``\\x1b`` instead of reaching the terminal.
+    Control characters (escape sequences) are shown as ``\\x1b`` instead of reaching the terminal;
+    for text that rich prints (``markup``), brackets are escaped too, so that ``V^{[/x]}`` or
+    ``[link=file:...]`` print as written.
 
     Examples
     --------
     >>> print(terminal_text("V^{[/x]}"), terminal_text("a\\x1b[31m"))
     V^{\\[/x]} a\\x1b[31m
     """
-    shown = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
-    return escape(shown)
+    shown = "".join(c if c.isprintable() or c in " \n" else repr(c)[1:-1] for c in text)
+    return escape(shown) if markup else shown
 
 
 def path_line(G: nx.DiGraph, path) -> str:

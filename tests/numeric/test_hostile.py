@@ -1,0 +1,82 @@
+"""Hostile and careless input to the numbers: no silent wrong number, no module that fails to import."""
+
+import numpy as np
+import pytest
+
+from symrnn import parse_spec
+from symrnn.codegen import codegen
+from symrnn.errors import NumericError
+from symrnn.model import ModelBuilder, tanh
+from symrnn.model.builder import inner
+from symrnn.numeric.engine import CompiledGradient
+from symrnn.numeric.gradcheck import relative_error
+from tests.numeric.test_codegen import _load
+
+COLLISION = r"""model collide "a parameter named like an adjoint"
+sizes m, K
+input x \in \mathbb{R}^{m}
+label y \in \{1 \dots K\}
+param V \in \mathbb{R}^{K \times m}
+param d_{l} \in \mathbb{R}^{K}
+l = V x + d_{l}
+q = \text{LS}(l)
+o = -q_y
+loss o
+"""
+
+
+def _data(model, sizes, B=3, seed=0):
+    rng = np.random.default_rng(seed)
+    params = {}
+    for p in model.parameters:
+        shape = tuple(int(d.subs({s: sizes[str(s)] for s in model.sizes})) for d in p.shape)
+        params[p.name] = rng.normal(size=shape)
+    return params, rng
+
+
+def test_a_parameter_named_like_an_adjoint_keeps_its_gradient(tmp_path):
+    model = parse_spec(COLLISION)
+    params, rng = _data(model, {"m": 3, "K": 4})
+    inputs, labels = {"x": rng.normal(size=(3, 5))}, {"y": np.array([1, 4, 2, 3, 2])}
+    reference = CompiledGradient(model)(params, inputs, labels, 1).gradients
+    module = _load(codegen(model), tmp_path / "collide.py")
+    _, grads = module.gradients(params, inputs, labels, 1)
+    # on the old main the adjoint d_l overwrote the parameter d_l: its gradient was off by 1.1
+    assert relative_error(grads["d_l"], reference["d_l"]) < 1e-12
+    assert "v_d_l = xp.asarray(params['d_l'])" in codegen(model)
+
+
+@pytest.mark.parametrize("bad", [[6], [0], [-1], [1e30], [2.7], [True], [np.nan]])
+def test_labels_outside_1_to_K_are_refused_everywhere(bad, tmp_path):
+    model = parse_spec(COLLISION)
+    params, rng = _data(model, {"m": 3, "K": 4})
+    inputs = {"x": rng.normal(size=(3, 1))}
+    with pytest.raises(NumericError, match=r"the label y must be"):
+        CompiledGradient(model)(params, inputs, {"y": np.array(bad)}, 1)
+    if bad == [True]:
+        return  # an array of booleans is 0 and 1 to a generated module; the values file refuses `true`
+    for backend in ("numpy", "torch", "jax"):
+        module = _load(codegen(model, backend), tmp_path / f"labels_{backend}.py")
+        with pytest.raises(ValueError, match=r"the label y must be whole numbers in 1\.\.4"):
+            module.gradients(params, inputs, {"y": np.array(bad, dtype=float)}, 1)
+
+
+def test_names_that_are_keywords_or_the_modules_own_import_and_agree(tmp_path):
+    mb = ModelBuilder("names", 'a title with "quotes", \\backslashes and """ triple quotes')
+    m = mb.sizes("m")
+    x = mb.input("x", m, timed=False)
+    y = mb.input("y", m, timed=False, onehot=True)
+    names = ["lambda", "softmax", "k", "xp", "state", "d_x", "v_lambda", "_steps", "grads", "None"]
+    params = [mb.parameter(name, (m, m), latex=f"P_{{{k}}}") for k, name in enumerate(names)]
+    h = x
+    for p in params:
+        h = tanh(p @ h)
+    model = mb.build(loss=mb.define("J", inner(y, h)))
+    values, rng = _data(model, {"m": 3})
+    inputs = {"x": rng.normal(size=(3, 2)), "y": np.eye(3)[:, :2]}
+    reference = CompiledGradient(model)(values, inputs, {}, 1).gradients
+    for backend in ("numpy", "jax"):
+        module = _load(codegen(model, backend), tmp_path / f"names_{backend}.py")
+        _, grads = module.gradients(values, inputs, {}, 1)
+        for name in names:
+            assert relative_error(np.asarray(grads[name]), reference[name]) < 1e-10, (backend, name)

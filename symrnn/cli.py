@@ -181,7 +181,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     from symrnn.derive import pathsum
     from symrnn.derive.adjoints import closed_form, recursion
     from symrnn.graph import find_node, unroll
-    from symrnn.render.document import compile_pdf, standalone
+    from symrnn.render.document import compile_pdf, latex_text, standalone
     from symrnn.render.dot import graph_dot, render_graph
     from symrnn.render.latex import latex
 
@@ -203,7 +203,8 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
         out.mkdir(parents=True, exist_ok=True)
         tex = out / "derivation.tex"
         where = f"$n = {n}$" + (f", $i = {i}$" if i is not None else "")
-        tex.write_text(standalone(body, f"{m.title}: the gradient with respect to ${G.nodes[node]['latex']}$, {where}"))
+        tex.write_text(standalone(body, f"{latex_text(m.title)}: the gradient with respect to "
+                                        f"${G.nodes[node]['latex']}$, {where}"))
         written = [tex]
         highlighted = ps.paths if ps is not None else _paths_to_draw(G, node)
         written += render_graph(graph_dot(G, highlighted, edge_labels), out / "graph", formats)

@@ -37,7 +37,7 @@ from symrnn.model.declared import (
     VarDecl,
 )
 from symrnn.operations import primitives as P
-from symrnn.operations.symbols import I, N, T
+from symrnn.operations.symbols import I, N, T, check_display_name
 
 
 class Term:
@@ -194,6 +194,10 @@ class ModelBuilder:
     def _declare(self, decl: VarDecl) -> Handle:
         if not decl.name.isidentifier():
             raise SpecError(f"variable name {decl.name!r} is not an identifier; put the LaTeX in latex=")
+        try:  # every document prints the name in LaTeX math: only a safe subset of LaTeX
+            check_display_name(decl.latex.replace("{t}", "t"))
+        except ValueError as e:
+            raise SpecError(str(e)) from None
         if decl.name in self._vars:
             raise SpecError(f"variable {decl.name!r} is declared twice")
         self._vars[decl.name] = decl

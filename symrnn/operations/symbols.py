@@ -42,6 +42,56 @@ def canonical(name: str) -> str:
     return _SCRIPT.sub(r"\1{\2}", re.sub(r"\s+", "", kept)).replace("\x00", " ")
 
 
+#: The LaTeX commands a display name may use: letters, accents, fonts and a few symbols. A name is
+#: printed inside math in every document symrnn writes, so nothing else (``\\input``, ``\\def``,
+#: ``\\write``, ``\\catcode``...) may reach it.
+NAME_COMMANDS = frozenset("""
+alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi varpi rho
+varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi
+Psi Omega ell tilde hat bar vec dot ddot breve check widetilde widehat overline underline mathbf mathrm
+mathit mathcal mathsf mathtt mathbb boldsymbol text operatorname top prime partial star ast circ dagger
+infty nabla
+""".split())
+#: The longest display name accepted.
+MAX_NAME = 200
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+
+
+def check_display_name(name: str) -> str:
+    """``name`` if it is a display name symrnn can print safely in LaTeX math, else ValueError saying why.
+
+    Allowed: letters, digits, spaces, ``^ _ { } ( ) [ ] ' , . + - * / = | < > :`` and the commands
+    of :data:`NAME_COMMANDS`, with balanced braces, at most :data:`MAX_NAME` characters.
+
+    Examples
+    --------
+    >>> check_display_name(r"\\tilde{c}_{t}")
+    '\\\\tilde{c}_{t}'
+    >>> check_display_name(r"W^{\\input{secret.txt}}")
+    Traceback (most recent call last):
+    ...
+    ValueError: the display name 'W^{\\\\input{secret.txt}}' uses \\input, which a name may not use (allowed: ...)
+    """
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a display name has at most {MAX_NAME} characters, this one {len(name)}")
+    for char in name:
+        if not (char.isalnum() or char in " ^_{}()[]',.+-*/=|<>:\\") or not char.isprintable():
+            raise ValueError(f"the display name {name!r} has the character {char!r}, which a name may not use")
+    depth = 0
+    for char in name:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise ValueError(f"the display name {name!r} has unbalanced braces")
+    for match in _COMMAND.finditer(name):
+        if match.group(1) not in NAME_COMMANDS:
+            raise ValueError(f"the display name {name!r} uses \\{match.group(1)}, which a name may not use "
+                             f"(allowed: Greek letters, accents such as \\tilde and \\hat, fonts such as "
+                             f"\\mathbf, and \\top, \\prime, \\partial, \\star)")
+    return name
+
+
 def format_time(time: sp.Expr) -> str:
     """``t - 1`` -> ``"t-1"``, ``3`` -> ``"3"``: time indices as handouts write them."""
     return str(time).replace(" ", "")

@@ -1,7 +1,15 @@
-"""Standalone LaTeX documents, and compiling them with ``pdflatex``."""
+"""Standalone LaTeX documents, and compiling them with ``pdflatex``.
+
+User text reaches a document in two ways only: display names, inside math, which the model
+refuses unless they are a safe subset of LaTeX (:func:`symrnn.operations.symbols.check_display_name`),
+and titles, in text, through :func:`latex_text`, this sink's one escape. ``pdflatex`` runs with
+no shell escape, reading and writing only in its own temporary folder (kpathsea's paranoid
+``openin_any``/``openout_any``), and under a time limit.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -18,8 +26,28 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+#: Each LaTeX special character of text mode and what prints it.
+_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+             "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
+#: Seconds pdflatex may run.
+PDFLATEX_TIMEOUT = 60
+
+
+def latex_text(text: str) -> str:
+    r"""User text (a title) for LaTeX text mode: every special character printed as itself, control
+    characters dropped; nothing in it can be a command.
+
+    Examples
+    --------
+    >>> print(latex_text(r"my_q1 & \input{secret.txt} 100%"))
+    my\_q1 \& \textbackslash{}input\{secret.txt\} 100\%
+    """
+    return "".join(_SPECIALS.get(c, c) for c in text if c.isprintable())
+
+
 def standalone(body: str, title: str = "") -> str:
-    """A complete LaTeX document around ``body`` (needs only amsmath and amssymb).
+    """A complete LaTeX document around ``body`` (needs only amsmath and amssymb); ``title`` is LaTeX
+    already (escape user text with :func:`latex_text`).
 
     Examples
     --------
@@ -38,14 +66,21 @@ def compile_pdf(tex: str | Path, out_dir: str | Path | None = None) -> Path:
                           "texlive-latex-recommended)")
     out_dir = Path(out_dir or tex.parent)
     with tempfile.TemporaryDirectory() as tmp:
-        run = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp}", str(tex)],
-            capture_output=True, text=True, timeout=120,
-        )
-        pdf = Path(tmp) / (tex.stem + ".pdf")
+        shutil.copyfile(tex, Path(tmp) / "document.tex")
+        # paranoid file access: only the folder itself, no absolute paths, no parent folders, no dot files
+        env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
+        try:
+            run = subprocess.run(
+                ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "document.tex"],
+                capture_output=True, text=True, timeout=PDFLATEX_TIMEOUT, cwd=tmp, env=env,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"pdflatex ran more than {PDFLATEX_TIMEOUT} s on {tex} and was stopped") from None
+        pdf = Path(tmp) / "document.pdf"
         if run.returncode != 0 or not pdf.exists():
             errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
             raise RenderError(f"pdflatex failed on {tex}: {errors[0] if errors else run.stdout[-500:]}")
-        target = out_dir / pdf.name
+        target = out_dir / (tex.stem + ".pdf")
         shutil.copyfile(pdf, target)
     return target

@@ -1,5 +1,7 @@
 """Generated LaTeX is tested by compiling it."""
 
+from pathlib import Path
+
 import pytest
 
 from symrnn.derive import pathsum
@@ -25,4 +27,55 @@ def test_broken_latex_reports_the_error(tmp_path):
     tex = tmp_path / "bad.tex"
     tex.write_text(standalone(r"$\frac{1}{$"))
     with pytest.raises(RenderError, match="pdflatex failed"):
+        compile_pdf(tex)
+
+
+SECRET = "the contents of a file a spec must not read"
+
+
+def _secret(tmp_path):
+    path = tmp_path / "secret.txt"
+    path.write_text(SECRET)
+    return path
+
+
+def test_a_name_with_a_latex_command_is_refused_where_it_is_written(tmp_path):
+    from click.testing import CliRunner
+
+    from symrnn.cli import main
+
+    spec = tmp_path / "hostile.rnn"
+    spec.write_text((Path(__file__).parents[2] / "examples" / "specs" / "sheet" / "q1.rnn").read_text()
+                    .replace("W^{hx}", r"W^{\input{secret.txt}}", 1))
+    result = CliRunner().invoke(main, ["derive", str(spec), "--wrt", "V", "--n", "2"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert r"uses \input, which a name may not use" in result.output and "hostile.rnn:" in result.output
+
+
+def test_a_title_is_text_and_a_document_reads_no_file(tmp_path, monkeypatch):
+    require_program("pdflatex")
+    from symrnn.render.document import latex_text
+
+    secret = _secret(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    title = rf"my_q1 & \input{{{secret}}} \input{{secret.txt}} 100%"
+    tex = tmp_path / "derivation.tex"
+    tex.write_text(standalone("$x$", latex_text(title)))
+    assert r"\textbackslash{}input" in tex.read_text() and r"\input{" not in tex.read_text()
+    pdf = compile_pdf(tex)
+    assert pdf.read_bytes()[:4] == b"%PDF"
+    # a document that asks for a file anyway (written by hand): pdflatex may not open it
+    tex.write_text(standalone(rf"\input{{{secret}}}"))
+    with pytest.raises(RenderError, match="pdflatex failed"):
+        compile_pdf(tex)
+
+
+def test_a_document_that_loops_is_stopped(tmp_path, monkeypatch):
+    require_program("pdflatex")
+    import symrnn.render.document as document
+
+    monkeypatch.setattr(document, "PDFLATEX_TIMEOUT", 3)
+    tex = tmp_path / "loop.tex"
+    tex.write_text(standalone(r"\def\a{\a}\a"))
+    with pytest.raises(RenderError, match="pdflatex ran more than 3 s"):
         compile_pdf(tex)

@@ -10,6 +10,7 @@ PNG and PDF are made by ``dot``.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import graphviz
@@ -33,6 +34,9 @@ STYLES = {
 LOSS_STYLE = {"shape": "doublecircle", "style": "filled", "fillcolor": "#F7D4D4"}
 
 FORMATS = ("svg", "png", "pdf")
+#: Seconds Graphviz's dot may run on one image, and the largest DOT source it is given.
+DOT_TIMEOUT = 60
+MAX_DRAWN_BYTES = 1_000_000
 
 
 def _id(node) -> str:
@@ -169,14 +173,28 @@ def render_graph(dot_source: str, stem: str | Path, formats=("svg",)) -> list[Pa
                 f"the Graphviz 'dot' program is needed to write {fmt.upper()} but is not installed "
                 "(Debian: apt-get install graphviz); the DOT file was written"
             )
-        try:
-            data = graphviz.Source(dot_source).pipe(format=fmt)
-        except graphviz.backend.ExecutableNotFound as e:  # pragma: no cover - checked above
-            raise RenderError(str(e)) from None
+        data = run_dot(dot_source, fmt)
         out = stem.with_suffix("." + fmt)
         out.write_bytes(data)
         written.append(out)
     return written
+
+
+def run_dot(dot_source: str, fmt: str) -> bytes:
+    """The image of ``dot_source`` in format ``fmt`` from Graphviz's ``dot``, within :data:`DOT_TIMEOUT`
+    seconds and for a source of at most :data:`MAX_DRAWN_BYTES`; RenderError otherwise."""
+    if len(dot_source) > MAX_DRAWN_BYTES:
+        raise RenderError(f"the graph's DOT source is {len(dot_source)} bytes, above the {MAX_DRAWN_BYTES} that "
+                          f"are drawn as {fmt.upper()} (Graphviz's layout grows much faster than the graph); "
+                          "choose a smaller n; the DOT file was written")
+    try:
+        run = subprocess.run(["dot", f"-T{fmt}"], input=dot_source.encode(), capture_output=True, timeout=DOT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"Graphviz's dot ran more than {DOT_TIMEOUT} s laying out the graph and was stopped; "
+                          "choose a smaller n; the DOT file was written") from None
+    if run.returncode != 0:
+        raise RenderError(f"Graphviz's dot failed: {run.stderr.decode(errors='replace').strip()[:300]}")
+    return run.stdout
 
 
 class Drawing:
@@ -213,7 +231,7 @@ class Drawing:
         if shutil.which("dot") is None:
             raise RenderError("the Graphviz 'dot' program is needed to draw the graph (Debian: apt-get install "
                               "graphviz)")
-        return graphviz.Source(self.source).pipe(format="svg").decode("utf-8")
+        return run_dot(self.source, "svg").decode("utf-8")
 
     def _repr_svg_(self) -> str:
         return self.svg()

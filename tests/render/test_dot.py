@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from symrnn.errors import RenderError
 from symrnn.graph import Node, unroll
 from symrnn.paths import iter_paths
 from symrnn.render.dot import PATH_COLOURS, STYLES, graph_dot, render_graph
@@ -81,3 +82,15 @@ def test_unknown_format(tmp_path):
     G, paths = _q1()
     with pytest.raises(RenderError, match="unknown graph format 'gif'"):
         render_graph(graph_dot(G), tmp_path / "g", ("gif",))
+
+
+def test_a_graph_too_large_to_lay_out_is_refused_with_the_reason(tmp_path, monkeypatch):
+    require_program("dot")
+    import symrnn.render.dot as dot
+    from symrnn import zoo
+
+    monkeypatch.setattr(dot, "MAX_DRAWN_BYTES", 500)
+    source = graph_dot(unroll(zoo.elman(), 3))
+    with pytest.raises(RenderError, match=r"above the 500 that are drawn as SVG .* the DOT file was written"):
+        render_graph(source, tmp_path / "graph", ("svg",))
+    assert (tmp_path / "graph.dot").read_text() == source

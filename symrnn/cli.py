@@ -201,6 +201,8 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     click.echo(body)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUTS:  # what an earlier run wrote must not pass for this run's
+            (out / name).unlink(missing_ok=True)
         tex = out / "derivation.tex"
         where = f"$n = {n}$" + (f", $i = {i}$" if i is not None else "")
         tex.write_text(standalone(body, f"{latex_text(m.title)}: the gradient with respect to "
@@ -212,6 +214,10 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
             written.append(compile_pdf(tex))
         for path in written:
             click.echo(f"wrote {path}", err=True)
+
+
+#: The files `symrnn derive --out DIR` writes; each run removes them first, so none is stale.
+OUTPUTS = ("derivation.tex", "derivation.pdf", "graph.dot", "graph.svg", "graph.png", "graph.pdf")
 
 
 def _paths_to_draw(G, node) -> tuple:

@@ -289,3 +289,24 @@ def test_debug_shows_the_traceback_of_an_error(tmp_path):
     a_file.write_text("x")
     result = CliRunner().invoke(main, ["--debug", "codegen", "elman", "--g", "tanh", "-o", f"{a_file}/m.py"])
     assert result.exit_code == 2 and "Traceback" in result.output and "error: " in result.output
+
+
+def test_a_reused_out_folder_keeps_no_stale_file(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("derivation.pdf", "graph.png"):  # written by an earlier run with --pdf --format png
+        (out / name).write_text("stale")
+    result = CliRunner().invoke(main, ["derive", "elman", "--wrt", "V", "--n", "2", "--out", str(out),
+                                       "--format", "svg"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["derivation.tex", "graph.dot", "graph.svg"]
+
+
+def test_names_that_look_alike_are_refused():
+    from symrnn.errors import SpecError
+    from symrnn.model import ModelBuilder
+
+    mb = ModelBuilder("alike")
+    mb.parameter("V", 2, latex="V")
+    with pytest.raises(SpecError, match="has the character 'В', which a name may not use"):
+        mb.parameter("V2", 2, latex="В")  # a Cyrillic capital ve: prints like V

@@ -60,7 +60,8 @@ _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 def check_display_name(name: str) -> str:
     """``name`` if it is a display name symrnn can print safely in LaTeX math, else ValueError saying why.
 
-    Allowed: letters, digits, spaces, ``^ _ { } ( ) [ ] ' , . + - * / = | < > :`` and the commands
+    Allowed: ASCII letters and digits (so no two names look alike: a Cyrillic ``а`` is refused; Greek
+    is written ``\\alpha``), spaces, ``^ _ { } ( ) [ ] ' , . + - * / = | < > :`` and the commands
     of :data:`NAME_COMMANDS`, with balanced braces, at most :data:`MAX_NAME` characters.
 
     Examples
@@ -75,7 +76,7 @@ def check_display_name(name: str) -> str:
     if len(name) > MAX_NAME:
         raise ValueError(f"a display name has at most {MAX_NAME} characters, this one {len(name)}")
     for char in name:
-        if not (char.isalnum() or char in " ^_{}()[]',.+-*/=|<>:\\") or not char.isprintable():
+        if not ((char.isascii() and char.isalnum()) or char in " ^_{}()[]',.+-*/=|<>:\\"):
             raise ValueError(f"the display name {name!r} has the character {char!r}, which a name may not use")
     depth = 0
     for char in name:

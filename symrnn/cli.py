@@ -295,6 +295,8 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
         table.add_row(str(r.form), terminal_text(name), shape, entries, f"{r.abs_error:.1e}", f"{r.error:.1e}",
                       r.result)
     Console(width=140).print(table)
+    for note in dict.fromkeys(r.note for r in rows if r.note):
+        click.echo(terminal_text(note, markup=False))
     for name in sampled:
         click.echo(f"{name} has more than {MAX_COORDINATES} entries: {MAX_COORDINATES} of them, drawn at random, "
                    "were compared")

@@ -8,7 +8,7 @@ relative error below ``1e-6`` in float64, with the relative error
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import numpy as np
@@ -18,6 +18,7 @@ from symrnn.errors import SymRNNError
 from symrnn.graph.node import Node
 from symrnn.numeric.evaluate import evaluate_adjoints, evaluate_closed_form, evaluate_pathsum
 from symrnn.numeric.forward import Point, concrete_shape, forward, loss, random_point
+from symrnn.operations.functions import FUNCTIONS
 from symrnn.operations.symbols import T
 
 TOLERANCE = 1e-6
@@ -197,6 +198,7 @@ class CheckRow:
     reference: np.ndarray
     form: Form = Form.PATHSUM
     mask: np.ndarray | None = None
+    note: str = ""  # why the point differs from the one asked for (a kink), if it does
 
     @property
     def compared(self) -> np.ndarray:
@@ -284,6 +286,9 @@ def check_recursion(rec, G: nx.DiGraph, point: Point, skip: set = frozenset()) -
     return rows
 
 
+#: How many other points a check of a model with a kink (relu) tries before it reports a failure.
+KINK_RETRIES = 5
+
 #: Above this many entries, a parameter's gradient is checked on a random sample of them.
 MAX_COORDINATES = 200
 
@@ -369,7 +374,23 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     point = random_point(model, G, sizes, seed, bindings)
     names = wrt if wrt is not None else [p.latex for p in model.parameters]
     with np.errstate(all="ignore"):  # an overflow shows in the table as NaN or Inf, and fails there
-        return _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress)
+        rows = _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress)
+        kinked = [f for f in model.functions if not FUNCTIONS[dict(bindings or {}).get(f, f)].smooth]
+        if all(r.passed for r in rows) or not kinked:
+            return rows
+        # Finite differences across a kink (relu at 0) are not the derivative on either side: move the
+        # point. A formula that is wrong fails at every point; one point that passes is a point where
+        # the formula and the finite differences agree on a smooth piece.
+        for attempt in range(1, KINK_RETRIES + 1):
+            moved = seed + 7919 * attempt
+            other = random_point(model, G, sizes, moved, bindings)
+            retry = _check(model, n, G, other, names, forms, layout, i, moved, max_coordinates, None)
+            if all(r.passed for r in retry):
+                note = (f"{', '.join(kinked)} has a kink, where finite differences are not the derivative: the "
+                        f"check failed at the point of seed {seed} and passes at the point of seed {moved}, "
+                        "shown above")
+                return [replace(r, note=note) for r in retry]
+        return rows
 
 
 def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress) -> list[CheckRow]:

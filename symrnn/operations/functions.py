@@ -40,6 +40,8 @@ class Function:
         ``out``, as a column; None for ``name'`` applied to ``a``.
     spellings : tuple of str
         Its names in the text format; the first is the one ``symrnn show`` writes.
+    smooth : bool
+        False for a function with a kink (relu at 0), where finite differences may straddle it.
 
     Examples
     --------
@@ -53,6 +55,7 @@ class Function:
     value: Callable | None
     derivative: Callable | None = None
     spellings: tuple[str, ...] = ()
+    smooth: bool = True
 
     @property
     def abstract(self) -> bool:
@@ -114,8 +117,8 @@ FUNCTIONS: dict[str, Function] = {
     for f in (
         Function("tanh", r"\tanh", tanh, _one_minus_square, ("\\tanh", "tanh")),
         Function("sigmoid", r"\sigma", sigmoid, _out_times_one_minus, ("\\sigma", "sigmoid", "sigma")),
-        Function("relu", r"\operatorname{relu}", relu, None, ("relu", "ReLU")),
-        Function("relu'", r"\operatorname{relu}'", relu_prime),
+        Function("relu", r"\operatorname{relu}", relu, None, ("relu", "ReLU"), smooth=False),
+        Function("relu'", r"\operatorname{relu}'", relu_prime, smooth=False),
         Function("identity", r"\operatorname{id}", identity, lambda a, out: al.ones(out.shape[0]),
                  ("identity", "id")),
         Function("softplus", r"\operatorname{softplus}", softplus, lambda a, out: Elementwise("sigmoid", a),

@@ -43,15 +43,19 @@ from symrnn.operations.symbols import I, N, T, check_display_name
 class Term:
     """An expression under construction, with its shape checked as it grows."""
 
-    def __init__(self, builder: ModelBuilder, expr, shape, display: str):
+    def __init__(self, builder: ModelBuilder, expr, shape):
         self._b = builder
         self.expr = expr
         self.shape = shape
-        self.display = display
+
+    @property
+    def display(self) -> str:
+        """How the term is written (for messages), as the text format writes it."""
+        return _display(self._b, self.expr)
 
     def _apply(self, prim, *terms: Term) -> Term:
         shape = prim.shape([t.shape for t in terms], [t.display for t in terms])
-        return Term(self._b, Apply(prim, tuple(t.expr for t in terms)), shape, _show(prim, terms))
+        return Term(self._b, Apply(prim, tuple(t.expr for t in terms)), shape)
 
     def _term(self, other) -> Term:
         if not isinstance(other, Term):
@@ -71,7 +75,7 @@ class Term:
         parts = []
         for t in (self, other):
             if isinstance(t.expr, Apply) and t.expr.prim is P.ADD:
-                parts.extend(Term(self._b, a, t.shape, t.display) for a in t.expr.args)
+                parts.extend(Term(self._b, a, t.shape) for a in t.expr.args)
             else:
                 parts.append(t)
         return self._apply(P.ADD, *parts)
@@ -109,7 +113,7 @@ class Handle(Term):
     def __init__(self, builder, decl: VarDecl, time=None):
         self.decl = decl
         self.time = time
-        super().__init__(builder, Ref(decl.name, time), decl.shape, decl.display(time))
+        super().__init__(builder, Ref(decl.name, time), decl.shape)
 
     def _check_usable(self) -> None:
         if self.decl.timed and self.time is None:
@@ -124,8 +128,21 @@ class Handle(Term):
         return super().__getitem__(key)
 
 
-def _show(prim, terms) -> str:
-    return P.write(prim, [(t.display, t.expr.prim if isinstance(t.expr, Apply) else None) for t in terms])
+def _display(builder: ModelBuilder, expr) -> str:
+    """How a model expression is written, each part written once (a long sum's parts do not carry
+    the whole sum's text: that grew exponentially with the number of terms)."""
+    if isinstance(expr, Ref):
+        return builder._vars[expr.name].display(expr.time)
+    shown = builder._shown.get(expr)
+    if shown is None and expr.prim.over is not None:  # a sum over its variable's loop, by its index
+        ref = expr.args[0]
+        shown = rf"\sum_{{{builder._vars[ref.name].loop.index}}} {_display(builder, ref)}"
+        builder._shown[expr] = shown
+    if shown is None:
+        shown = P.write(expr.prim, [(_display(builder, a), a.prim if isinstance(a, Apply) else None)
+                                    for a in expr.args])
+        builder._shown[expr] = shown
+    return shown
 
 
 def _timed_latex(name: str) -> str:
@@ -183,6 +200,7 @@ class ModelBuilder:
         self._sizes: list[sp.Symbol] = []
         self._vars: dict[str, VarDecl] = {}
         self._defs: dict[str, Definition] = {}
+        self._shown: dict = {}  # expression -> how it is written, for messages
 
     # -- declarations -------------------------------------------------------
     def sizes(self, *names: str) -> tuple[sp.Symbol, ...]:
@@ -311,7 +329,7 @@ class ModelBuilder:
         loop = term.decl.loop
         low, high = (loop.start, loop.stop) if loop.step == 1 else (loop.stop, loop.start)
         prim = P.sum_over(low, high)
-        return Term(self, Apply(prim, (term.expr,)), term.shape, rf"\sum_{{{loop.index}}} {term.display}")
+        return Term(self, Apply(prim, (term.expr,)), term.shape)
 
     def _step_loop(self, expr) -> Loop | None:
         """The loop of the first variable ``expr`` reads at ``t`` (outside sums), or None."""

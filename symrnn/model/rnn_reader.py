@@ -741,7 +741,10 @@ class _Reader:
 
     # -- expressions ---------------------------------------------------------------------
     def _term(self, tree, index: str | None):
-        value = self._expr(tree, index)
+        return self._checked(self._expr(tree, index))
+
+    def _checked(self, value):
+        """A value read as a term of an expression (not a bare number, not a transposed vector)."""
         if isinstance(value, _Transposed):
             raise self.src.at(value.where, "a transposed vector is written only as a^{\\top} b (an inner product)")
         if isinstance(value, Token):
@@ -760,7 +763,7 @@ class _Reader:
             inner = self._expr(tree.children[0], index)
             if isinstance(inner, _Transposed):  # -y^{\top} LS(s): the sign of the inner product
                 return _Transposed(inner.term, inner.where, -inner.sign)
-            inner = self._term(tree.children[0], index)
+            inner = self._checked(inner)  # once: reading a subtree twice made nested sums exponential
             return self._guard(tree, lambda: -inner)
         if kind in ("add", "sub"):
             left = self._expr(tree.children[0], index)
@@ -769,7 +772,7 @@ class _Reader:
                 if kind == "sub" and str(left) == "1":
                     return self._guard(tree, lambda: 1 - right)
                 raise self.src.at(left, "a number can appear only in 1 - v")
-            left = self._term(tree.children[0], index)
+            left = self._checked(left)
             return self._guard(tree, lambda: left + right if kind == "add" else left - right)
         if kind == "matvec":
             left = self._expr(tree.children[0], index)
@@ -777,7 +780,7 @@ class _Reader:
             if isinstance(left, _Transposed):
                 product = self._guard(tree, lambda: B.inner(left.term, right))
                 return product if left.sign == 1 else self._guard(tree, lambda: -product)
-            left = self._term(tree.children[0], index)
+            left = self._checked(left)
             return self._guard(tree, lambda: left @ right)
         if kind == "hadamard":
             left, right = self._term(tree.children[0], index), self._term(tree.children[-1], index)

@@ -193,3 +193,17 @@ loss L
 def test_too_many_variables():
     text = "sizes m\n" + "".join(f"param p{k} in R^m\n" for k in range(600))
     assert "declares more than 500 variables" in _error(text)
+
+
+def test_a_long_sum_costs_time_and_memory_in_proportion():
+    import time
+
+    terms = [f"a_{{{k}}}" for k in range(60)]
+    lines = ['model long "a sum of sixty terms"', "sizes m", r"input x \in \mathbb{R}^{m}"]
+    lines += [rf"param {t} \in \mathbb{{R}}^{{m}}" for t in terms]
+    lines += ["l = " + " + ".join(terms), r"J = x^{\top} l", "loss J", ""]
+    start = time.perf_counter()
+    model = parse_spec("\n".join(lines))
+    # every part of a flattened sum once carried the whole sum's text: 12 terms exhausted the memory
+    assert time.perf_counter() - start < 5
+    assert len(model.definition("l").expr.args) == 60

@@ -310,3 +310,18 @@ def test_names_that_look_alike_are_refused():
     mb.parameter("V", 2, latex="V")
     with pytest.raises(SpecError, match="has the character 'В', which a name may not use"):
         mb.parameter("V2", 2, latex="В")  # a Cyrillic capital ve: prints like V
+
+
+def test_a_path_count_of_more_digits_than_python_prints_is_shown_in_scientific_notation():
+    result = CliRunner().invoke(main, ["paths", "lstm", "--wrt", "W_{h}^{f}", "--n", "10400", "--count"])
+    # Python refuses to print an int of more than 4,300 digits: this was an uncaught ValueError
+    assert result.exit_code == 0 and result.output == "6.344e+4346 paths\n", result.output
+
+
+def test_an_endless_spec_is_not_read_whole(tmp_path):
+    from symrnn.model.rnn_reader import MAX_BYTES
+
+    spec = tmp_path / "big.rnn"
+    spec.write_bytes(b"% " + b"x" * (MAX_BYTES + 10))
+    result = CliRunner().invoke(main, ["show", str(spec)])
+    assert result.exit_code == 2 and f"more than {MAX_BYTES} bytes, the limit" in result.output

@@ -28,6 +28,7 @@ import sympy as sp
 
 from symrnn.errors import ShapeError, SpecError, UnknownNameError
 from symrnn.model.declared import (
+    MAX_DIM,
     Apply,
     Definition,
     Kind,
@@ -227,6 +228,8 @@ class ModelBuilder:
             raise ShapeError(f"a shape is a size or (rows, cols), got {size!r}")
         for s in shape:
             s = sp.sympify(s)
+            if s.is_Integer and not 1 <= s <= MAX_DIM:
+                raise SpecError(f"a size of {s} is outside 1..{MAX_DIM}")
             if not (s.is_Integer and s > 0) and not s.free_symbols <= set(self._sizes):
                 raise SpecError(f"unknown size {s}; declare it with sizes() first")
         return tuple(sp.sympify(s) for s in shape)

@@ -18,6 +18,10 @@ from symrnn.errors import UnknownNameError
 from symrnn.operations.primitives import Primitive, elementwise
 from symrnn.operations.symbols import I, Label, N, T, Var, format_time
 
+#: Largest size of one dimension, and most entries of one array, in numeric work.
+MAX_DIM = 100_000
+MAX_ENTRIES = 20_000_000
+
 
 class Kind(str, enum.Enum):
     """What role a variable plays (a ``str`` enum: ``Kind.STATE == "state"``, for data files and tests)."""

@@ -126,9 +126,12 @@ def load_spec(path: str | Path) -> Model:
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:  # at most one byte past the limit: an endless input is not read whole
+            data = file.read(MAX_BYTES + 1)
     except OSError as e:
         raise SpecError(f"{path}: cannot read the spec: {e.strerror or e}") from None
+    if len(data) > MAX_BYTES:
+        raise SpecError(f"{path}: the spec is more than {MAX_BYTES} bytes, the limit")
     return parse_spec(decode_spec(data, str(path)), str(path), name=path.stem)
 
 

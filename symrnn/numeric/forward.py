@@ -14,11 +14,8 @@ import numpy as np
 
 from symrnn.errors import NumericError
 from symrnn.graph.node import Node, resolve
-from symrnn.model.declared import Apply, Kind, Model
+from symrnn.model.declared import MAX_DIM, MAX_ENTRIES, Apply, Kind, Model
 from symrnn.operations.symbols import Label
-
-#: Largest size accepted for a dimension in numeric work.
-MAX_DIM = 100_000
 
 
 @dataclass(frozen=True)
@@ -97,6 +94,12 @@ def random_point(model: Model, G: nx.DiGraph, sizes: dict, seed: int = 0,
     for k, v in sizes.items():
         if not isinstance(v, (int, np.integer)) or not 1 <= v <= MAX_DIM:
             raise NumericError(f"size {k} = {v!r} must be an integer in 1..{MAX_DIM}")
+    for v in model.variables:
+        if v.kind is not Kind.LABEL:
+            rows, cols = concrete_shape(model, v.name, sizes)
+            if rows * cols > MAX_ENTRIES:
+                raise NumericError(f"{v.latex} would have {rows * cols} entries, above the limit of {MAX_ENTRIES}; "
+                                   "choose smaller sizes")
     rng = np.random.default_rng(seed)
     leaves = {}
     for node, data in G.nodes(data=True):

@@ -17,7 +17,8 @@ from functools import lru_cache
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from symrnn.errors import SymRNNError
+from symrnn.errors import NumericError, SymRNNError
+from symrnn.model.declared import MAX_ENTRIES
 from symrnn.operations import algebra as al
 from symrnn.operations import primitives as P
 from symrnn.operations.functions import FUNCTIONS, bind
@@ -280,5 +281,12 @@ def evaluate(expr, values: dict, xp, bindings: tuple = (), shape=None):
     """
     if al.is_scalar(expr):
         return float(expr) * xp.eye(int(shape[0]), int(shape[1]))
+    sizes = {a: v for a, v in values.items() if type(a) is sp.Symbol}
+    rows, cols = (int(sp.sympify(d).subs(sizes)) if sp.sympify(d).free_symbols <= set(sizes) else 0
+                  for d in expr.shape)
+    if rows * cols > MAX_ENTRIES:  # a Jacobian in a matrix's vec convention grows as its entries squared
+        raise NumericError(f"a Jacobian of {rows} x {cols} = {rows * cols} entries, above the limit of "
+                           f"{MAX_ENTRIES}; choose smaller sizes, or check the closed form in denominator layout "
+                           "(--form closed --layout denominator), which has no such Jacobians")
     fn, args = compile_expr(expr, bindings)
     return fn(xp, *(values[a] for a in args))

@@ -38,9 +38,29 @@ def path_line(G: nx.DiGraph, path) -> str:
     return " -> ".join(G.nodes[v]["latex"] for v in path)
 
 
+#: Counts of more digits than this print in scientific notation (Python refuses to print an int of
+#: more than 4,300 digits; the LSTM has that many paths at n = 10,400).
+MAX_EXACT_DIGITS = 4000
+
+
 def count_line(count: int) -> str:
-    """``3 paths`` / ``1 path``."""
-    return f"{count} path" if count == 1 else f"{count} paths"
+    """``3 paths`` / ``1 path``; a count of more than :data:`MAX_EXACT_DIGITS` digits in scientific notation.
+
+    Examples
+    --------
+    >>> count_line(1), count_line(3), count_line(7 * 10**5000)
+    ('1 path', '3 paths', '7.000e+5000 paths')
+    """
+    shown = str(count) if _digits(count) <= MAX_EXACT_DIGITS else approximate(count)
+    return f"{shown} path" if count == 1 else f"{shown} paths"
+
+
+def _digits(count: int) -> int:
+    """The number of decimal digits of ``count`` (without printing it)."""
+    if count < 10:
+        return 1
+    guess = int(count.bit_length() * 0.30102999566398120)  # log10(2)
+    return guess + 1 if count >= 10 ** guess else guess
 
 
 def approximate(count: int) -> str:
@@ -51,10 +71,11 @@ def approximate(count: int) -> str:
     >>> approximate(10000), approximate(3 * 10**500 + 1)
     ('10000', '3.000e+500')
     """
-    digits = str(count)
-    if len(digits) <= 12:
-        return digits
-    return f"{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
+    digits = _digits(count)
+    if digits <= 12:
+        return str(count)
+    lead = str(count // 10 ** (digits - 4))  # the first four digits, without printing the rest
+    return f"{lead[0]}.{lead[1:4]}e+{digits - 1}"
 
 
 def model_text(model) -> str:

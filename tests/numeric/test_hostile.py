@@ -80,3 +80,17 @@ def test_names_that_are_keywords_or_the_modules_own_import_and_agree(tmp_path):
         _, grads = module.gradients(values, inputs, {}, 1)
         for name in names:
             assert relative_error(np.asarray(grads[name]), reference[name]) < 1e-10, (backend, name)
+
+
+def test_sizes_that_would_take_the_machines_memory_are_refused(monkeypatch):
+    import symrnn.numeric.printers as printers
+    from symrnn.errors import SpecError
+    from symrnn.numeric import check_model
+    from symrnn.zoo import elman
+
+    with pytest.raises(SpecError, match=r"a size of 1000000000 is outside 1\.\.100000"):
+        ModelBuilder("big").parameter("W", (1_000_000_000, 1))
+    # D(W^{hh} -> h) in the vec convention is m x m^2: with m = 1000, 7.45 GiB; here the limit is lowered
+    monkeypatch.setattr(printers, "MAX_ENTRIES", 20)
+    with pytest.raises(NumericError, match=r"a Jacobian of 3 x 9 = 27 entries, above the limit of 20"):
+        check_model(elman("tanh"), 2, {"m": 3, "d": 2, "K": 2}, wrt=["W^{hh}"], forms=("pathsum",))

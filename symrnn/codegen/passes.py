@@ -192,7 +192,10 @@ class Passes:
             best = [c for c in counts if counts[c] >= 2 and c in in_loop]
             if not best:
                 return chosen
-            canon = max(best, key=lambda c: (counts[c], _cost(c), str(c)))
+            costs = {c: (counts[c], _cost(c)) for c in best}
+            top = max(costs.values())
+            tied = [c for c in best if costs[c] == top]  # printed only to break a tie: printing is costly
+            canon = tied[0] if len(tied) == 1 else max(tied, key=str)
             var = Var(self.fresh("e"), T, *canon.shape, "e")
             self.shared.append((canon, var))
             chosen.append((canon, var))

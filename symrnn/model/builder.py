@@ -146,6 +146,10 @@ def _display(builder: ModelBuilder, expr) -> str:
     return shown
 
 
+#: The longest title accepted.
+MAX_TITLE = 200
+
+
 def _timed_latex(name: str) -> str:
     return name + "^{({t})}"
 
@@ -196,6 +200,9 @@ class ModelBuilder:
     i = I
 
     def __init__(self, name: str, title: str = ""):
+        if len(title) > MAX_TITLE or '"' in title or not all(c.isprintable() for c in title):
+            raise SpecError(f"a title is one line of at most {MAX_TITLE} printable characters without a double "
+                            f"quote (it is written in the text format as \"title\"), got {title[:40]!r}")
         self.name = name
         self.title = title or name
         self._sizes: list[sp.Symbol] = []

@@ -46,7 +46,7 @@ from symrnn.model import builder as B
 from symrnn.model.declared import Kind, Loop, Model
 from symrnn.operations import primitives as P
 from symrnn.operations.functions import FUNCTIONS as FUNCTION_RECORDS
-from symrnn.operations.symbols import I, N, T, canonical, format_time
+from symrnn.operations.symbols import NAME_PATTERN, I, N, T, canonical, format_time
 
 #: Bounds on what a spec may ask for, so a hostile or broken file fails fast.
 MAX_BYTES = 200_000
@@ -85,7 +85,7 @@ class _RnnIndenter(Indenter):
 
 @cache  # the parser, built once
 def _parser() -> Lark:
-    grammar = (Path(__file__).with_name("rnn.lark")).read_text()
+    grammar = (Path(__file__).with_name("rnn.lark")).read_text().replace("@NAME_PATTERN@", NAME_PATTERN)
     return Lark(grammar, parser="lalr", postlex=_RnnIndenter(), propagate_positions=True, maybe_placeholders=False)
 
 

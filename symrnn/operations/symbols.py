@@ -54,6 +54,10 @@ infty nabla
 """.split())
 #: The longest display name accepted.
 MAX_NAME = 200
+#: The form of a display name, as the text format reads it (its grammar is built with this one pattern):
+#: a letter or a command, then sub- and superscripts (``W^{hx}``, ``\\tilde{c}_{t}``, ``h^{(t-1)}``).
+NAME_PATTERN = (r"(\\[A-Za-z]+\{[A-Za-z]\}|\\[A-Za-z]+|[A-Za-z][A-Za-z0-9]*)"
+                r"([_^](\{([^{}\n]|\{[^{}\n]*\})*\}|[A-Za-z0-9]|\\top))*")
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 
 
@@ -85,6 +89,9 @@ def check_display_name(name: str) -> str:
             break
     if depth != 0:
         raise ValueError(f"the display name {name!r} has unbalanced braces")
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise ValueError(f"the display name {name!r} is not one the text format can read: a letter or a command "
+                         "(W, \\eta, \\tilde{c}), then sub- and superscripts (W^{hx}, h^{(t-1)}, b_{y})")
     for match in _COMMAND.finditer(name):
         if match.group(1) not in NAME_COMMANDS:
             raise ValueError(f"the display name {name!r} uses \\{match.group(1)}, which a name may not use "

@@ -62,7 +62,7 @@ def test_labels_outside_1_to_K_are_refused_everywhere(bad, tmp_path):
 
 
 def test_names_that_are_keywords_or_the_modules_own_import_and_agree(tmp_path):
-    mb = ModelBuilder("names", 'a title with "quotes", \\backslashes and """ triple quotes')
+    mb = ModelBuilder("names", "a title with 'quotes', \\backslashes, \\N{x} and \\t")
     m = mb.sizes("m")
     x = mb.input("x", m, timed=False)
     y = mb.input("y", m, timed=False, onehot=True)
@@ -117,3 +117,14 @@ def test_codegen_time_grows_gently_with_nested_functions():
     source = codegen(model)
     # 18 levels took 101 s when the time doubled with each level; measured here: 0.6 s
     assert time.perf_counter() - start < 15 and source.count("tanh(xp, ") >= 18
+
+
+def test_what_the_builder_accepts_the_text_format_reads_back():
+    from symrnn.errors import SpecError
+
+    with pytest.raises(SpecError, match="a title is one line"):
+        ModelBuilder("t", 'a "quoted" title')
+    mb = ModelBuilder("t")
+    for shown in ("'_{0}", "^{hx}", "W h", "W[/x]"):
+        with pytest.raises(SpecError, match="not one the text format can read"):
+            mb.parameter("w", 2, latex=shown)

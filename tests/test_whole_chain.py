@@ -1,0 +1,96 @@
+"""The whole chain on generated names, titles and sizes (hypothesis): two outcomes only.
+
+A model is declared with names, display names, a title and sizes drawn at random (hostile
+LaTeX, keywords, the generated module's own names, control characters, non-ASCII), then run
+through the CLI and the generated module: ``show``, ``derive --form closed`` with ``--out``,
+``check``, ``codegen``. Every step either gives the right numbers (check passes; the module
+imports and equals the engine) or ends in one ``error:`` line with exit code 2. Never a
+traceback, never a false number. ``SYMRNN_CHAIN_EXAMPLES`` sets how many models (25 in CI).
+"""
+
+import importlib.util
+import os
+
+import numpy as np
+from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from symrnn.cli import main
+from symrnn.codegen import codegen
+from symrnn.errors import SymRNNError
+from symrnn.model import LS, ModelBuilder, tanh
+from symrnn.numeric.engine import CompiledGradient
+from symrnn.numeric.gradcheck import relative_error
+from symrnn.render.rnn_writer import spec_text
+
+EXAMPLES = int(os.environ.get("SYMRNN_CHAIN_EXAMPLES", "25"))
+PIECES = ["W", "h", "x", "b", "d_", "v_", "_", "k", "xp", "state", "lambda", "None", "softmax", "grads", "t", "n",
+          "i", "1", "2", "a", "é", "В"]
+SAFE = ["W", "h", "^{hx}", "_{0}", "\\alpha", "\\tilde{c}", "(t)", "\\top", "'", " ", "\\mathbf{u}", "2"]
+HOSTILE = ["\\input{secret}", "\\def\\a{\\a}\\a", "%", "#", "&", "$", "\n", "\x1b[31m", "[/x]", "{", "В", "^{"]
+LATEX = SAFE * 6 + HOSTILE  # mostly names a person writes, now and then a hostile one
+
+
+def _identifier(parts) -> str:
+    name = "".join(parts)
+    return name if name.isidentifier() else "p" + "".join(c for c in name if c.isalnum() or c == "_")
+
+
+names = st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map(_identifier)
+displays = st.lists(st.sampled_from(LATEX), min_size=1, max_size=4).map("".join)
+titles = st.text(max_size=30)
+
+
+def _run(args):
+    result = CliRunner().invoke(main, args)
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(names, min_size=3, max_size=3, unique=True), st.lists(displays, min_size=3, max_size=3),
+       titles, st.integers(1, 4), st.integers(1, 4))
+def test_two_outcomes_only(tmp_path_factory, names, shown, title, m, K):
+    folder = tmp_path_factory.mktemp("chain")
+    try:
+        mb = ModelBuilder("chain", title)
+        size_m, size_K = mb.sizes("m", "K")
+        x = mb.input("x", size_m)
+        W = mb.parameter(names[0], (size_m, size_m), latex=shown[0])
+        h0 = mb.parameter(names[1], size_m, latex=shown[1])
+        V = mb.parameter(names[2], (size_K, size_m), latex=shown[2])
+        y = mb.label("y", size_K)
+        h = mb.state("h", size_m, init=h0)
+        mb.recur(h, tanh(W @ h[mb.t - 1] + x[mb.t]))
+        q = mb.define("q", LS(V @ h[mb.n]))
+        model = mb.build(loss=mb.define("o", -q[y]))
+    except SymRNNError:
+        event("refused where it was declared")
+        return  # the error path: a message, no traceback
+    spec = folder / "chain.rnn"
+    spec.write_text(spec_text(model))
+    sizes = ["--size", f"m={m}", "--size", f"K={K}"]
+    derived = _run(["derive", str(spec), "--wrt", shown[0], "--n", "2", "--form", "closed", "--out",
+                    str(folder / "out")])
+    assert derived.exit_code in (0, 2), derived.output
+    checked = _run(["check", str(spec), "--n", "2", *sizes])
+    assert checked.exit_code in (0, 2), checked.output  # 1 would be a false formula
+    event(f"derive exit {derived.exit_code}, check exit {checked.exit_code}")
+    if checked.exit_code == 2:
+        assert checked.output.count("error: ") == 1
+    # the generated module: it imports and computes what the engine computes
+    source = codegen(model)
+    path = folder / "module.py"
+    path.write_text(source)
+    spec_module = importlib.util.spec_from_file_location("chain_module", path)
+    module = importlib.util.module_from_spec(spec_module)
+    spec_module.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    params = {names[0]: rng.normal(size=(m, m)), names[1]: rng.normal(size=(m, 1)),
+              names[2]: rng.normal(size=(K, m))}
+    inputs, labels = {"x": rng.normal(size=(2, m, 3))}, {"y": rng.integers(1, K + 1, size=3)}
+    reference = CompiledGradient(model)(params, inputs, labels, 2).gradients
+    _, grads = module.gradients(params, inputs, labels, 2)
+    for name in names:
+        assert relative_error(grads[name], reference[name]) < 1e-10, name

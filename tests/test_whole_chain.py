@@ -25,7 +25,7 @@ from symrnn.numeric.gradcheck import relative_error
 from symrnn.render.rnn_writer import spec_text
 
 EXAMPLES = int(os.environ.get("SYMRNN_CHAIN_EXAMPLES", "25"))
-PIECES = ["W", "h", "x", "b", "d_", "v_", "_", "k", "xp", "state", "lambda", "None", "softmax", "grads", "t", "n",
+PIECES = ["W", "U", "b", "w", "d_", "v_", "_", "k", "xp", "state", "lambda", "None", "softmax", "grads", "t", "n",
           "i", "1", "2", "a", "é", "В"]
 SAFE = ["W", "h", "^{hx}", "_{0}", "\\alpha", "\\tilde{c}", "(t)", "\\top", "'", " ", "\\mathbf{u}", "2"]
 HOSTILE = ["\\input{secret}", "\\def\\a{\\a}\\a", "%", "#", "&", "$", "\n", "\x1b[31m", "[/x]", "{", "В", "^{"]
@@ -38,8 +38,12 @@ def _identifier(parts) -> str:
 
 
 names = st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map(_identifier)
-displays = st.lists(st.sampled_from(LATEX), min_size=1, max_size=4).map("".join)
-titles = st.text(max_size=30)
+BASES = ["W", "U", "b", "V", "\\alpha", "\\tilde{c}", "\\mathbf{u}", "\\eta", "w"]
+SCRIPTS = ["", "^{hx}", "_{0}", "^{(0)}", "_{y}", "^{\\top}", "^{\\beta y}", "_{h}^{z}"]
+written = st.builds(lambda base, script: base + script, st.sampled_from(BASES), st.sampled_from(SCRIPTS))
+displays = st.one_of(written, st.lists(st.sampled_from(LATEX), min_size=1, max_size=4).map("".join))
+titles = st.one_of(st.text(st.characters(codec="ascii", categories=["L", "N", "P", "Zs"]), max_size=30),
+                   st.text(max_size=30))
 
 
 def _run(args):
@@ -49,7 +53,7 @@ def _run(args):
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.lists(names, min_size=3, max_size=3, unique=True), st.lists(displays, min_size=3, max_size=3),
+@given(st.lists(names, min_size=3, max_size=3, unique=True), st.lists(displays, min_size=3, max_size=3, unique=True),
        titles, st.integers(1, 4), st.integers(1, 4))
 def test_two_outcomes_only(tmp_path_factory, names, shown, title, m, K):
     folder = tmp_path_factory.mktemp("chain")
@@ -58,15 +62,15 @@ def test_two_outcomes_only(tmp_path_factory, names, shown, title, m, K):
         size_m, size_K = mb.sizes("m", "K")
         x = mb.input("x", size_m)
         W = mb.parameter(names[0], (size_m, size_m), latex=shown[0])
-        h0 = mb.parameter(names[1], size_m, latex=shown[1])
+        h0 = mb.parameter(names[1], size_m, latex="h^{(0)}")  # an initial state prints as the state at 0
         V = mb.parameter(names[2], (size_K, size_m), latex=shown[2])
         y = mb.label("y", size_K)
         h = mb.state("h", size_m, init=h0)
         mb.recur(h, tanh(W @ h[mb.t - 1] + x[mb.t]))
         q = mb.define("q", LS(V @ h[mb.n]))
         model = mb.build(loss=mb.define("o", -q[y]))
-    except SymRNNError:
-        event("refused where it was declared")
+    except SymRNNError as e:
+        event("refused where it was declared: " + str(e)[:50])
         return  # the error path: a message, no traceback
     spec = folder / "chain.rnn"
     spec.write_text(spec_text(model))
@@ -76,7 +80,8 @@ def test_two_outcomes_only(tmp_path_factory, names, shown, title, m, K):
     assert derived.exit_code in (0, 2), derived.output
     checked = _run(["check", str(spec), "--n", "2", *sizes])
     assert checked.exit_code in (0, 2), checked.output  # 1 would be a false formula
-    event(f"derive exit {derived.exit_code}, check exit {checked.exit_code}")
+    event(f"derive exit {derived.exit_code}, check exit {checked.exit_code}: " + checked.output.split("error: ")[-1][:90]
+          if checked.exit_code else "the right numbers")
     if checked.exit_code == 2:
         assert checked.output.count("error: ") == 1
     # the generated module: it imports and computes what the engine computes

@@ -38,7 +38,7 @@ from symrnn.model.declared import (
     VarDecl,
 )
 from symrnn.operations import primitives as P
-from symrnn.operations.symbols import I, N, T, check_display_name
+from symrnn.operations.symbols import I, N, T, canonical, check_display_name
 
 
 class Term:
@@ -226,6 +226,11 @@ class ModelBuilder:
             raise SpecError(str(e)) from None
         if decl.name in self._vars:
             raise SpecError(f"variable {decl.name!r} is declared twice")
+        shown = canonical(decl.latex)
+        twin = next((v for v in self._vars.values() if canonical(v.latex) == shown), None)
+        if twin is not None:  # two variables that print alike could not be told apart in any output
+            raise SpecError(f"{decl.name} and {twin.name} would both print as {decl.latex}; give them different "
+                            "display names")
         self._vars[decl.name] = decl
         return Handle(self, decl)
 
@@ -292,6 +297,11 @@ class ModelBuilder:
                 raise ShapeError(f"initial state {init.display} is {init.shape} but {name} is {shape}")
         decl = VarDecl(name, Kind.STATE, shape, latex or _timed_latex(name), True, loop,
                        init.decl.name if init is not None else None)
+        if init is not None:  # the text format finds an initial state by this name: show must write it so
+            before = decl.display(sp.expand(sp.sympify(loop.first) - loop.step))
+            if canonical(init.decl.latex) != canonical(before):
+                raise SpecError(f"the initial state of {decl.display(T)} prints as {init.decl.latex}; it must print "
+                                f"as the state at the step before its loop, {before} (give it latex={before!r})")
         return self._declare(decl)
 
     def interim(self, name: str, term: Term, latex: str | None = None) -> Handle:

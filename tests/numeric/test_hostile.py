@@ -104,7 +104,7 @@ def test_codegen_time_grows_gently_with_nested_functions():
     mb = ModelBuilder("nested")
     m, d, K = mb.sizes("m", "d", "K")
     x = mb.input("x", d)
-    W, U, h0 = mb.parameter("W", (m, d)), mb.parameter("U", (m, m)), mb.parameter("h0", m)
+    W, U, h0 = mb.parameter("W", (m, d)), mb.parameter("U", (m, m)), mb.parameter("h0", m, latex="h^{(0)}")
     h = mb.state("h", m, init=h0)
     e = W @ x[mb.t] + U @ h[mb.t - 1]
     for _ in range(18):

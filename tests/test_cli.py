@@ -271,6 +271,15 @@ BAD_ARGUMENTS = [
     ["derive", "elman", "--wrt", "W^{hx}", "--n", "2", "--out", "{file}/below"],
     ["eval", "scalar", "--values", "{missing}"],
     ["codegen", "elman", "--g", "tanh", "-o", "{file}/module.py"],
+    ["paths", "elman", "--wrt", "W^{zz}", "--n", "2"],
+    ["paths", "{missing}", "--wrt", "V", "--n", "2"],
+    ["derive", "elman", "--wrt", "V", "--n", "2", "--i", "5"],
+    ["derive", "bidirectional", "--wrt", "V", "--n", "2"],  # needs --i
+    ["sensitivity", "elman", "--input", "x^{(9)}", "--n", "2"],
+    ["show", "{file}"],  # not a spec
+    ["show", "lstm", "--g", "tanh"],
+    ["eval", "elman", "--values", "{file}"],  # not JSON
+    ["check", "no_such_model", "--n", "2"],
 ]
 
 

@@ -191,6 +191,7 @@ def parse_spec(text: str, filename: str = "<spec>", name: str | None = None) -> 
         raise SpecError(f"{filename}: the spec is {len(text)} characters, above the limit of {MAX_BYTES}")
     if "\x00" in text:
         raise SpecError(f"{filename}: not a text file (a NUL character); a spec is UTF-8 text")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows and old Mac line endings are line endings
     source = _Source(text, filename)
     if not any(line.strip() and not line.strip().startswith(("#", "%")) for line in source.lines):
         raise SpecError(f"{filename}: the spec is empty; it declares sizes, parameters, inputs and labels, "

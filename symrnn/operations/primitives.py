@@ -153,6 +153,9 @@ def _scalar_out(shapes, names):
 
 def _pick_shape(shapes, names):
     _vector(shapes[0], names[0], "picking a component")
+    if not _eq(shapes[0][0], shapes[1][0]):  # the label's range must be the vector's components
+        raise ShapeError(f"{names[0]} has {shapes[0][0]} components but the label {names[1]} ranges over "
+                         f"1..{shapes[1][0]}; they must match")
     return (sp.S.One, sp.S.One)
 
 

@@ -207,3 +207,21 @@ def test_a_long_sum_costs_time_and_memory_in_proportion():
     # every part of a flattened sum once carried the whole sum's text: 12 terms exhausted the memory
     assert time.perf_counter() - start < 5
     assert len(model.definition("l").expr.args) == 60
+
+
+def test_old_mac_and_windows_line_endings_read_as_line_endings():
+    text = (SHEET / "q1.rnn").read_text()
+    model = parse_spec(text)
+    for ending in ("\r\n", "\r"):
+        twin = parse_spec(text.replace("\n", ending))
+        assert [v.latex for v in twin.variables] == [v.latex for v in model.variables]
+
+
+def test_a_label_range_that_does_not_match_its_vector_is_a_shape_error():
+    text = (SHEET / "q1.rnn").read_text()
+    assert "label y" in text
+    bad = text.replace("sizes ", "sizes J, ", 1).replace(r"\{1 \dots K\}", r"\{1 \dots J\}")
+    assert bad != text
+    message = _error(bad, ShapeError)
+    # it passed or failed by the seed: labels drawn in 1..J picked components of a vector of K
+    assert "but the label y ranges over 1..J; they must match" in message

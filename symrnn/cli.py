@@ -20,6 +20,8 @@ from symrnn.numeric.gradcheck import FORMS, Form
 from symrnn.operations.functions import concrete
 from symrnn.render.text import terminal_text
 
+#: Python's recursion limit while a command runs (see main).
+RECURSION_LIMIT = 20_000
 #: Without --all, ``paths`` refuses to list more paths than this.
 LIST_LIMIT = 10_000
 DEFAULT_SIZES = {"m": 4, "d": 3, "K": 5}
@@ -117,6 +119,9 @@ def main(ctx, debug: bool) -> None:
       symrnn check elman --n 5
     """
     ctx.obj = {"debug": debug}
+    # a chain of lets as long as the variable limit allows (500) nests expressions that deep; the
+    # symbolic work recurses through them (Python's default limit, 1000 frames, stopped at 300)
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
 @main.command()

@@ -344,3 +344,17 @@ def test_a_form_that_does_not_depend_on_n_is_not_unrolled_for_it():
     assert time.perf_counter() - start < 20  # it unrolled a million steps: 77 s and 3.85 GB for the Elman RNN
     small = CliRunner().invoke(main, ["derive", "lstm", "--wrt", "W_{x}^{f}", "--n", "3", "--form", "closed"])
     assert big.exit_code == small.exit_code == 0 and big.output == small.output
+
+
+def test_a_chain_of_lets_as_long_as_the_variable_limit_allows(tmp_path):
+    lines = ['model chain "lets"', "sizes m, K", r"input x^{(t)} \in \mathbb{R}^{m}", r"label y \in \{1 \dots K\}",
+             r"param W \in \mathbb{R}^{m \times m}", r"param h^{(0)} \in \mathbb{R}^{m}",
+             r"param V \in \mathbb{R}^{K \times m}", "", "for t = 1..n:", "    let a0^{(t)} = W h^{(t-1)} + x^{(t)}"]
+    lines += [f"    let a{k}^{{(t)}} = \\tanh(a{k - 1}^{{(t)}})" for k in range(1, 300)]
+    lines += [r"    h^{(t)} = \tanh(a299^{(t)})", "", r"q = \text{LS}(V h^{(n)})", "o = -q_{y}", "loss o", ""]
+    spec = tmp_path / "lets.rnn"
+    spec.write_text("\n".join(lines))
+    result = CliRunner().invoke(main, ["derive", str(spec), "--wrt", "W", "--n", "2", "--form", "closed"])
+    # 300 nested lets hit Python's recursion limit (1000 frames): a RecursionError below the 500-variable limit
+    assert result.exit_code == 0, result.output
+    assert r"a^{(t)}_{299}" in result.output or "a299^{(t)}" in result.output

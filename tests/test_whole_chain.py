@@ -99,3 +99,30 @@ def test_two_outcomes_only(tmp_path_factory, names, shown, title, m, K):
     _, grads = module.gradients(params, inputs, labels, 2)
     for name in names:
         assert relative_error(grads[name], reference[name]) < 1e-10, name
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**500, 10**500), st.floats(allow_nan=True),
+              st.sampled_from(["0.1", "1/10", "3", "1e1000000000", "nan", "abc", "1/0", "-2.5e-1", " 7 "])),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=2),
+    max_leaves=6)
+
+
+@settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(["w_x", "w_h", "w_y", "h_0", "x", "y", "n", "zz", None]), json_values, st.booleans())
+def test_values_files_have_two_outcomes_too(tmp_path_factory, key, value, exact):
+    """The worked example's values with one of them (or none) replaced by a drawn JSON value."""
+    import json
+
+    values = {"w_x": "0.1", "w_h": 1, "w_y": 2, "h_0": 1, "x": [10, 10], "y": [3, 3]}
+    if key is not None:
+        values[key] = value
+    folder = tmp_path_factory.mktemp("values")
+    path = folder / "values.json"
+    n = values.pop("n", 2)
+    path.write_text(json.dumps({"n": n, "values": values}))
+    result = _run(["eval", "scalar", "--values", str(path)] + (["--exact"] if exact else []))
+    assert result.exit_code in (0, 2), result.output
+    if result.exit_code == 2:
+        assert result.output.count("error: ") == 1
+    event("numbers" if result.exit_code == 0 else "error line")

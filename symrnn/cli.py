@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 from symrnn import zoo
 from symrnn.derive.equations import LAYOUTS
@@ -32,6 +33,10 @@ class _Group(click.Group):
     (``symrnn --debug COMMAND ...`` adds the traceback, for a bug report)."""
 
     def invoke(self, ctx):
+        # a chain of lets as long as the variable limit allows (500) nests expressions that deep; the
+        # symbolic work recurses through them (Python's default limit, 1000 frames, stopped at 300)
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
@@ -48,6 +53,8 @@ class _Group(click.Group):
         except Exception as e:  # a bug: say so, and how to report it
             _fail(ctx, f"internal error ({type(e).__name__}: {e}); please report it with the output of the same "
                        "command run as symrnn --debug ...")
+        finally:
+            sys.setrecursionlimit(limit)
 
 
 def _fail(ctx, message: str) -> None:
@@ -119,9 +126,6 @@ def main(ctx, debug: bool) -> None:
       symrnn check elman --n 5
     """
     ctx.obj = {"debug": debug}
-    # a chain of lets as long as the variable limit allows (500) nests expressions that deep; the
-    # symbolic work recurses through them (Python's default limit, 1000 frames, stopped at 300)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
 @main.command()
@@ -383,7 +387,8 @@ def eval_command(model: str, values_path: Path, exact: bool, backend: str, g: st
     data = read_values(m, values_path, exact)
     bindings = {f: "tanh" for f in m.abstract_functions} if not exact else {}
     engine = CompiledGradient(m, bindings, xp=ExactArrays() if exact else None, backend=backend)
-    out = engine(data["params"], data["inputs"], data["labels"], data["n"], data["i"], keep_values=True)
+    with np.errstate(all="ignore"):  # an overflow is said once, below, not as a Python warning
+        out = engine(data["params"], data["inputs"], data["labels"], data["n"], data["i"], keep_values=True)
     G = engine.last_graph
     click.echo(f"{m.name}, {'exact' if exact else 'float64'}:")
     for node in G:
@@ -391,9 +396,14 @@ def eval_command(model: str, values_path: Path, exact: bool, backend: str, g: st
             value = out.values[node] if exact else to_numpy(out.values[node])
             click.echo(f"  {G.nodes[node]['latex']} = {number_text(value[:, 0:1])}")
     loss = m.var(m.loss).latex
+    finite = True
     for p in m.parameters:
         value = out.gradients[p.name] if exact else to_numpy(out.gradients[p.name])
+        finite = finite and (exact or bool(np.isfinite(np.asarray(value, float)).all()))
         click.echo(f"  d{loss}/d{p.latex} = {number_text(value)}")
+    if not finite:
+        click.echo("note: some numbers overflowed float64 (inf or nan); give smaller values, or --exact for a model "
+                   "of sums and products")
 
 
 @main.command("codegen")

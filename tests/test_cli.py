@@ -358,3 +358,13 @@ def test_a_chain_of_lets_as_long_as_the_variable_limit_allows(tmp_path):
     # 300 nested lets hit Python's recursion limit (1000 frames): a RecursionError below the 500-variable limit
     assert result.exit_code == 0, result.output
     assert r"a^{(t)}_{299}" in result.output or "a299^{(t)}" in result.output
+
+
+def test_an_out_folder_named_like_an_option_never_reaches_pdflatex(tmp_path, monkeypatch):
+    require_program("pdflatex")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["derive", "elman", "--wrt", "V", "--n", "2", "--out=-shell-escape", "--pdf",
+                                       "--format", "svg"])
+    # pdflatex runs on a copy named document.tex in a folder of its own: the name is never an argument
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "-shell-escape" / "derivation.pdf").read_bytes()[:4] == b"%PDF"

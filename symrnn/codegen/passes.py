@@ -56,6 +56,41 @@ def _outer_parts(expr):
     return expr, None
 
 
+def _read(expr, memo: dict, kind) -> frozenset:
+    """The atoms of ``kind`` (variables, total derivatives) ``expr`` reads, each subexpression's found
+    once (``memo``): a deep expression's subexpressions share their parts, so asking each for its
+    atoms was quadratic (a chain of 150 lets: 22 s of codegen)."""
+    found = memo.get(expr)
+    if found is None:
+        if isinstance(expr, kind):
+            found = frozenset((expr,))
+        else:
+            found = frozenset().union(*(_read(a, memo, kind) for a in expr.args if isinstance(a, sp.Basic)))
+        memo[expr] = found
+    return found
+
+
+def _size(expr, memo: dict) -> int:
+    """The number of nodes of ``expr`` (as ``_cost``), each subexpression's counted once (``memo``)."""
+    found = memo.get(expr)
+    if found is None:
+        found = 1 + sum(_size(a, memo) for a in expr.args if isinstance(a, sp.Basic))
+        memo[expr] = found
+    return found
+
+
+def _canonical(expr, anchor, variables: frozenset):
+    """:func:`~symrnn.codegen.timing.canonical` with the variables ``expr`` reads already known."""
+    delta = sp.expand(T - anchor)
+    timed_vars = [v for v in variables if v.time is not None]
+    if any(not sp.expand(v.time + delta - T).is_Integer for v in timed_vars):
+        return None
+    if delta == 0:
+        return expr
+    return expr.xreplace({v: type(v)(v.args[0], sp.expand(v.time + delta), v.args[2], v.args[3], v.args[4])
+                          for v in timed_vars})
+
+
 def _adjoint_anchor(expr, names=None):
     """The one time at which ``expr`` reads adjoints (of ``names``, or any), or None."""
     times = {sp.expand(v.time) for v in expr.atoms(TotalDerivative)
@@ -171,6 +206,9 @@ class Passes:
         pool = [(t.expr, True, True) for v in group for t in adjoint_equation(model, v, Layout.DENOMINATOR).terms]
         pool += [(t.expr, False, t.over is not None) for v, t in self.all_terms() if v not in names]
         chosen = []
+        adjoints: dict = {}  # subexpression -> the adjoints it reads, found once for all rounds (bottom up)
+        variables: dict = {}  # subexpression -> the variables it reads, likewise
+        canonicals: dict = {}
         while True:
             counts: dict = {}
             in_loop: set = set()
@@ -180,10 +218,14 @@ class Passes:
                 for sub in sp.preorder_traversal(expr):
                     if isinstance(sub, Var) or not isinstance(sub, sp.MatrixExpr):
                         continue
-                    anchor = _adjoint_anchor(sub, names)
-                    if anchor is None or any(a.name not in names for a in sub.atoms(TotalDerivative)):
+                    read = _read(sub, adjoints, TotalDerivative)
+                    times = {sp.expand(a.time) for a in read if a.time is not None}
+                    if not read or len(times) != 1 or any(a.name not in names for a in read):
                         continue
-                    canon = canonical(sub, anchor)
+                    key = (sub, next(iter(times)))
+                    if key not in canonicals:
+                        canonicals[key] = _canonical(sub, key[1], _read(sub, variables, Var))
+                    canon = canonicals[key]
                     if canon is None or canon in [c for c, _ in self.shared]:
                         continue
                     counts[canon] = counts.get(canon, 0) + 1
@@ -192,7 +234,8 @@ class Passes:
             best = [c for c in counts if counts[c] >= 2 and c in in_loop]
             if not best:
                 return chosen
-            costs = {c: (counts[c], _cost(c)) for c in best}
+            sizes: dict = {}
+            costs = {c: (counts[c], _size(c, sizes)) for c in best}
             top = max(costs.values())
             tied = [c for c in best if costs[c] == top]  # printed only to break a tie: printing is costly
             canon = tied[0] if len(tied) == 1 else max(tied, key=str)

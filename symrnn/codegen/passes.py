@@ -249,7 +249,7 @@ class Passes:
         """``(variable, term)`` for every term of every adjoint equation of the model (labels have none)."""
         out = []
         for v in self.model.variables:
-            if v.kind is Kind.LABEL:
+            if v.kind in (Kind.LABEL, Kind.INTERIM):  # an interim's adjoint is never computed: not a graph node
                 continue
             try:
                 out += [(v.name, t) for t in adjoint_equation(self.model, v.name, Layout.DENOMINATOR).terms]

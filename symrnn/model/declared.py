@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import sympy as sp
 
@@ -221,18 +221,27 @@ class Model:
                 found.append(ref)
         return found
 
+    @cached_property
+    def _declarations(self) -> dict:
+        return {v.name: v for v in self.variables}
+
+    @cached_property
+    def _definitions(self) -> dict:
+        return {d.target: d for d in self.definitions}
+
     def var(self, name: str) -> VarDecl:
         """The declaration of variable ``name``; UnknownNameError if none."""
-        for v in self.variables:
-            if v.name == name:
-                return v
-        raise UnknownNameError(f"model {self.name!r} has no variable {name!r}")
+        try:
+            return self._declarations[name]
+        except KeyError:
+            raise UnknownNameError(f"model {self.name!r} has no variable {name!r}") from None
 
     def definition(self, name: str) -> Definition:
-        for d in self.definitions:
-            if d.target == name:
-                return d
-        raise UnknownNameError(f"variable {name!r} of model {self.name!r} has no definition")
+        """The definition of variable ``name``; UnknownNameError if it has none."""
+        try:
+            return self._definitions[name]
+        except KeyError:
+            raise UnknownNameError(f"variable {name!r} of model {self.name!r} has no definition") from None
 
     @property
     def parameters(self) -> list[VarDecl]:

@@ -188,7 +188,7 @@ class Generator(Backward, Passes, Stacking):
                     source = str(size)
                 else:
                     param, axis = next((p, k) for p in model.parameters for k in (0, 1) if p.shape[k] == size)
-                    source = f"xp.asarray(params[{param.name!r}]).shape[{axis}]"
+                    source = f"xp.shape(params[{param.name!r}])[{axis}]"
                 add(Labels(var_name(v.name), v.name, str(size), source, v.latex))
         for v in model.variables:
             if v.timed and v.kind in (Kind.STATE, Kind.DEFINED, Kind.INTERIM) and v.name not in self.locals:

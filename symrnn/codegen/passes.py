@@ -28,10 +28,6 @@ from symrnn.operations.functions import FUNCTIONS
 from symrnn.operations.symbols import Elementwise, N, T, TotalDerivative, Var
 
 
-def _cost(expr) -> int:
-    return sum(1 for _ in sp.preorder_traversal(expr))
-
-
 def flatten(expr):
     """Nested sums and elementwise products flattened into one node (so invariant operands group)."""
     if isinstance(expr, (sp.MatAdd, sp.HadamardProduct)):
@@ -71,7 +67,7 @@ def _read(expr, memo: dict, kind) -> frozenset:
 
 
 def _size(expr, memo: dict) -> int:
-    """The number of nodes of ``expr`` (as ``_cost``), each subexpression's counted once (``memo``)."""
+    """The number of nodes of ``expr``, each subexpression's counted once (``memo``)."""
     found = memo.get(expr)
     if found is None:
         found = 1 + sum(_size(a, memo) for a in expr.args if isinstance(a, sp.Basic))
@@ -79,22 +75,9 @@ def _size(expr, memo: dict) -> int:
     return found
 
 
-def _canonical(expr, anchor, variables: frozenset):
-    """:func:`~symrnn.codegen.timing.canonical` with the variables ``expr`` reads already known."""
-    delta = sp.expand(T - anchor)
-    timed_vars = [v for v in variables if v.time is not None]
-    if any(not sp.expand(v.time + delta - T).is_Integer for v in timed_vars):
-        return None
-    if delta == 0:
-        return expr
-    return expr.xreplace({v: type(v)(v.args[0], sp.expand(v.time + delta), v.args[2], v.args[3], v.args[4])
-                          for v in timed_vars})
-
-
-def _adjoint_anchor(expr, names=None):
-    """The one time at which ``expr`` reads adjoints (of ``names``, or any), or None."""
-    times = {sp.expand(v.time) for v in expr.atoms(TotalDerivative)
-             if v.time is not None and (names is None or v.name in names)}
+def _adjoint_anchor(expr):
+    """The one time at which ``expr`` reads adjoints, or None."""
+    times = {sp.expand(v.time) for v in expr.atoms(TotalDerivative) if v.time is not None}
     return times.pop() if len(times) == 1 else None
 
 
@@ -224,7 +207,7 @@ class Passes:
                         continue
                     key = (sub, next(iter(times)))
                     if key not in canonicals:
-                        canonicals[key] = _canonical(sub, key[1], _read(sub, variables, Var))
+                        canonicals[key] = canonical(sub, key[1], _read(sub, variables, Var))
                     canon = canonicals[key]
                     if canon is None or canon in [c for c, _ in self.shared]:
                         continue

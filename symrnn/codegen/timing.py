@@ -106,21 +106,23 @@ def timed(expr) -> list:
     return [v for v in expr.atoms(Var) if v.time is not None]
 
 
-def shift(expr, delta):
-    """``expr`` with every variable's time moved by ``delta``."""
+def shift(expr, delta, variables=None):
+    """``expr`` with every variable's time moved by ``delta`` (``variables``: those it reads, if known)."""
     if al.is_scalar(expr) or delta == 0:
         return expr
+    moved = timed(expr) if variables is None else [v for v in variables if v.time is not None]
     return expr.xreplace({v: type(v)(v.args[0], sp.expand(v.time + delta), v.args[2], v.args[3], v.args[4])
-                          for v in timed(expr)})
+                          for v in moved})
 
 
-def canonical(expr, anchor):
-    """``expr`` moved so that time ``anchor`` becomes ``t``, or None when its times are not ``anchor + k``."""
-    moved = shift(expr, sp.expand(T - anchor))
-    for v in timed(moved):
-        if not sp.expand(v.time - T).is_Integer:
-            return None
-    return moved
+def canonical(expr, anchor, variables=None):
+    """``expr`` moved so that time ``anchor`` becomes ``t``, or None when its times are not ``anchor + k``
+    (``variables``: the variables ``expr`` reads, when already known)."""
+    delta = sp.expand(T - anchor)
+    reads = timed(expr) if variables is None else [v for v in variables if v.time is not None]
+    if any(not sp.expand(v.time + delta - T).is_Integer for v in reads):
+        return None
+    return shift(expr, delta, reads)
 
 
 def invariant_anchor(expr):

@@ -85,7 +85,6 @@ class PythonEmitter:
 
     header = "import numpy as xp"
     footer = ""
-    runtime = ""  # helpers of this target's own, after the module's common ones
 
     def __init__(self):
         self.lines: list[str] = []
@@ -126,7 +125,7 @@ class PythonEmitter:
             raise TypeError(f"no way to emit {s!r}")
 
     def labels(self, s: Labels, depth: int) -> None:
-        self.line(depth, f"{s.target} = _labels(labels[{s.key!r}], {s.size}, {s.shown!r})  # {s.shown}")
+        self.line(depth, f"{s.target} = xp.asarray(_labels(labels[{s.key!r}], {s.size}, {s.shown!r}))  # {s.shown}")
 
     def assign(self, s: Assign, depth: int) -> None:
         target = target_text(s.target)
@@ -176,21 +175,8 @@ class JaxEmitter(PythonEmitter):
                  *self.checks, "    return _compiled(params, inputs, labels, n, i)", ""]
         return "\n".join(lines)
 
-    runtime = '''def _host_labels(y, size, name):
-    """The labels, checked in Python before the compiled function runs (array operations there would
-    each be a dispatch): whole numbers in 1..size."""
-    values = y.tolist() if hasattr(y, "tolist") else y
-    values = values if isinstance(values, list) else [values]
-    try:
-        ok = all(not isinstance(v, bool) and v == int(v) and 1 <= v <= size for v in values)
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        raise ValueError(f"the label {name} must be whole numbers in 1..{size}")
-'''
-
     def labels(self, s: Labels, depth: int) -> None:
-        self.checks.append(f"    _host_labels(labels[{s.key!r}], {s.source}, {s.shown!r})")
+        self.checks.append(f"    _labels(labels[{s.key!r}], {s.source}, {s.shown!r})")
         self.line(depth, f"{s.target} = labels[{s.key!r}]  # {s.shown}")
 
     @staticmethod

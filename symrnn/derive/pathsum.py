@@ -206,6 +206,10 @@ class PathSum:
         """The distinct first edges of the paths (the local partials), in order."""
         return list(dict.fromkeys(term[-1].edges[0] for term in self.terms))
 
+    def between_numbers(self, factor: Factor) -> bool:
+        """Whether a factor joins two ``1 x 1`` variables: its transpose is itself."""
+        return _is_number(self.model, factor.edges[0][1]) and _is_number(self.model, factor.edges[-1][0])
+
     @cached_property
     def where(self) -> tuple[WhereLine, ...]:
         """The definitions that the equation uses, in order (see :func:`where_lines`)."""

@@ -250,7 +250,7 @@ class SymRNNLatexPrinter(LatexPrinter):
         """Factors loss side first; transposed and read from ``wrt`` up in denominator layout."""
         if ps.layout is not Layout.DENOMINATOR:
             return [self._path_factor(ps, f) for f in factors]
-        return [self._path_factor(ps, f) if _scalar_factor(ps, f) else _transposed(self._path_factor(ps, f))
+        return [self._path_factor(ps, f) if ps.between_numbers(f) else _transposed(self._path_factor(ps, f))
                 for f in reversed(factors)]
 
     def pathsum_terms(self, ps) -> list[str]:
@@ -470,15 +470,6 @@ def times_text(times: list[int]) -> str:
 def time_latex(time) -> str:
     """``n - 1`` -> ``n-1``: a time as the handouts write it."""
     return sp.latex(sp.sympify(time)).replace(" ", "")
-
-
-def _is_number(model, node) -> bool:
-    return model.var(node.name).shape == (1, 1)
-
-
-def _scalar_factor(ps, f) -> bool:
-    """A factor between two numbers (1 x 1): its transpose is itself."""
-    return _is_number(ps.model, f.edges[0][1]) and _is_number(ps.model, f.edges[-1][0])
 
 
 def _transposed(factor: str) -> str:

@@ -3,13 +3,16 @@
 A model is declared with names, display names, a title and sizes drawn at random (hostile
 LaTeX, keywords, the generated module's own names, control characters, non-ASCII), then run
 through the CLI and the generated module: ``show``, ``derive --form closed`` with ``--out``,
-``check``, ``codegen``. Every step either gives the right numbers (check passes; the module
+``check``, ``codegen``; the LaTeX is compiled with ``--pdf`` whenever
+pdflatex is installed (always in CI). Every step either gives the right numbers (check passes; the module
 imports and equals the engine) or ends in one ``error:`` line with exit code 2. Never a
-traceback, never a false number. ``SYMRNN_CHAIN_EXAMPLES`` sets how many models (25 in CI).
+traceback, never a false number. ``SYMRNN_CHAIN_EXAMPLES`` sets how many models (200 in CI, with
+twice as many values files: 600 examples; run with 10000 by hand).
 """
 
 import importlib.util
 import os
+import shutil
 
 import numpy as np
 from click.testing import CliRunner
@@ -24,7 +27,7 @@ from symrnn.numeric.engine import CompiledGradient
 from symrnn.numeric.gradcheck import relative_error
 from symrnn.render.rnn_writer import spec_text
 
-EXAMPLES = int(os.environ.get("SYMRNN_CHAIN_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("SYMRNN_CHAIN_EXAMPLES", "200"))
 PIECES = ["W", "U", "b", "w", "d_", "v_", "_", "k", "xp", "state", "lambda", "None", "softmax", "grads", "t", "n",
           "i", "1", "2", "a", "é", "В"]
 SAFE = ["W", "h", "^{hx}", "_{0}", "\\alpha", "\\tilde{c}", "(t)", "\\top", "'", " ", "\\mathbf{u}", "2"]
@@ -44,6 +47,9 @@ written = st.builds(lambda base, script: base + script, st.sampled_from(BASES), 
 displays = st.one_of(written, st.lists(st.sampled_from(LATEX), min_size=1, max_size=4).map("".join))
 titles = st.one_of(st.text(st.characters(codec="ascii", categories=["L", "N", "P", "Zs"]), max_size=30),
                    st.text(max_size=30))
+
+
+PDF = shutil.which("pdflatex") is not None or os.environ.get("SYMRNN_REQUIRE_TOOLS") == "1"
 
 
 def _run(args):
@@ -75,9 +81,12 @@ def test_two_outcomes_only(tmp_path_factory, names, shown, title, m, K):
     spec = folder / "chain.rnn"
     spec.write_text(spec_text(model))
     sizes = ["--size", f"m={m}", "--size", f"K={K}"]
+    pdf = ["--pdf"] if PDF else []
     derived = _run(["derive", str(spec), "--wrt", shown[0], "--n", "2", "--form", "closed", "--out",
-                    str(folder / "out")])
+                    str(folder / "out"), *pdf])
     assert derived.exit_code in (0, 2), derived.output
+    if derived.exit_code == 0 and PDF:
+        assert (folder / "out" / "derivation.pdf").stat().st_size > 1000  # the LaTeX compiled
     checked = _run(["check", str(spec), "--n", "2", *sizes])
     assert checked.exit_code in (0, 2), checked.output  # 1 would be a false formula
     event(f"derive exit {derived.exit_code}, check exit {checked.exit_code}: " + checked.output.split("error: ")[-1][:90]

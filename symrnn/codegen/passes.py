@@ -75,10 +75,14 @@ def _size(expr, memo: dict) -> int:
     return found
 
 
-def _adjoint_anchor(expr):
-    """The one time at which ``expr`` reads adjoints, or None."""
-    times = {sp.expand(v.time) for v in expr.atoms(TotalDerivative) if v.time is not None}
-    return times.pop() if len(times) == 1 else None
+def _preorder(expr):
+    """Every subexpression of ``expr``, parents first, with a stack: SymPy's recursive generator
+    passes each node up through every enclosing one (quadratic in a deep chain)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed([a for a in node.args if isinstance(a, sp.Basic)]))
 
 
 def carried_key(v: Var) -> str:
@@ -169,16 +173,18 @@ class Passes:
             return expr
         return self._substitute(expr)
 
-    def _substitute(self, expr):
+    def _substitute(self, expr, memo=None):
+        memo = ({}, {}) if memo is None else memo  # the adjoints and the variables each part reads
         if isinstance(expr, Var) or not isinstance(expr, sp.MatrixExpr):
             return expr
-        anchor = _adjoint_anchor(expr)
-        if anchor is not None:
-            canon = canonical(expr, anchor)
+        times = {sp.expand(a.time) for a in _read(expr, memo[0], TotalDerivative) if a.time is not None}
+        if len(times) == 1:
+            anchor = times.pop()
+            canon = canonical(expr, anchor, _read(expr, memo[1], Var))
             for c, var in self.shared:
                 if c == canon:
                     return shift(var, sp.expand(anchor - T))
-        args = [self._substitute(a) if isinstance(a, sp.MatrixExpr) else a for a in expr.args]
+        args = [self._substitute(a, memo) if isinstance(a, sp.MatrixExpr) else a for a in expr.args]
         return expr.func(*args) if args != list(expr.args) else expr
 
     def shared_products(self, group: list[str]) -> list:
@@ -198,7 +204,7 @@ class Passes:
             for expr, looped, every in pool:
                 if al.is_scalar(expr) or not every:
                     continue
-                for sub in sp.preorder_traversal(expr):
+                for sub in _preorder(expr):
                     if isinstance(sub, Var) or not isinstance(sub, sp.MatrixExpr):
                         continue
                     read = _read(sub, adjoints, TotalDerivative)

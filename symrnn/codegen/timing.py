@@ -8,6 +8,8 @@ moved so that its earliest read is at ``t`` (:func:`canonical`), so ``g'(a^{(t+1
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
@@ -110,9 +112,23 @@ def shift(expr, delta, variables=None):
     """``expr`` with every variable's time moved by ``delta`` (``variables``: those it reads, if known)."""
     if al.is_scalar(expr) or delta == 0:
         return expr
-    moved = timed(expr) if variables is None else [v for v in variables if v.time is not None]
-    return expr.xreplace({v: type(v)(v.args[0], sp.expand(v.time + delta), v.args[2], v.args[3], v.args[4])
-                          for v in moved})
+    if variables is not None and all(v.time is None for v in variables):
+        return expr
+    return _moved(expr, sp.expand(delta))
+
+
+@lru_cache(maxsize=1 << 16)
+def _moved(expr, delta):
+    """``expr`` moved by ``delta``, remembered per subexpression: the nested parts of a long chain of
+    functions are moved once each, not once per enclosing expression (linear, not quadratic)."""
+    if isinstance(expr, Var):
+        if expr.time is None:
+            return expr
+        return type(expr)(expr.args[0], sp.expand(expr.time + delta), *expr.args[2:])
+    if expr.is_Atom or not expr.args:
+        return expr
+    args = tuple(_moved(a, delta) for a in expr.args)
+    return expr if all(a is b for a, b in zip(args, expr.args, strict=True)) else expr.func(*args)
 
 
 def canonical(expr, anchor, variables=None):
@@ -120,7 +136,7 @@ def canonical(expr, anchor, variables=None):
     (``variables``: the variables ``expr`` reads, when already known)."""
     delta = sp.expand(T - anchor)
     reads = timed(expr) if variables is None else [v for v in variables if v.time is not None]
-    if any(not sp.expand(v.time + delta - T).is_Integer for v in reads):
+    if any(not sp.expand(time + delta - T).is_Integer for time in {v.time for v in reads}):
         return None
     return shift(expr, delta, reads)
 

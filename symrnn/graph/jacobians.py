@@ -105,6 +105,11 @@ def _jacobian(model: Model, expr, parent: Ref, out):
 def _depends(model: Model, expr, parent: Ref) -> bool:
     if isinstance(expr, Apply):
         return any(_depends(model, a, parent) for a in expr.args)
+    return _ref_depends(model, expr, parent)
+
+
+@lru_cache(maxsize=1 << 16)  # an interim's dependence found once, not once per reader (a long let chain)
+def _ref_depends(model: Model, expr: Ref, parent: Ref) -> bool:
     if expr == parent:
         return True
     decl = model.var(expr.name)

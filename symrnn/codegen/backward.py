@@ -201,7 +201,9 @@ class Backward:
     def adjoint_step(self, name: str, local: bool, carried: set) -> None:
         """The adjoint of ``name`` at step t of its loop: its terms, those at some steps only guarded;
         terms under one guard that a stacked matrix multiplies back are one product (:meth:`fuse`)."""
-        target = Name(f"d_{name}") if local else At(f"d_{name}", "t")
+        # a timeline's entry is summed in a step local and written once: JAX copies a whole timeline
+        # at each step where one entry is updated twice with a read between (the LSTM's d_c at n = 800: 4x)
+        target = Name(f"d_{name}" if local else self.fresh("s"))
         first = True
         terms = [(term, *self.term_guard(term, span(self.model.var(name).loop)))
                  for term in adjoint_equation(self.model, name, Layout.DENOMINATOR).terms]
@@ -226,13 +228,15 @@ class Backward:
                 value = self.code(expr)
                 if guard is None:
                     self.add(Assign(target, value, add=not first))
-                elif first and local:  # this step's own value: nothing to add to yet
+                elif first:  # this step's own value: nothing to add to yet
                     self.add(Select(target, value, guard))
                 else:
                     self.add(Guard(guard, (Assign(target, value, add=True),)))
                 first = False
         if first and local:
             self.add(Assign(target, "0.0"))
+        elif not first and not local:
+            self.add(Assign(At(f"d_{name}", "t"), target.name, comment="this step's sum, written once"))
 
     def gradient(self, name: str) -> None:
         decl = self.model.var(name)

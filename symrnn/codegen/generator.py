@@ -81,7 +81,8 @@ class Generator(Backward, Passes, Stacking):
         """``expr`` as code (for every ``t`` of ``span`` at once); with ``outer``, also whether it
         holds an outer product with a parameter's row."""
         if al.is_scalar(expr):
-            text, printer = f"{float(expr)!r}", None
+            # a number, or made of sizes and the length (1/n): the module knows them by name
+            text, printer = f"({py_time(expr)})" if sp.sympify(expr).free_symbols else f"{float(expr)!r}", None
         else:
             printer = CodePrinter(self, span)
             text = printer.doprint(expr)
@@ -217,8 +218,11 @@ class Generator(Backward, Passes, Stacking):
         lhs = decl.display(T) if decl.timed else decl.latex
         if isinstance(d.expr, Apply) and d.expr.prim.over is not None:
             arg = model.var(d.expr.args[0].name)
-            self.add(Comment(f"{lhs} = \\sum_t {arg.display(T)}"))
-            self.add(Assign(Name(var_name(name)), f"xp.sum({self.code(arg.symbol(T), span=span(arg.loop))}, axis=0)"))
+            factor = d.expr.prim.constant
+            shown = "" if factor is None else latex(factor) + " "
+            self.add(Comment(f"{lhs} = {shown}\\sum_t {arg.display(T)}"))
+            total = f"xp.sum({self.code(arg.symbol(T), span=span(arg.loop))}, axis=0)"
+            self.add(Assign(Name(var_name(name)), total if factor is None else f"({self.code(factor)}) * {total}"))
             return
         expr = symbolic(model, d.expr)
         self.add(Comment(f"{lhs} = {latex(expr)}"))

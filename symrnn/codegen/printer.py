@@ -85,6 +85,9 @@ class CodePrinter(ColumnPrinter):
     (``h[lo-1:hi]``), a stack of steps that broadcasts like one step.
     """
 
+    def _print_Rational(self, expr):
+        return f"{expr.p}/{expr.q}"  # a generated module computes in floats
+
     def __init__(self, gen: Generator, span=None):
         super().__init__({"strict": True})
         self.gen, self.span = gen, span

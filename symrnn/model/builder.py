@@ -69,7 +69,12 @@ class Term:
         pass
 
     def __matmul__(self, other):
-        return self._apply(P.MATVEC, self, self._term(other))
+        other = self._term(other)
+        pulled = _pull_constants(self, other)  # (c A) B and A (c B) are c (A B): one factor, written first
+        if pulled is not None:
+            c, left, right = pulled
+            return (left @ right)._scaled(c)
+        return self._apply(P.MATVEC, self, other)
 
     def __add__(self, other):
         other = self._term(other)
@@ -91,8 +96,46 @@ class Term:
         raise SpecError(f"cannot subtract {self.display} from {other!r}: only 1 - v is written with a number")
 
     def __mul__(self, other):
-        """``a * b`` is the elementwise (Hadamard) product ``a \\odot b``."""
-        return self._apply(P.HADAMARD, self, self._term(other))
+        """``a * b`` is the elementwise (Hadamard) product ``a \\odot b``; ``a * 2`` scales by a constant."""
+        if not isinstance(other, Term):
+            return self._scaled(other)
+        other = self._term(other)
+        pulled = _pull_constants(self, other)
+        if pulled is not None:
+            c, left, right = pulled
+            return (left * right)._scaled(c)
+        return self._apply(P.HADAMARD, self, other)
+
+    def __rmul__(self, other):
+        """``2 * a``, ``Fraction(1, 2) * a``, ``(1 / mb.n) * a``: a constant factor
+        (:func:`~symrnn.operations.primitives.constant`)."""
+        return self._scaled(other)
+
+    def __truediv__(self, other):
+        """``a / 2``, ``a / mb.n``: division by a constant."""
+        if isinstance(other, Term):
+            raise SpecError(f"cannot divide {self.display} by {other.display}: only by a constant (2, n)")
+        c = P.constant(other, self._b._sizes)
+        if c == 0:
+            raise SpecError(f"cannot divide {self.display} by zero")
+        return self._scaled(1 / c)
+
+    def _scaled(self, value) -> Term:
+        self._check_usable()
+        c = P.constant(value, self._b._sizes)
+        if c == 0:
+            raise SpecError(f"a factor 0 leaves nothing of {self.display}: leave the term out")
+        if c == 1:
+            return self
+        if c == -1:
+            return -self
+        prim = self.expr.prim if isinstance(self.expr, Apply) else None
+        if prim is not None and prim.over is not None:  # \frac{1}{n} \sum_t L_t: the sum carries its factor
+            factor = c * (prim.constant if prim.constant is not None else 1)
+            return Term(self._b, Apply(P.sum_over(*prim.over, factor), self.expr.args), self.shape)
+        if prim is not None and prim.constant is not None:  # 2 (3 a) is 6 a
+            return Term(self._b, self.expr.args[0], self.shape)._scaled(c * prim.constant)
+        return self._apply(P.scale(c), self)
 
     def __neg__(self):
         self._check_usable()
@@ -106,6 +149,20 @@ class Term:
 
     def __repr__(self) -> str:
         return f"<term {self.display} : {self.shape[0]} x {self.shape[1]}>"
+
+
+def _unscaled(term: Term) -> tuple:
+    """``(c, a)`` for a term ``c a`` (``(1, term)`` for any other)."""
+    prim = term.expr.prim if isinstance(term.expr, Apply) else None
+    if prim is not None and prim.constant is not None and prim.over is None:
+        return prim.constant, Term(term._b, term.expr.args[0], term.shape)
+    return sp.S.One, term
+
+
+def _pull_constants(a: Term, b: Term):
+    """``(c, a', b')`` with ``a = c_a a'`` and ``b = c_b b'``, ``c = c_a c_b``; None when neither is scaled."""
+    (ca, a2), (cb, b2) = _unscaled(a), _unscaled(b)
+    return None if ca == 1 and cb == 1 else (ca * cb, a2, b2)
 
 
 class Handle(Term):
@@ -137,7 +194,8 @@ def _display(builder: ModelBuilder, expr) -> str:
     shown = builder._shown.get(expr)
     if shown is None and expr.prim.over is not None:  # a sum over its variable's loop, by its index
         ref = expr.args[0]
-        shown = rf"\sum_{{{builder._vars[ref.name].loop.index}}} {_display(builder, ref)}"
+        factor = "" if expr.prim.constant is None else P.constant_text(expr.prim.constant) + " "
+        shown = rf"{factor}\sum_{{{builder._vars[ref.name].loop.index}}} {_display(builder, ref)}"
         builder._shown[expr] = shown
     if shown is None:
         shown = P.write(expr.prim, [(_display(builder, a), a.prim if isinstance(a, Apply) else None)

@@ -383,6 +383,13 @@ class _Transposed:
         self.term, self.where, self.sign = term, where, sign
 
 
+class _Const:
+    """A constant read in an expression (``2``, ``0.5``, ``\\frac{1}{n}``): a factor of a term, not a term."""
+
+    def __init__(self, value: sp.Expr, where):
+        self.value, self.where = value, where
+
+
 class _Reader:
     def __init__(self, source: _Source, name: str):
         self.src = source
@@ -402,9 +409,12 @@ class _Reader:
     def read(self, tree: Tree) -> Model:
         self._prescan(tree)
         statements = list(tree.children)
+        where = None
         if statements and isinstance(statements[0], Tree) and statements[0].data == "model_decl":
+            where = statements[0]
             self._model_decl(statements.pop(0))
-        self.mb = B.ModelBuilder(self.name, self.title or self.name)
+        build = lambda: B.ModelBuilder(self.name, self.title or self.name)  # noqa: E731
+        self.mb = build() if where is None else self._guard(where, build)  # a title refused: where it is written
         for stmt in statements:
             if isinstance(stmt, Tree):
                 self._statement(stmt, None)
@@ -751,9 +761,31 @@ class _Reader:
         """A value read as a term of an expression (not a bare number, not a transposed vector)."""
         if isinstance(value, _Transposed):
             raise self.src.at(value.where, "a transposed vector is written only as a^{\\top} b (an inner product)")
-        if isinstance(value, Token):
-            raise self.src.at(value, "a number can appear only in 1 - v")
+        if isinstance(value, _Const):
+            raise self.src.at(value.where, "a number alone is not a term of an expression",
+                              "multiply a variable by it (\\frac{1}{2} (h_{t} - y_{t})^2, 2 a_{t}, "
+                              "\\frac{1}{n} \\sum_t L_{t}) or write 1 - v")
         return value
+
+    def _const(self, where, value) -> _Const:
+        return _Const(self._guard(where, lambda: P.constant(value, self.mb._sizes)), where)
+
+    def _scaled(self, where, term, c: _Const):
+        term = self._checked(term)
+        return self._guard(where, lambda: term * c.value)
+
+    def _divide(self, tree, index: str | None):
+        written = tree.children[2::3] if len(tree.children) == 7 else tree.children  # \frac{a}{b} or a / b
+        top, bottom = self._expr(written[0], index), self._expr(written[1], index)
+        if not isinstance(bottom, _Const):
+            bottom = self._checked(bottom)
+            raise self.src.at(tree, f"cannot divide by {bottom.display}: only by a constant (2, n, \\frac{{1}}{{2}})",
+                              "multiply by a constant, such as \\frac{1}{n}")
+        if bottom.value == 0:
+            raise self.src.at(bottom.where, "division by zero")
+        if isinstance(top, _Const):
+            return self._const(tree, top.value / bottom.value)
+        return self._scaled(tree, top, self._const(tree, 1 / bottom.value))
 
     def _expr(self, tree, index: str | None):
         if isinstance(tree, Token):
@@ -762,33 +794,45 @@ class _Reader:
         if kind == "ref":
             return self._name(tree.children[0], index)
         if kind == "number":
-            return tree.children[0]
+            return self._const(tree.children[0], str(tree.children[0]))
+        if kind == "divide":
+            return self._divide(tree, index)
         if kind == "neg":
             inner = self._expr(tree.children[0], index)
+            if isinstance(inner, _Const):
+                return _Const(-inner.value, inner.where)
             if isinstance(inner, _Transposed):  # -y^{\top} LS(s): the sign of the inner product
                 return _Transposed(inner.term, inner.where, -inner.sign)
             inner = self._checked(inner)  # once: reading a subtree twice made nested sums exponential
             return self._guard(tree, lambda: -inner)
         if kind in ("add", "sub"):
             left = self._expr(tree.children[0], index)
-            right = self._term(tree.children[1], index)
-            if isinstance(left, Token):
-                if kind == "sub" and str(left) == "1":
+            right = self._expr(tree.children[1], index)
+            if isinstance(left, _Const) and isinstance(right, _Const):
+                return self._const(tree, left.value + right.value if kind == "add" else left.value - right.value)
+            if isinstance(left, _Const) or isinstance(right, _Const):
+                if isinstance(left, _Const) and kind == "sub" and left.value == 1:
+                    right = self._checked(right)
                     return self._guard(tree, lambda: 1 - right)
-                raise self.src.at(left, "a number can appear only in 1 - v")
-            left = self._checked(left)
+                const = left if isinstance(left, _Const) else right
+                raise self.src.at(const.where, "a number is added only in 1 - v",
+                                  "multiply by a number instead (2 a_{t}, \\frac{1}{2} v)")
+            left, right = self._checked(left), self._checked(right)
             return self._guard(tree, lambda: left + right if kind == "add" else left - right)
-        if kind == "matvec":
-            left = self._expr(tree.children[0], index)
-            right = self._term(tree.children[-1], index)
-            if isinstance(left, _Transposed):
+        if kind in ("matvec", "hadamard"):
+            left, right = self._expr(tree.children[0], index), self._expr(tree.children[-1], index)
+            if isinstance(left, _Const) and isinstance(right, _Const):
+                return self._const(tree, left.value * right.value)
+            if isinstance(left, _Const):
+                return self._scaled(tree, right, left)
+            if isinstance(right, _Const):
+                return self._scaled(tree, left, right)
+            right = self._checked(right)
+            if kind == "matvec" and isinstance(left, _Transposed):
                 product = self._guard(tree, lambda: B.inner(left.term, right))
                 return product if left.sign == 1 else self._guard(tree, lambda: -product)
             left = self._checked(left)
-            return self._guard(tree, lambda: left @ right)
-        if kind == "hadamard":
-            left, right = self._term(tree.children[0], index), self._term(tree.children[-1], index)
-            return self._guard(tree, lambda: left * right)
+            return self._guard(tree, lambda: left @ right if kind == "matvec" else left * right)
         if kind == "square":
             inner = self._term(next(c for c in tree.children if isinstance(c, Tree) or c.type == "NAME"), index)
             return self._guard(tree, lambda: B.sqnorm(inner))
@@ -857,6 +901,9 @@ class _Reader:
         try:
             return self._resolve(display, index)
         except LookupError as e:
+            size = next((s for s in (*self.mb._sizes, N) if str(s) == display), None)
+            if size is not None and e.args[0] is None:  # a size or the length as a number: \frac{1}{n}
+                return _Const(size, tok)
             if e.args[0] is not None:
                 _, time, timed = e.args[0]
                 if index is None:

@@ -35,6 +35,7 @@ from symrnn.numeric.evaluate import term_steps
 from symrnn.numeric.forward import concrete_shape
 from symrnn.numeric.printers import ColumnPrinter, compile_expr
 from symrnn.operations import algebra as al
+from symrnn.operations.primitives import constant_value
 from symrnn.operations.symbols import Label, SumOver, TotalDerivative, Var
 
 
@@ -234,6 +235,7 @@ class CompiledGradient:
         labels = {k: self._labels(k, v, sizes) for k, v in labels.items()}
         store: dict = {LabelArg(k): v for k, v in labels.items()}
         store.update({SizeArg(k): v for k, v in sizes.items()})
+        store[SizeArg("n")] = n  # the length, for constants such as 1/n
         for name, value in params.items():
             store[Node(name)] = xp.asarray(value)
         for p in model.parameters:
@@ -249,8 +251,11 @@ class CompiledGradient:
             else:
                 store[Node(v.name)] = data
         for target, fn, keys in plan.forward:
-            if fn is None:  # a sum over t
+            if fn is None:  # a sum over t, times its constant (a mean: 1/n)
                 store[target] = sum(store[k] for k in keys)
+                factor = model.definition(target.name).expr.prim.constant
+                if factor is not None:
+                    store[target] = constant_value(factor, {**sizes, "n": n}, store[target]) * store[target]
             else:
                 store[target] = fn(xp, *[store[k] for k in keys])
         loss_node = plan.graph.graph["loss"]
@@ -277,7 +282,11 @@ class CompiledGradient:
         total = None
         for fn, keys, scalar in calls:
             if fn is None:
-                number = Fraction(str(scalar)) if getattr(xp, "exact", False) else float(scalar)
+                number = sp.sympify(scalar)
+                if number.free_symbols:  # made of sizes and the length: 1/n
+                    number = number.subs({sp.Symbol(k.name, integer=True, positive=True): v
+                                          for k, v in store.items() if isinstance(k, SizeArg)})
+                number = Fraction(str(number)) if getattr(xp, "exact", False) else float(number)
                 part = xp.ones(full) * number
             else:
                 part = fn(xp, *[store[k] for k in keys])

@@ -30,7 +30,7 @@ def edge_value(G: nx.DiGraph, u: Node, v: Node, values: dict, point: Point, xp=n
     model, n = G.graph["model"], G.graph["n"]
     data = G.edges[u, v]
     shape = (_size(model, v, point.sizes), _size(model, u, point.sizes))
-    env = point.symbol_values()
+    env = point.symbol_values(n)
     total = None
     for ref in data["refs"]:
         expr = template(model, v.name, ref)
@@ -132,7 +132,7 @@ def _term_value(G, term, tau, values, deltas, point, shape, xp):
     model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
     total = None
     for t in term_steps(G, term, tau):
-        env = point.symbol_values()
+        env = point.symbol_values(n)
         expr = term.expr
         if not al.is_scalar(expr):
             for atom in expr.atoms(Var):

@@ -15,6 +15,7 @@ import numpy as np
 from symrnn.errors import NumericError
 from symrnn.graph.node import Node, resolve
 from symrnn.model.declared import MAX_DIM, MAX_ENTRIES, Apply, Kind, Model
+from symrnn.operations.primitives import SIZES, constant_value
 from symrnn.operations.symbols import Label
 
 
@@ -30,12 +31,16 @@ class Point:
     def with_leaf(self, node: Node, value) -> Point:
         return replace(self, leaves={**self.leaves, node: value})
 
-    def symbol_values(self) -> dict:
-        """Values for compiled expressions: label and size symbols by SymPy symbol."""
+    def symbol_values(self, n: int | None = None) -> dict:
+        """Values for compiled expressions: label and size symbols (and the length ``n``) by SymPy symbol."""
         import sympy as sp
+
+        from symrnn.operations.symbols import N
 
         out = {Label(k): v for k, v in self.labels.items()}
         out.update({sp.Symbol(k, integer=True, positive=True): v for k, v in self.sizes.items()})
+        if n is not None:
+            out[N] = n
         return out
 
 
@@ -165,12 +170,14 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | No
     values: dict[Node, object] = {}
     for node in point.leaves:
         values[node] = xp.asarray(point.leaves[node], dtype=dtype or xp.float64)
-    bindings = dict(point.bindings)
+    sizes = {**point.sizes, "n": n}
+    bindings = {**dict(point.bindings), SIZES: sizes}  # the sizes, for constants such as 1/n
 
     def value(expr, t):
         if isinstance(expr, Apply) and expr.prim.over is not None:
             arg = expr.args[0]
-            return sum(value(arg, s) for s in model.var(arg.name).loop.range(n, i))
+            total = sum(value(arg, s) for s in model.var(arg.name).loop.range(n, i))
+            return total if expr.prim.constant is None else constant_value(expr.prim.constant, sizes, total) * total
         if isinstance(expr, Apply):
             return expr.prim.numeric(xp, [value(a, t) for a in expr.args], bindings)
         decl = model.var(expr.name)

@@ -30,7 +30,6 @@ from symrnn.operations.symbols import (
     I,
     Label,
     LogSoftmax,
-    N,
     Selector,
     Softmax,
     T,
@@ -57,6 +56,10 @@ class ArrayPrinter(NumPyPrinter):
 
     def _print_Var(self, expr):
         return identifier(expr)
+
+    def _print_Rational(self, expr):
+        # an exact 1 of the array module times p / q: a Fraction in exact mode, a float otherwise
+        return f"(xp.ones(()) * {expr.p} / {expr.q})"
 
     def _print_Label(self, expr):
         return expr.name
@@ -123,7 +126,7 @@ def arguments(expr) -> tuple:
     atoms = expr.atoms(Var, Label, sp.Symbol)
     variables = sorted((a for a in atoms if isinstance(a, Var)), key=identifier)
     labels = sorted((a for a in atoms if isinstance(a, Label)), key=str)
-    sizes = sorted((a for a in atoms if type(a) is sp.Symbol and a not in (T, N, I)), key=str)
+    sizes = sorted((a for a in atoms if type(a) is sp.Symbol and a not in (T, I)), key=str)  # n: 1/n
     return tuple(variables + labels + sizes)
 
 
@@ -279,7 +282,8 @@ def evaluate(expr, values: dict, xp, bindings: tuple = (), shape=None):
 
     A scalar ``c`` (standing for ``c`` times the identity) needs ``shape``.
     """
-    if al.is_scalar(expr):
+    if al.is_scalar(expr):  # a number, or made of sizes (1/n): the sizes are among the values
+        expr = sp.sympify(expr).subs({a: v for a, v in values.items() if type(a) is sp.Symbol})
         return float(expr) * xp.eye(int(shape[0]), int(shape[1]))
     sizes = {a: v for a, v in values.items() if type(a) is sp.Symbol}
     rows, cols = (int(sp.sympify(d).subs(sizes)) if sp.sympify(d).free_symbols <= set(sizes) else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 
 import sympy as sp
@@ -67,6 +68,8 @@ class Primitive:
         Its operands that are sums or elementwise products are bracketed (products, negation).
     loose : bool
         It is bracketed as an operand of a tight primitive (sums, elementwise products).
+    constant : sympy expression or None
+        For multiplication by a constant (:func:`scale`), the constant.
     """
 
     name: str
@@ -81,6 +84,7 @@ class Primitive:
     spellings: tuple[str, ...] = ()
     tight: bool = False
     loose: bool = False
+    constant: sp.Expr | None = None
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -253,24 +257,146 @@ SQNORM = Primitive("sqnorm", 1, _scalar_out, SquaredNorm, lambda xp, a, b: a[0].
 CALLS: dict[str, Primitive] = {name: prim for prim in (LOGSOFTMAX, SOFTMAX, CONCAT) for name in prim.spellings}
 
 
-@cache  # a registry: one primitive per loop, its rules registered once
-def sum_over(start, stop) -> Primitive:
-    """The sum over ``t = start..stop`` of a per-step variable (``L = sum_t L^{(t)}``).
+def sum_over(start, stop, c=1) -> Primitive:
+    """The sum over ``t = start..stop`` of a per-step variable (``L = sum_t L^{(t)}``), times the
+    constant ``c`` (``\\frac{1}{n} \\sum_t L_t``, a mean).
 
     Examples
     --------
     >>> from symrnn.operations.symbols import N
-    >>> sum_over(1, N).over
-    (1, n)
+    >>> sum_over(1, N).over, sum_over(1, N, 1 / N).constant
+    ((1, n), 1/n)
     """
-    start, stop = sp.sympify(start), sp.sympify(stop)
+    return _sum_over(sp.sympify(start), sp.sympify(stop), sp.sympify(c))
 
+
+@cache  # a registry: one primitive per loop and factor, its rules registered once
+def _sum_over(start, stop, c) -> Primitive:
     def numeric(xp, args, bindings):
         raise TypeError("a sum over time is evaluated by the forward pass, step by step")
 
-    prim = Primitive("sum", 1, lambda s, n: s[0], lambda a: SumOver(a, start, stop), numeric,
-                     over=(start, stop), text=lambda a: rf"\sum_t {a[0]}")
-    defrule(prim, 0, jacobian=lambda args, out: sp.S.One, vjp=lambda v, args, out: v)
+    written = "" if c == 1 else constant_text(c) + " "
+    prim = Primitive("sum" if c == 1 else f"sum {c}", 1, lambda s, n: s[0],
+                     lambda a: SumOver(a, start, stop) if c == 1 else al.mul(c, SumOver(a, start, stop)), numeric,
+                     over=(start, stop), text=lambda a: rf"{written}\sum_t {a[0]}", constant=None if c == 1 else c)
+    defrule(prim, 0, jacobian=lambda args, out: c, vjp=lambda v, args, out: v if c == 1 else al.mul(c, v))
+    return prim
+
+
+#: The key of ``bindings`` (the third argument of a primitive's ``numeric``) under which the forward
+#: pass gives the sizes and the length ``n`` by name, for constants such as ``1/n``.
+SIZES = "#sizes"
+
+#: The largest numerator or denominator of a written constant (``\\frac{1}{2}``, ``0.001``).
+MAX_CONSTANT = 10**12
+
+
+def constant(value, sizes=()) -> sp.Expr:
+    """A constant factor of the model language, checked: a rational number, or one made of sizes
+    and the length ``n`` (``1/n``, ``2/m``).
+
+    Parameters
+    ----------
+    value : int, str, Fraction or sympy expression
+        The number (``2``, ``"0.5"``, ``Fraction(1, 2)``) or an expression in sizes (``1 / n``).
+        A float is read through its shortest decimal (``0.1`` is exactly 1/10).
+    sizes : iterable of sympy symbols
+        The sizes the expression may use besides ``n``.
+
+    Examples
+    --------
+    >>> constant("0.5"), constant(3), constant(1 / N)
+    (1/2, 3, 1/n)
+    """
+    if isinstance(value, bool):
+        raise ShapeError(f"{value!r} is not a number")
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ShapeError(f"a constant must be a finite number, got {value!r}")
+        value = repr(value)
+    if isinstance(value, (int, str, Fraction)):
+        try:
+            frac = Fraction(value)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise ShapeError(f"{value!r} is not a number the model language writes (2, 0.5, 1/2)") from None
+        if max(abs(frac.numerator), frac.denominator) > MAX_CONSTANT:
+            raise ShapeError(f"the constant {value!s:.40} has more digits than the limit of {MAX_CONSTANT}")
+        return sp.Rational(frac.numerator, frac.denominator)
+    value = sp.sympify(value)
+    allowed = {N, *sizes}
+    if not isinstance(value, sp.Expr) or not value.free_symbols <= allowed or value.has(sp.zoo, sp.nan, sp.oo):
+        names = ", ".join(sorted(str(s) for s in allowed))
+        raise ShapeError(f"a constant is a number or made of the sizes ({names}), got {value}")
+    for part in sp.preorder_traversal(value):
+        if isinstance(part, sp.Rational) and max(abs(part.p), part.q) > MAX_CONSTANT:
+            raise ShapeError(f"the constant {value} has more digits than the limit of {MAX_CONSTANT}")
+        if isinstance(part, sp.Pow) and not (part.exp.is_Integer and abs(part.exp) <= 4):
+            raise ShapeError(f"a constant raises sizes to whole powers up to 4, got {value}")
+    return value
+
+
+def constant_text(c: sp.Expr) -> str:
+    """How the text format (and the LaTeX) writes a constant: ``2``, ``\\frac{1}{2}``, ``\\frac{1}{n}``.
+
+    Examples
+    --------
+    >>> constant_text(sp.Rational(1, 2)), constant_text(sp.Integer(-3)), constant_text(2 / N)
+    ('\\\\frac{1}{2}', '-3', '\\\\frac{2}{n}')
+    """
+    num, den = sp.fraction(sp.factor_terms(c))
+    sign = "-" if num.could_extract_minus_sign() else ""
+    num = -num if sign else num
+    top, bottom = _product_text(num), _product_text(den)
+    return sign + (top if bottom == "1" else rf"\frac{{{top}}}{{{bottom}}}")
+
+
+def constant_value(c: sp.Expr, sizes: dict, like=None):
+    """The number constant ``c`` stands for, given the sizes and ``n`` by name: a float, or a Fraction
+    when ``like`` is an exact (object) array, so that exact mode stays exact.
+
+    Examples
+    --------
+    >>> constant_value(1 / N, {"n": 4}), constant_value(sp.Rational(1, 2), {})
+    (0.25, 0.5)
+    """
+    value = sp.sympify(c)
+    if value.free_symbols:
+        value = value.subs({s: sizes[str(s)] for s in value.free_symbols if str(s) in sizes})
+        if value.free_symbols:
+            raise ShapeError(f"the constant {c} needs the values of {', '.join(sorted(map(str, value.free_symbols)))}")
+    if str(getattr(like, "dtype", "")) == "object" and value.is_Rational:
+        return Fraction(int(value.p), int(value.q))
+    return float(value)
+
+
+def _product_text(e: sp.Expr) -> str:
+    if e.is_Mul:
+        return " ".join(_product_text(f) for f in sorted(e.args, key=lambda f: (not f.is_Number, str(f))))
+    if e.is_Pow:
+        return f"{_product_text(e.base)}^{{{e.exp}}}"
+    return str(e)
+
+
+@cache  # a registry: one primitive per constant (identity matters), its rules registered once
+def scale(c: sp.Expr) -> Primitive:
+    """Multiplication by the constant ``c`` (:func:`constant`): ``\\frac{1}{2} (h - y)^2``, ``2 a``.
+
+    Its numbers read the sizes and the length from ``bindings`` when ``c`` has them.
+
+    Examples
+    --------
+    >>> scale(sp.Rational(1, 2)).text(["a"])
+    '\\\\frac{1}{2} a'
+    """
+    c = sp.sympify(c)
+
+    def numeric(xp, args, bindings):
+        return constant_value(c, dict(bindings or ()).get(SIZES, {}), args[0]) * args[0]
+
+    written = constant_text(c)
+    prim = Primitive(f"scale {c}", 1, lambda s, n: s[0], lambda a: al.mul(c, a), numeric,
+                     text=lambda a: f"{written} {a[0]}", tight=True, constant=c)
+    defrule(prim, 0, jacobian=lambda args, out: c, vjp=lambda v, args, out: al.mul(c, v))
     return prim
 
 

@@ -48,7 +48,8 @@ class _Printer:
         if prim.over is not None:
             ref = args[0]
             decl = self.model.var(ref.name)
-            return rf"\sum_{{{decl.loop.index}}} {self.name(ref, decl.loop)}"
+            factor = "" if prim.constant is None else P.constant_text(prim.constant) + " "
+            return rf"{factor}\sum_{{{decl.loop.index}}} {self.name(ref, decl.loop)}"
         if prim is P.PICK:
             return P.write(prim, [(self.expr(args[0], loop), None), (self.model.var(args[1].name).latex, None)])
         if prim is P.INNER and not isinstance(args[0], Ref):

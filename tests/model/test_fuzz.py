@@ -14,12 +14,14 @@ from hypothesis import strategies as st
 
 from symrnn.errors import SpecError
 from symrnn.model.rnn_reader import parse_spec
+from tests.model.test_constants import MEAN_SQUARED
 
 SPECS = sorted((Path(__file__).parents[2] / "examples" / "specs").rglob("*.rnn"))
-TEXTS = [p.read_text() for p in SPECS]
+TEXTS = [p.read_text() for p in SPECS] + [MEAN_SQUARED]  # constants: 0.5, \frac{1}{2}, \frac{1}{n}
 ALPHABET = list("()[]{}^_\\=+-*,.:;$%#&|'\" \t\n0123456789tnijxyhgRm") + [
     "\\eta", "\\in", "\\dots", "for", "let", "loss", "param", "input", "CONCAT(", "LS(", "\\sum_t", "\x00", "\u00e9",
     "\\mathbb{R}^{", "    ", "\n    ", "^{(t-1)}", "_{", "onehot", "1 - ",
+    "\\frac{", "}{", "0.5", ".25", "\\cdot", "/", "\\dfrac", "\\frac{1}{n}", "2 ", "0 ", "1e9",
 ]
 EXAMPLES = int(os.environ.get("SYMRNN_FUZZ_EXAMPLES", "1000"))
 
@@ -56,7 +58,7 @@ def mutated(draw):
 
 
 def test_the_seed_specs_parse():
-    for path, text in zip(SPECS, TEXTS, strict=True):
+    for path, text in zip([*SPECS, "mse.rnn"], TEXTS, strict=True):
         assert parse_spec(text, str(path)).loss
 
 

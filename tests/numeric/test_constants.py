@@ -1,0 +1,102 @@
+"""Constants in numbers: a mean squared error against torch autograd, and exact rationals."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from symrnn.cli import main
+from symrnn.codegen import codegen
+from symrnn.derive.adjoints import closed_form
+from symrnn.graph import Node, unroll
+from symrnn.model.rnn_reader import parse_spec
+from symrnn.numeric.engine import CompiledGradient
+from symrnn.numeric.evaluate import evaluate_closed_form
+from symrnn.numeric.forward import random_point
+from symrnn.numeric.gradcheck import relative_error
+from tests.model.test_constants import MEAN_SQUARED
+
+torch = pytest.importorskip("torch", reason="PyTorch is the independent autodiff reference")
+
+
+def _torch_reference(W, U, h0, xs, ys):
+    """The model as its source writes it, in torch: h_t = tanh(W h_{t-1} + 0.5 U x_t), L = mean of |h_t - y_t|^2 / 2."""
+    W, U, h = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (W, U, h0))
+    leaves, total = (W, U, h), 0
+    for x, y in zip(xs, ys, strict=True):
+        h = torch.tanh(W @ h + 0.5 * U @ torch.tensor(x))
+        total = total + 0.5 * ((h - torch.tensor(y)) ** 2).sum()
+    loss = total / len(xs)
+    return [g.numpy() for g in torch.autograd.grad(loss, leaves)]
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_a_mean_squared_error_matches_torch_in_every_form(n):
+    model = parse_spec(MEAN_SQUARED, "mse.rnn")
+    G = unroll(model, n)
+    point = random_point(model, G, {"m": 3}, seed=n)
+    leaf = {name: point.leaves[Node(name)] for name in ("W", "U", "h_0")}
+    xs = [point.leaves[Node("x", t)] for t in range(1, n + 1)]
+    ys = [point.leaves[Node("y", t)] for t in range(1, n + 1)]
+    reference = dict(zip(("W", "U", "h_0"), _torch_reference(leaf["W"], leaf["U"], leaf["h_0"], xs, ys), strict=True))
+    for name, ref in reference.items():
+        cf = closed_form(model, Node(name), n, None, "denominator", graph=G)
+        assert relative_error(np.asarray(evaluate_closed_form(cf, point)).reshape(ref.shape), ref) < 1e-12, name
+    # the compiled gradient and the generated module, on a batch of one
+    params = dict(leaf)
+    inputs = {"x": np.stack(xs), "y": np.stack(ys)}
+    engine = CompiledGradient(model)(params, inputs, {}, n).gradients
+    path = f"{__import__('tempfile').mkdtemp()}/mse_module.py"
+    with open(path, "w") as f:
+        f.write(codegen(model))
+    spec = importlib.util.spec_from_file_location("mse_module", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _, generated = module.gradients(params, inputs, {}, n)
+    for name, ref in reference.items():
+        assert relative_error(engine[name], ref) < 1e-12, name
+        assert relative_error(generated[name], ref) < 1e-12, name
+
+
+def test_the_factor_shows_in_the_derivation():
+    model = parse_spec(MEAN_SQUARED, "mse.rnn")
+    from symrnn.derive.adjoints import recursion
+    from symrnn.render.latex import latex
+
+    text = latex(recursion(model, "U"))
+    assert r"\frac{\partial L}{\partial L_{t}} &= \frac{1}{n}, \quad t = n, \dots, 1" in text
+    # 1/2 (h - y)^2 differentiates to (h - y)^T: the 1/2 and the 2 cancel
+    assert r"\frac{\partial L}{\partial L_{t}} (h_{t} - y_{t})^{\top}" in text
+
+
+HALF_MEAN = r"""model halfmean "Scalar linear RNN, half squared error, mean over the steps"
+input x_{t} \in \mathbb{R}^{1}
+input y_{t} \in \mathbb{R}^{1}
+param w_{x} \in \mathbb{R}^{1}
+param w_{h} \in \mathbb{R}^{1}
+param w_{y} \in \mathbb{R}^{1}
+param h_{0} \in \mathbb{R}^{1}
+
+for t = 1..n:
+    h_{t} = w_{x} x_{t} + w_{h} h_{t-1}
+    \hat{y}_{t} = w_{y} h_{t}
+    L_{t} = \frac{1}{2} (\hat{y}_{t} - y_{t})^2
+
+L = \frac{1}{n} \sum_{t} L_{t}
+loss L
+"""
+
+
+def test_exact_mode_keeps_the_constants_rational(tmp_path):
+    spec, values = tmp_path / "halfmean.rnn", tmp_path / "values.json"
+    spec.write_text(HALF_MEAN)
+    values.write_text(json.dumps({"n": 2, "values": {"w_x": "0.1", "w_h": 1, "w_y": 2, "h_0": 1, "x": [10, 10],
+                                                     "y": [3, 3]}}))
+    result = CliRunner().invoke(main, ["eval", str(spec), "--values", str(values), "--exact"])
+    assert result.exit_code == 0, result.output
+    # by hand: h = 2, 3; yhat = 4, 6; L_t = 1/2, 9/2; L = (1/2 + 9/2) / 2 = 5/2;
+    # dL/dw_y = (1/2) sum_t (yhat_t - y_t) h_t = (1 * 2 + 3 * 3) / 2 = 11/2
+    for line in ("L_{1} = 1/2", "L_{2} = 9/2", "L = 5/2", "dL/dw_{y} = 11/2"):
+        assert f"  {line}\n" in result.output, result.output

@@ -98,6 +98,8 @@ class Passes:
         """The value of a loop-invariant ``expr``: a timeline computed for every step before the loop."""
         if al.is_scalar(expr) or isinstance(expr, Var) or isinstance(expr, sp.Transpose) and isinstance(expr.arg, Var):
             return expr
+        if isinstance(expr, sp.Transpose):  # u^T v is an inner product per sequence: hoist u, keep the transpose
+            return sp.Transpose(self.hoist(expr.arg))
         anchor = invariant_anchor(expr)
         if anchor is None:
             if timed(expr) and any(sp.sympify(v.time).has(T) for v in timed(expr)):

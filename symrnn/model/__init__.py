@@ -5,12 +5,17 @@ from symrnn.model.builder import (
     ModelBuilder,
     Term,
     concat,
+    exp,
     g,
     identity,
     inner,
+    log,
+    mean,
     relu,
     sigmoid,
     sqnorm,
+    sqrt,
+    sum_components,
     tanh,
     transfer,
 )
@@ -18,5 +23,6 @@ from symrnn.model.declared import Apply, Definition, Kind, Loop, Model, Ref, Var
 
 __all__ = [
     "LS", "Apply", "Definition", "Kind", "Loop", "Model", "ModelBuilder", "Ref", "Term",
-    "VarDecl", "concat", "g", "identity", "inner", "relu", "sigmoid", "sqnorm", "tanh", "transfer",
+    "VarDecl", "concat", "exp", "g", "identity", "inner", "log", "mean", "relu", "sigmoid", "sqnorm", "sqrt",
+    "sum_components", "tanh", "transfer",
 ]

@@ -37,6 +37,7 @@ from symrnn.model.declared import (
     Ref,
     VarDecl,
 )
+from symrnn.operations import algebra as al
 from symrnn.operations import primitives as P
 from symrnn.operations.symbols import I, N, T, canonical, check_display_name
 
@@ -77,7 +78,14 @@ class Term:
         return self._apply(P.MATVEC, self, other)
 
     def __add__(self, other):
+        if not isinstance(other, Term):  # a + 2, v + \epsilon: the constant added to every component
+            self._check_usable()
+            c = P.constant(other, self._b._sizes)
+            return self if c == 0 else self._apply(P.offset(c), self)
         other = self._term(other)
+        a, b = _broadcast(self, other)
+        if a is not self or b is not other:
+            return a + b
         parts = []
         for t in (self, other):
             if isinstance(t.expr, Apply) and t.expr.prim is P.ADD:
@@ -86,14 +94,19 @@ class Term:
                 parts.append(t)
         return self._apply(P.ADD, *parts)
 
+    def __radd__(self, other):
+        return self + other
+
     def __sub__(self, other):
+        if not isinstance(other, Term):
+            return self + (-P.constant(other, self._b._sizes))
         return self + (-self._term(other))
 
     def __rsub__(self, other):
+        self._check_usable()
         if isinstance(other, int) and other == 1:
-            self._check_usable()
             return self._apply(P.ONE_MINUS, self)
-        raise SpecError(f"cannot subtract {self.display} from {other!r}: only 1 - v is written with a number")
+        return (-self) + other
 
     def __mul__(self, other):
         """``a * b`` is the elementwise (Hadamard) product ``a \\odot b``; ``a * 2`` scales by a constant."""
@@ -112,9 +125,9 @@ class Term:
         return self._scaled(other)
 
     def __truediv__(self, other):
-        """``a / 2``, ``a / mb.n``: division by a constant."""
+        """``a / 2``, ``a / mb.n``: division by a constant; ``a / s`` by a 1 x 1 term, or componentwise."""
         if isinstance(other, Term):
-            raise SpecError(f"cannot divide {self.display} by {other.display}: only by a constant (2, n)")
+            return self._apply(P.DIVIDE, self, self._term(other))
         c = P.constant(other, self._b._sizes)
         if c == 0:
             raise SpecError(f"cannot divide {self.display} by zero")
@@ -149,6 +162,18 @@ class Term:
 
     def __repr__(self) -> str:
         return f"<term {self.display} : {self.shape[0]} x {self.shape[1]}>"
+
+
+def _broadcast(a: Term, b: Term) -> tuple[Term, Term]:
+    """A vector and a number (1 x 1) in a sum: the number added to every component (``a_t - \\mu_t``)."""
+    def one(t):
+        return al.same_dim(t.shape[0], 1) and al.same_dim(t.shape[1], 1)
+
+    if one(b) and not one(a) and al.same_dim(a.shape[1], 1):
+        return a, b._apply(P.broadcast(a.shape[0]), b)
+    if one(a) and not one(b) and al.same_dim(b.shape[1], 1):
+        return a._apply(P.broadcast(b.shape[0]), a), b
+    return a, b
 
 
 def _unscaled(term: Term) -> tuple:
@@ -611,9 +636,61 @@ tanh = transfer("tanh")
 sigmoid = transfer("sigmoid")
 relu = transfer("relu")
 identity = transfer("identity")
+exp = transfer("exp")
+log = transfer("log")
+sqrt = transfer("sqrt")
 LS = _fn(P.LOGSOFTMAX)
 softmax = _fn(P.SOFTMAX)
 sqnorm = _fn(P.SQNORM)
+
+
+def sum_components(term: Term) -> Term:
+    """The sum of a vector's components, ``\\mathbf{1}^{\\top} v``: a 1 x 1 term, written ``\\operatorname{sum}(v)``.
+
+    Parameters
+    ----------
+    term : Term
+        A vector expression of the model.
+
+    Returns
+    -------
+    Term
+        A ``1 x 1`` term.
+
+    Examples
+    --------
+    >>> from symrnn.model import ModelBuilder, sum_components
+    >>> mb = ModelBuilder("example")
+    >>> print(sum_components(mb.parameter("v", 3)).display)
+    \\operatorname{sum}(v)
+    """
+    return apply(P.SUM_COMPONENTS, term)
+
+
+def mean(term: Term) -> Term:
+    """The mean of a vector's components, ``\\frac{1}{m} \\mathbf{1}^{\\top} v`` for ``v`` of size ``m``
+    (LayerNorm's ``\\mu``); written ``\\operatorname{mean}(v)``... as ``\\frac{1}{m} \\operatorname{sum}(v)``.
+
+    Parameters
+    ----------
+    term : Term
+        A vector expression of the model.
+
+    Returns
+    -------
+    Term
+        A ``1 x 1`` term.
+
+    Examples
+    --------
+    >>> from symrnn.model import ModelBuilder, mean
+    >>> mb = ModelBuilder("example")
+    >>> m = mb.sizes("m")
+    >>> print(mean(mb.parameter("v", m)).display)
+    \\frac{1}{m} \\operatorname{sum}(v)
+    """
+    total = sum_components(term)
+    return total / term.shape[0]
 
 
 def concat(*terms: Term) -> Term:

@@ -777,10 +777,13 @@ class _Reader:
     def _divide(self, tree, index: str | None):
         written = tree.children[2::3] if len(tree.children) == 7 else tree.children  # \frac{a}{b} or a / b
         top, bottom = self._expr(written[0], index), self._expr(written[1], index)
-        if not isinstance(bottom, _Const):
+        if not isinstance(bottom, _Const):  # by a number (1 x 1) or componentwise
             bottom = self._checked(bottom)
-            raise self.src.at(tree, f"cannot divide by {bottom.display}: only by a constant (2, n, \\frac{{1}}{{2}})",
-                              "multiply by a constant, such as \\frac{1}{n}")
+            if isinstance(top, _Const):
+                raise self.src.at(top.where, "a number over a variable is not written yet",
+                                  "write the variable's reciprocal as a factor of a term: \\frac{a}{b}")
+            top = self._checked(top)
+            return self._guard(tree, lambda: top / bottom)
         if bottom.value == 0:
             raise self.src.at(bottom.where, "division by zero")
         if isinstance(top, _Const):
@@ -797,6 +800,9 @@ class _Reader:
             return self._const(tree.children[0], str(tree.children[0]))
         if kind == "divide":
             return self._divide(tree, index)
+        if kind == "sqrt":  # \sqrt{a}
+            inner = self._term(tree.children[2], index)
+            return self._guard(tree, lambda: B.apply(P.elementwise("sqrt"), inner))
         if kind == "neg":
             inner = self._expr(tree.children[0], index)
             if isinstance(inner, _Const):
@@ -810,13 +816,14 @@ class _Reader:
             right = self._expr(tree.children[1], index)
             if isinstance(left, _Const) and isinstance(right, _Const):
                 return self._const(tree, left.value + right.value if kind == "add" else left.value - right.value)
-            if isinstance(left, _Const) or isinstance(right, _Const):
-                if isinstance(left, _Const) and kind == "sub" and left.value == 1:
-                    right = self._checked(right)
+            if isinstance(left, _Const):  # 1 - v, 2 + v: the number added to every component
+                right = self._checked(right)
+                if kind == "sub" and left.value == 1:
                     return self._guard(tree, lambda: 1 - right)
-                const = left if isinstance(left, _Const) else right
-                raise self.src.at(const.where, "a number is added only in 1 - v",
-                                  "multiply by a number instead (2 a_{t}, \\frac{1}{2} v)")
+                return self._guard(tree, lambda: left.value - right if kind == "sub" else right + left.value)
+            if isinstance(right, _Const):
+                left = self._checked(left)
+                return self._guard(tree, lambda: left + right.value if kind == "add" else left - right.value)
             left, right = self._checked(left), self._checked(right)
             return self._guard(tree, lambda: left + right if kind == "add" else left - right)
         if kind in ("matvec", "hadamard"):
@@ -849,6 +856,8 @@ class _Reader:
         name = re.sub(r"\^(\{[A-Za-z]\}|[A-Za-z])$", "", name) if name in ("\\sigma^m", "\\sigma^{m}") or \
             name.startswith("\\sigma^") else name
         args = [self._term(a, index) for a in tree.children[1].children]
+        if name == "mean" and len(args) == 1:  # \operatorname{mean}(v): the sum of its components over their count
+            return self._guard(tree, lambda: B.mean(args[0]))
         if name not in FUNCTIONS:
             close = difflib.get_close_matches(name, FUNCTIONS, n=1)
             known = ", ".join(sorted({p.name for p in FUNCTIONS.values()}))

@@ -34,7 +34,7 @@ class TorchArrays:
     def __init__(self, torch, device: str = "cpu"):
         self.torch, self.device = torch, device
         self.float64 = torch.float64
-        for name in ("exp", "log", "tanh", "abs", "broadcast_to", "swapaxes", "ones_like", "zeros_like"):
+        for name in ("exp", "log", "sqrt", "tanh", "abs", "broadcast_to", "swapaxes", "ones_like", "zeros_like"):
             setattr(self, name, getattr(torch, name))
 
     def asarray(self, value, dtype=None):

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sympy as sp
+
 from symrnn.errors import NumericError, UnknownNameError
 from symrnn.operations import algebra as al
 from symrnn.operations.symbols import Elementwise
@@ -42,6 +44,8 @@ class Function:
         Its names in the text format; the first is the one ``symrnn show`` writes.
     smooth : bool
         False for a function with a kink (relu at 0), where finite differences may straddle it.
+    form : str or None
+        How it prints around its argument when not as ``latex(a)``: ``"\\sqrt{{{}}}"``.
 
     Examples
     --------
@@ -56,6 +60,7 @@ class Function:
     derivative: Callable | None = None
     spellings: tuple[str, ...] = ()
     smooth: bool = True
+    form: str | None = None
 
     @property
     def abstract(self) -> bool:
@@ -104,6 +109,26 @@ def softplus(xp, a):
     return xp.maximum(a, 0.0) + xp.log(1.0 + xp.exp(-xp.abs(a)))  # log(1 + e^a), never overflowing
 
 
+def exp(xp, a):
+    return xp.exp(a)
+
+
+def log(xp, a):
+    return xp.log(a)
+
+
+def sqrt(xp, a):
+    return xp.sqrt(a)
+
+
+def reciprocal(xp, a):
+    return 1.0 / a
+
+
+def _reciprocal(e):
+    return Elementwise("reciprocal", e)
+
+
 def _one_minus_square(a, out):
     return al.sub(al.ones(out.shape[0]), al.hadamard(out, out))
 
@@ -123,6 +148,13 @@ FUNCTIONS: dict[str, Function] = {
                  ("identity", "id")),
         Function("softplus", r"\operatorname{softplus}", softplus, lambda a, out: Elementwise("sigmoid", a),
                  ("softplus",)),
+        Function("exp", r"\exp", exp, lambda a, out: out, (r"\exp", "exp")),
+        Function("log", r"\log", log, lambda a, out: _reciprocal(a), (r"\log", "log", r"\ln", "ln")),
+        Function("sqrt", r"\sqrt", sqrt, lambda a, out: al.mul(sp.Rational(1, 2), _reciprocal(out)),
+                 (r"\sqrt", "sqrt"), form="\\sqrt{{{}}}"),
+        # componentwise 1 / a: the division a / b is a times it (operations.primitives.DIVIDE)
+        Function("reciprocal", "reciprocal", reciprocal, lambda a, out: al.neg(al.hadamard(out, out)),
+                 form="\\frac{{1}}{{{}}}"),
     )
 }
 

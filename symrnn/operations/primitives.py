@@ -253,8 +253,91 @@ INNER = Primitive("inner", 2, _inner_shape, lambda a, c: al.mul(al.transpose(a),
 SQNORM = Primitive("sqnorm", 1, _scalar_out, SquaredNorm, lambda xp, a, b: a[0].T @ a[0],
                    text=lambda a: f"({a[0]})^2")
 
+def _divide_shape(shapes, names):
+    (a, b), (c, d) = shapes
+    if _eq(c, 1) and _eq(d, 1) or _eq(a, c) and _eq(b, d):
+        return shapes[0]
+    raise ShapeError(f"cannot divide {names[0]} ({al.fmt_shape(shapes[0])}) by {names[1]} ({al.fmt_shape(shapes[1])}): "
+                     "the divisor is a number (1 x 1) or has the shape of the dividend (componentwise)")
+
+
+def _reciprocal(e):
+    return Elementwise("reciprocal", e)
+
+
+def _quotient(a, b):
+    """``a / b``: ``a`` times ``1/b`` for a 1 x 1 ``b``, componentwise otherwise."""
+    return al.mul(a, _reciprocal(b)) if al.is_one_by_one(b) and not al.is_one_by_one(a) else \
+        al.hadamard(a, _reciprocal(b))
+
+
+#: ``a / b``, ``\frac{a}{b}``: by a number (a 1 x 1 expression: ``\frac{a - \mu}{\sigma}``) or componentwise.
+DIVIDE = Primitive("divide", 2, _divide_shape, _quotient, lambda xp, a, b: a[0] / a[1],
+                   text=lambda a: rf"\frac{{{a[0]}}}{{{a[1]}}}")
+
+
+def _sum_components_shape(shapes, names):
+    _vector(shapes[0], names[0], "the sum of components")
+    return (sp.S.One, sp.S.One)
+
+
+#: The sum of a vector's components, ``\mathbf{1}^{\top} v`` (``\operatorname{sum}(v)``); the mean is it over the size.
+SUM_COMPONENTS = Primitive("sum_components", 1, _sum_components_shape,
+                           lambda a: al.mul(al.transpose(al.ones(a.shape[0])), a),
+                           lambda xp, a, b: xp.sum(a[0], axis=-2, keepdims=True),
+                           text=_call(r"\operatorname{sum}"), spellings=("sum",))
+
+
+@cache  # a registry: one primitive per size, its rules registered once
+def broadcast(rows) -> Primitive:
+    """A number (1 x 1) as a vector of ``rows`` equal components, ``s \\mathbf{1}``: a sum of a vector and a
+    number (``a_t - \\mu_t``) adds the number to every component.
+
+    Examples
+    --------
+    >>> broadcast(sp.Symbol("m")).shape([(1, 1)], ["s"])
+    (m, 1)
+    """
+    rows = sp.sympify(rows)
+
+    def shape(shapes, names):
+        if not (_eq(shapes[0][0], 1) and _eq(shapes[0][1], 1)):
+            raise ShapeError(f"only a number (1 x 1) is added to every component, not {names[0]}")
+        return (rows, sp.S.One)
+
+    prim = Primitive(f"broadcast {rows}", 1, shape, lambda s: al.mul(al.ones(rows), s),
+                     lambda xp, a, b: a[0] * xp.ones((int(constant_value(rows, dict(b or ()).get(SIZES, {}))), 1)),
+                     text=lambda a: a[0])
+    defrule(prim, 0, jacobian=lambda args, out: al.ones(rows),
+            vjp=lambda v, args, out: al.mul(al.transpose(al.ones(rows)), v))
+    return prim
+
+
+@cache  # a registry: one primitive per constant, its rules registered once
+def offset(c) -> Primitive:
+    """The constant ``c`` added to every component: ``a + \\epsilon`` (``\\sqrt{v + 0.00001}``).
+
+    Examples
+    --------
+    >>> offset(sp.Rational(1, 100)).text(["v"]), offset(sp.Integer(-2)).text(["v"])
+    ('v + \\\\frac{1}{100}', 'v - 2')
+    """
+    c = sp.sympify(c)
+    negative = c.could_extract_minus_sign()
+    written = constant_text(-c if negative else c)
+
+    def numeric(xp, args, bindings):
+        return args[0] + constant_value(c, dict(bindings or ()).get(SIZES, {}), args[0])
+
+    prim = Primitive(f"offset {c}", 1, lambda s, n: s[0], lambda a: al.add(a, al.mul(c, al.ones(a.shape[0]))),
+                     numeric, text=lambda a: f"{a[0]} {'-' if negative else '+'} {written}", loose=True)
+    defrule(prim, 0, jacobian=lambda args, out: sp.S.One, vjp=lambda v, args, out: v)
+    return prim
+
+
 #: The primitives written as calls in the text format, by each of their spellings.
-CALLS: dict[str, Primitive] = {name: prim for prim in (LOGSOFTMAX, SOFTMAX, CONCAT) for name in prim.spellings}
+CALLS: dict[str, Primitive] = {name: prim for prim in (LOGSOFTMAX, SOFTMAX, CONCAT, SUM_COMPONENTS)
+                               for name in prim.spellings}
 
 
 def sum_over(start, stop, c=1) -> Primitive:
@@ -415,8 +498,9 @@ def elementwise(fname: str) -> Primitive:
         return bound(fname, dict(bindings or ())).value(xp, args[0])
 
     spelling = fn.spellings[0] if fn.spellings else fname
+    text = (lambda a: fn.form.format(a[0])) if fn.form and fn.spellings else _call(spelling)  # \sqrt{a}
     prim = Primitive(fname, 1, _column_shape, lambda a: Elementwise(fname, a), numeric, function=fname,
-                     text=_call(spelling), spellings=fn.spellings)
+                     text=text, spellings=fn.spellings)
 
     def derivative(args, out):
         return Elementwise(fn.name + "'", args[0]) if fn.derivative is None else fn.derivative(args[0], out)
@@ -483,6 +567,19 @@ def _concat_rule(k: int) -> None:
 
 for _k in range(MAX_CONCAT):
     _concat_rule(_k)
+defrule(DIVIDE, 0,  # d(a/b)/da: 1/b times the identity, or diag(1/b)
+        jacobian=lambda args, out: (al.kron(_reciprocal(args[1]), Identity(args[0].shape[0]))
+                                    if al.is_one_by_one(args[1]) else al.diag(_reciprocal(args[1]))),
+        vjp=lambda v, args, out: _quotient(v, args[1]))
+defrule(DIVIDE, 1,  # d(a/b)/db: -a / b^2, as a column for a number b, else diag(-a / b^2)
+        jacobian=lambda args, out: (al.neg(al.mul(args[0], al.hadamard(_reciprocal(args[1]), _reciprocal(args[1]))))
+                                    if al.is_one_by_one(args[1]) else
+                                    al.diag(al.neg(al.hadamard(out, _reciprocal(args[1]))))),
+        vjp=lambda v, args, out: (al.neg(al.mul(al.transpose(out), v, _reciprocal(args[1])))
+                                  if al.is_one_by_one(args[1])
+                                  else al.neg(al.hadamard(v, al.hadamard(out, _reciprocal(args[1]))))))
+defrule(SUM_COMPONENTS, 0, jacobian=lambda args, out: al.transpose(al.ones(args[0].shape[0])),
+        vjp=lambda v, args, out: al.mul(al.ones(args[0].shape[0]), v))
 defrule(HADAMARD, 0, jacobian=lambda args, out: al.diag(args[1]),
         vjp=lambda v, args, out: al.hadamard(v, args[1]))
 defrule(HADAMARD, 1, jacobian=lambda args, out: al.diag(args[0]),

@@ -104,7 +104,10 @@ class SymRNNLatexPrinter(LatexPrinter):
         return rf"{inner}_{{{self._print(expr.label)}}}"
 
     def _print_Elementwise(self, expr):
-        return rf"{function(expr.fname).latex}({self._print(expr.arg)})"
+        fn = function(expr.fname)
+        if fn.form is not None:
+            return fn.form.format(self._print(expr.arg))
+        return rf"{fn.latex}({self._print(expr.arg)})"
 
     def _print_Softmax(self, expr):
         return rf"\operatorname{{softmax}}({self._print(expr.args[0])})"

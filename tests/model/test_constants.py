@@ -79,8 +79,8 @@ def _error(text: str) -> str:
 
 
 @pytest.mark.parametrize("written, message", [
-    (r"W h_{t-1} + 2", "a number is added only in 1 - v"),
-    (r"\frac{W h_{t-1}}{x_t}", "cannot divide by x_{t}: only by a constant"),
+    (r"\frac{2}{x_t}", "a number over a variable is not written yet"),
+    (r"\frac{W h_{t-1}}{W}", "cannot divide W h_{t-1} (m x 1) by W (m x m)"),
     (r"\frac{W h_{t-1}}{1 - 1}", "division by zero"),
     (r"0 W h_{t-1}", "a factor 0 leaves nothing of W"),
     (r"W h_{t-1} / 0.0", "division by zero"),

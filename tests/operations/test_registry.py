@@ -15,12 +15,17 @@ from symrnn.operations.registry import ANY, get_rule, registered
 from symrnn.operations.symbols import Label, Var
 
 BINDINGS = (("g", "sigmoid"),)  # the abstract g is checked as sigmoid
+POSITIVE = {"log", "sqrt", "reciprocal", "divide"}  # defined (or smooth) for positive arguments only
 
 
-def _case(prim, rng):
+def _case(prim, rng, scalar_divisor=False):
     """Symbolic and numeric arguments that fit ``prim``."""
     r, c = 4, 3
-    if prim is P.MATVEC:
+    if prim is P.DIVIDE:
+        shapes = [(r, 1), (1, 1) if scalar_divisor else (r, 1)]
+    elif prim.name.startswith("broadcast "):
+        shapes = [(1, 1)]
+    elif prim is P.MATVEC:
         shapes = [(r, c), (c, 1)]
     elif prim is P.ADD:
         shapes = [(r, 1)] * 3
@@ -34,6 +39,8 @@ def _case(prim, rng):
         shapes = [(r, 1)]
     syms = [Var(f"a{i}", None, *s, f"a_{i}") for i, s in enumerate(shapes)]
     vals = [rng.standard_normal(s) for s in shapes]
+    if prim.function in POSITIVE or prim is P.DIVIDE:
+        vals[-1] = np.abs(vals[-1]) + 0.5
     if prim is P.PICK:
         syms.append(Label("y"))
         vals.append(3)
@@ -43,7 +50,7 @@ def _case(prim, rng):
 def _numeric(prim, args):
     if prim.over is not None:  # a sum over time: one step of it is the identity
         return args[0]
-    return prim.numeric(np, args, dict(BINDINGS))
+    return prim.numeric(np, args, {**dict(BINDINGS), P.SIZES: {"m": 4, "n": 3}})
 
 
 def _numeric_jacobian(prim, vals, argnum, step=1e-6):
@@ -73,10 +80,13 @@ def test_registry_has_every_primitive_of_q1():
     assert {"CONCAT", "hadamard", "one_minus", "inner", "sqnorm", "sum", "softmax"} <= names
 
 
-@pytest.mark.parametrize("prim,argnum", CASES, ids=[f"{p.name}-{a}" for p, a in CASES])
+@pytest.mark.parametrize("prim,argnum", CASES + [(P.DIVIDE, "scalar 0"), (P.DIVIDE, "scalar 1")],
+                         ids=[f"{p.name}-{a}" for p, a in CASES] + ["divide by a number-0", "divide by a number-1"])
 def test_rule_against_central_differences_and_vjp(prim, argnum):
     rng = np.random.default_rng(7)
-    syms, vals = _case(prim, rng)
+    scalar = isinstance(argnum, str) and argnum.startswith("scalar")
+    syms, vals = _case(prim, rng, scalar)
+    argnum = int(argnum.split()[-1]) if scalar else argnum
     argnums = range(len(syms) - len(prim.nondiff)) if argnum == ANY else [argnum]
     out_val = _numeric(prim, vals)
     out_sym = Var("out", None, *out_val.shape, "o")

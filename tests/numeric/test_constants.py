@@ -1,6 +1,5 @@
 """Constants in numbers: a mean squared error against torch autograd, and exact rationals."""
 
-import importlib.util
 import json
 
 import numpy as np
@@ -16,6 +15,7 @@ from symrnn.numeric.engine import CompiledGradient
 from symrnn.numeric.evaluate import evaluate_closed_form
 from symrnn.numeric.forward import random_point
 from symrnn.numeric.gradcheck import relative_error
+from tests.conftest import load_generated
 from tests.model.test_constants import MEAN_SQUARED
 
 torch = pytest.importorskip("torch", reason="PyTorch is the independent autodiff reference")
@@ -48,12 +48,7 @@ def test_a_mean_squared_error_matches_torch_in_every_form(n):
     params = dict(leaf)
     inputs = {"x": np.stack(xs), "y": np.stack(ys)}
     engine = CompiledGradient(model)(params, inputs, {}, n).gradients
-    path = f"{__import__('tempfile').mkdtemp()}/mse_module.py"
-    with open(path, "w") as f:
-        f.write(codegen(model))
-    spec = importlib.util.spec_from_file_location("mse_module", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_generated(codegen(model), "mse_module")
     _, generated = module.gradients(params, inputs, {}, n)
     for name, ref in reference.items():
         assert relative_error(engine[name], ref) < 1e-12, name

@@ -1,9 +1,6 @@
 """Division, square roots, sums of components and numbers added to vectors: a layer-normalised RNN
 (Ba, Kiros and Hinton, "Layer Normalization", 2016, Sec. 3.1) against torch's own layer_norm."""
 
-import importlib.util
-import tempfile
-
 import numpy as np
 import pytest
 
@@ -16,6 +13,7 @@ from symrnn.numeric.evaluate import evaluate_closed_form
 from symrnn.numeric.forward import random_point
 from symrnn.numeric.gradcheck import relative_error
 from symrnn.render.rnn_writer import spec_text
+from tests.conftest import load_generated
 
 torch = pytest.importorskip("torch", reason="PyTorch is the independent autodiff reference")
 
@@ -71,14 +69,7 @@ def test_layernorm_rnn_matches_torch_layer_norm(n):
     xs = [point.leaves[Node("x", t)] for t in range(1, n + 1)]
     reference = _torch_reference(leaf, xs)
     engine = CompiledGradient(model)(leaf, {"x": np.stack(xs)}, {}, n).gradients
-    with tempfile.TemporaryDirectory() as tmp:
-        path = f"{tmp}/ln_module.py"
-        with open(path, "w") as f:
-            f.write(codegen(model))
-        spec = importlib.util.spec_from_file_location("ln_module", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _, generated = module.gradients(leaf, {"x": np.stack(xs)}, {}, n)
+    _, generated = load_generated(codegen(model), "ln_module").gradients(leaf, {"x": np.stack(xs)}, {}, n)
     for k, ref in reference.items():
         cf = closed_form(model, Node(k), n, None, "denominator", graph=G)
         closed = np.asarray(evaluate_closed_form(cf, point)).reshape(leaf[k].shape)

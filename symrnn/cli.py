@@ -91,6 +91,9 @@ def _sizes(model, pairs: tuple[str, ...]) -> dict:
     sizes = {str(s): DEFAULT_SIZES.get(str(s), 3) for s in model.sizes}
     for pair in pairs:
         key, _, value = pair.partition("=")
+        if not sizes:
+            raise click.BadParameter(f"{pair!r}: {model.name} has no sizes to set (its dimensions are numbers)",
+                                     param_hint="--size")
         if key not in sizes or not (value.isascii() and value.isdigit()) or int(value) < 1:
             raise click.BadParameter(f"{pair!r}: expected NAME=POSITIVE_INT with NAME one of "
                                      f"{', '.join(sizes)}", param_hint="--size")
@@ -299,8 +302,9 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
         rows = check_model(m, n, sizes, seed, list(wrt) or None, bindings, forms=forms, layout=layout, i=i,
                            progress=lambda: bar.advance(task))
     where = f"n = {n}" + (f", i = {i}" if i is not None else "")
-    table = Table(title=terminal_text(f"{m.name}, {where}, ") + ", ".join(f"{k} = {v}" for k, v in sizes.items())
-                  + f", seed {seed}, {layout} layout: printed formulas against finite differences")
+    shown = [where, *(f"{k} = {v}" for k, v in sizes.items()), f"seed {seed}"]
+    table = Table(title=terminal_text(f"{m.name}, ") + ", ".join(shown)
+                  + f", {layout} layout: printed formulas against finite differences")
     for column in ("form", "gradient", "shape", "entries", "max abs. error", "max rel. error", "result"):
         table.add_column(column)
     loss = m.var(m.loss).latex

@@ -195,15 +195,19 @@ class Generator(Backward, Passes, Stacking):
             if v.timed and v.kind in (Kind.STATE, Kind.DEFINED, Kind.INTERIM) and v.name not in self.locals:
                 name = var_name(v.name)
                 add(Alloc(name, rows(v), f"{v.display(T)} at {name}[t], t = 0..n+1"))
-                if v.kind is Kind.STATE:
-                    before = sp.expand(sp.sympify(v.loop.first) - v.loop.step)
-                    init = model.var(v.init)
-                    add(Assign(At(name, py_time(before)), var_name(init.name),
-                               comment=f"{v.display(before)} = {init.latex}"))
+                if v.kind is Kind.STATE and model.var(v.init).kind is Kind.PARAMETER:
+                    self.start_state(v)  # an initial state defined before the loop: where it is computed
         for v in model.variables:
             if v.timed and v.kind in (Kind.STATE, Kind.DEFINED):
                 add(Alloc(f"d_{v.name}", rows(v)))
         add(Blank())
+
+    def start_state(self, v) -> None:
+        """The entry of state ``v``'s timeline before its loop: its initial state."""
+        before = sp.expand(sp.sympify(v.loop.first) - v.loop.step)
+        init = self.model.var(v.init)
+        self.add(Assign(At(var_name(v.name), py_time(before)), var_name(init.name),
+                        comment=f"{v.display(before)} = {init.latex}"))
 
     # -- forward ----------------------------------------------------------------------------
     def forward_line(self, name: str, done: set, steps, carried=None) -> None:
@@ -230,6 +234,9 @@ class Generator(Backward, Passes, Stacking):
             expr = expr.xreplace(self.stacking)
         if not decl.timed:
             self.add(Assign(Name(var_name(name)), self.code(expr)))
+            for state in model.variables:
+                if state.kind is Kind.STATE and state.init == name:
+                    self.start_state(state)
         elif steps is None:
             local = var_name(name) in self.locals
             target = Name(var_name(name)) if local else At(var_name(name), "t")

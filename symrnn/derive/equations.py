@@ -207,7 +207,7 @@ def adjoint_equation(model: Model, name: str, layout: Layout = Layout.NUMERATOR)
         for ref in parent_refs(model, reader.name):
             if ref.name == name:
                 terms.append(_term(model, decl, reader, ref, layout))
-            elif decl.kind is Kind.PARAMETER and model.var(ref.name).init == name:
+            elif model.var(ref.name).init == name:  # an initial state: a parameter or defined before the loop
                 term = _init_term(model, decl, reader, ref, layout)
                 if term is not None:
                     terms.append(term)

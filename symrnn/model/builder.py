@@ -152,6 +152,8 @@ class Term:
 
     def __neg__(self):
         self._check_usable()
+        if isinstance(self.expr, Apply) and self.expr.prim is P.NEG:  # --a is a
+            return Term(self._b, self.expr.args[0], self.shape)
         return self._apply(P.NEG, self)
 
     def __getitem__(self, label):
@@ -162,6 +164,22 @@ class Term:
 
     def __repr__(self) -> str:
         return f"<term {self.display} : {self.shape[0]} x {self.shape[1]}>"
+
+
+def _whole_sums(term: Term):
+    """``term``'s expression, checked: a sum over t is a whole definition (``L = \\sum_t L_t``, or a mean)."""
+    def inner_sums(expr, top):
+        if isinstance(expr, Apply):
+            if expr.prim.over is not None and not top:
+                yield expr
+            for a in expr.args:
+                yield from inner_sums(a, False)
+
+    for found in inner_sums(term.expr, True):
+        shown = _display(term._b, found)
+        raise SpecError(f"{shown} is part of a larger expression, but a sum over t is a definition of its own: "
+                        f"define S = {shown} on a line of its own, then use S")
+    return term.expr
 
 
 def _broadcast(a: Term, b: Term) -> tuple[Term, Term]:
@@ -374,8 +392,9 @@ class ModelBuilder:
         loop = self._loop(over, 1 if direction == "forward" else -1, index)
         shape = self._shape(size)
         if init is not None:
-            if init.decl.kind is not Kind.PARAMETER:
-                raise SpecError(f"the initial state of {name} must be a parameter, got {init.display}")
+            if init.decl.kind not in (Kind.PARAMETER, Kind.DEFINED) or init.decl.timed:
+                raise SpecError(f"the initial state of {name} is a parameter or a variable defined before its "
+                                f"loop (h_0 = W f, z_0 = h_n), got {init.display}")
             if init.shape != shape:
                 raise ShapeError(f"initial state {init.display} is {init.shape} but {name} is {shape}")
         decl = VarDecl(name, Kind.STATE, shape, latex or _timed_latex(name), True, loop,
@@ -392,7 +411,7 @@ class ModelBuilder:
         timed = any(r.time is not None and sp.sympify(r.time).has(T) for r in self._refs(term.expr))
         default = _timed_latex(name) if timed else name
         handle = self._declare(VarDecl(name, Kind.INTERIM, term.shape, latex or default, timed))
-        self._defs[name] = Definition(name, term.expr)
+        self._defs[name] = Definition(name, _whole_sums(term))
         # An interim is a name for a subexpression of the current step: it is read at t.
         return Handle(self, handle.decl, T) if timed else handle
 
@@ -412,7 +431,7 @@ class ModelBuilder:
         else:
             decl = VarDecl(name, Kind.DEFINED, term.shape, latex or _timed_latex(name), True, loop)
             handle = Handle(self, self._declare(decl).decl, T)
-        self._defs[name] = Definition(name, term.expr)
+        self._defs[name] = Definition(name, _whole_sums(term))
         return handle
 
     def sum(self, term: Term) -> Term:
@@ -469,7 +488,7 @@ class ModelBuilder:
             if v.timed and v.name != decl.name and sp.expand(r.time - T) != 0 and v.kind is Kind.INPUT:
                 raise SpecError(f"the recurrence of {decl.display(T)} reads {v.display(r.time)}; "
                                 f"inputs are read at time t")
-        self._defs[decl.name] = Definition(decl.name, term.expr)
+        self._defs[decl.name] = Definition(decl.name, _whole_sums(term))
 
     # -- checks -------------------------------------------------------------
     def _refs(self, expr, into_sums: bool = True):

@@ -383,6 +383,11 @@ class _Transposed:
         self.term, self.where, self.sign = term, where, sign
 
 
+def _literal(tree) -> bool:
+    """Whether ``tree`` is a number written as digits (``2``, ``0.5``), not a fraction or a size."""
+    return isinstance(tree, Tree) and tree.data == "number" and str(tree.children[0])[:1] != "\\"
+
+
 class _Const:
     """A constant read in an expression (``2``, ``0.5``, ``\\frac{1}{n}``): a factor of a term, not a term."""
 
@@ -731,7 +736,7 @@ class _Reader:
         init_display = normalize(template.replace("{t}", format_time(before)))
         init = self.static.get(init_display)
         display = normalize(str(tok))
-        if init is None or init.decl.kind is not Kind.PARAMETER:
+        if init is None or init.decl.kind not in (Kind.PARAMETER, Kind.DEFINED) or init.decl.timed:
             raise self.src.at(tok, f"{display} reads itself at an earlier step but has no initial state "
                                    f"{init_display}", f"declare it before the loop: param {init_display} in R^m")
         handle = self._guard(tok, lambda: self.mb.state(self._ident(template), init.shape, init=init,
@@ -797,11 +802,19 @@ class _Reader:
         if kind == "ref":
             return self._name(tree.children[0], index)
         if kind == "number":
-            return self._const(tree.children[0], str(tree.children[0]))
+            tok = tree.children[0]
+            digits = re.fullmatch(r"\\[dt]?frac([0-9])([0-9])", str(tok))  # \frac12, as LaTeX reads it
+            if digits:
+                return self._const(tok, sp.Rational(int(digits.group(1)), int(digits.group(2))))
+            return self._const(tok, str(tok))
         if kind == "divide":
             return self._divide(tree, index)
         if kind == "sqrt":  # \sqrt{a}
-            inner = self._term(tree.children[2], index)
+            inner = self._expr(tree.children[2], index)
+            if isinstance(inner, _Const):
+                raise self.src.at(tree, "the square root of a number is not a constant the model language keeps "
+                                        "exact", "write its value as a decimal (1.4142 for \\sqrt{2})")
+            inner = self._checked(inner)
             return self._guard(tree, lambda: B.apply(P.elementwise("sqrt"), inner))
         if kind == "neg":
             inner = self._expr(tree.children[0], index)
@@ -829,6 +842,9 @@ class _Reader:
         if kind in ("matvec", "hadamard"):
             left, right = self._expr(tree.children[0], index), self._expr(tree.children[-1], index)
             if isinstance(left, _Const) and isinstance(right, _Const):
+                if kind == "matvec" and _literal(tree.children[0]) and _literal(tree.children[-1]):
+                    raise self.src.at(right.where, "two numbers side by side",
+                                      "write their product as one number, or put \\cdot between them")
                 return self._const(tree, left.value * right.value)
             if isinstance(left, _Const):
                 return self._scaled(tree, right, left)

@@ -18,7 +18,6 @@ product is ``@`` and where it is per sequence (a broadcast ``*`` or a column-wis
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import lru_cache
 
 import networkx as nx
@@ -282,11 +281,8 @@ class CompiledGradient:
         total = None
         for fn, keys, scalar in calls:
             if fn is None:
-                number = sp.sympify(scalar)
-                if number.free_symbols:  # made of sizes and the length: 1/n
-                    number = number.subs({sp.Symbol(k.name, integer=True, positive=True): v
-                                          for k, v in store.items() if isinstance(k, SizeArg)})
-                number = Fraction(str(number)) if getattr(xp, "exact", False) else float(number)
+                exact = np.empty(0, dtype=object) if getattr(xp, "exact", False) else None  # Fractions stay exact
+                number = constant_value(scalar, {k.name: v for k, v in store.items() if isinstance(k, SizeArg)}, exact)
                 part = xp.ones(full) * number
             else:
                 part = fn(xp, *[store[k] for k in keys])

@@ -127,5 +127,6 @@ class ExactArrays:
 
     exp = staticmethod(_not_rational("exp"))
     log = staticmethod(_not_rational("log"))
+    sqrt = staticmethod(_not_rational("sqrt"))
     tanh = staticmethod(_not_rational("tanh"))
     maximum = staticmethod(_not_rational("relu"))

@@ -283,8 +283,8 @@ def evaluate(expr, values: dict, xp, bindings: tuple = (), shape=None):
     A scalar ``c`` (standing for ``c`` times the identity) needs ``shape``.
     """
     if al.is_scalar(expr):  # a number, or made of sizes (1/n): the sizes are among the values
-        expr = sp.sympify(expr).subs({a: v for a, v in values.items() if type(a) is sp.Symbol})
-        return float(expr) * xp.eye(int(shape[0]), int(shape[1]))
+        number = P.constant_value(expr, {str(a): v for a, v in values.items() if type(a) is sp.Symbol})
+        return number * xp.eye(int(shape[0]), int(shape[1]))
     sizes = {a: v for a, v in values.items() if type(a) is sp.Symbol}
     rows, cols = (int(sp.sympify(d).subs(sizes)) if sp.sympify(d).free_symbols <= set(sizes) else 0
                   for d in expr.shape)

@@ -122,7 +122,7 @@ def sqrt(xp, a):
 
 
 def reciprocal(xp, a):
-    return 1.0 / a
+    return 1 / a  # an int 1: exact rationals stay exact
 
 
 def _reciprocal(e):

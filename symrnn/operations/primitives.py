@@ -403,7 +403,8 @@ def constant(value, sizes=()) -> sp.Expr:
         except (ValueError, ZeroDivisionError, OverflowError):
             raise ShapeError(f"{value!r} is not a number the model language writes (2, 0.5, 1/2)") from None
         if max(abs(frac.numerator), frac.denominator) > MAX_CONSTANT:
-            raise ShapeError(f"the constant {value!s:.40} has more digits than the limit of {MAX_CONSTANT}")
+            raise ShapeError(f"the constant {value!s:.40} has more than {len(str(MAX_CONSTANT)) - 1} significant "
+                             "digits (or a numerator or denominator above 10^12): round it")
         return sp.Rational(frac.numerator, frac.denominator)
     value = sp.sympify(value)
     allowed = {N, *sizes}
@@ -444,9 +445,13 @@ def constant_value(c: sp.Expr, sizes: dict, like=None):
     """
     value = sp.sympify(c)
     if value.free_symbols:
-        value = value.subs({s: sizes[str(s)] for s in value.free_symbols if str(s) in sizes})
+        given = {s: sizes[str(s)] for s in value.free_symbols if str(s) in sizes}
+        value = value.subs(given)
         if value.free_symbols:
             raise ShapeError(f"the constant {c} needs the values of {', '.join(sorted(map(str, value.free_symbols)))}")
+        if not value.is_finite:
+            at = ", ".join(f"{s} = {v}" for s, v in sorted(given.items(), key=str))
+            raise ShapeError(f"the constant {constant_text(c)} divides by zero at {at}")
     if str(getattr(like, "dtype", "")) == "object" and value.is_Rational:
         return Fraction(int(value.p), int(value.q))
     return float(value)

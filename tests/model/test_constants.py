@@ -63,6 +63,11 @@ def test_a_mean_squared_error_reads_and_prints_back():
     (r"\frac{1}{2} 2 W h_{t-1}", r"W h_{t-1}"),
     (r"\dfrac{1}{2 n} W h_{t-1}", r"\frac{1}{2 n} W h_{t-1}"),
     (r"1 - 0.5 x_t", r"(1 - \frac{1}{2} x_{t})"),
+    (r"\frac12 W h_{t-1}", r"\frac{1}{2} W h_{t-1}"),
+    (r"1e-3 W h_{t-1} + 2.5E2 x_t", r"\frac{1}{1000} W h_{t-1} + 250 x_{t}"),
+    (r"--W h_{t-1}", r"W h_{t-1}"),
+    (r"W h_{t-1} + 2", r"W h_{t-1} + 2"),
+    (r"3 - W h_{t-1}", r"-W h_{t-1} + 3"),
     (r"W (2 h_{t-1}) \odot (3 x_t)", r"6 (W h_{t-1} \odot x_{t})"),
 ])
 def test_constant_factors_anywhere_a_product_is_allowed(written, shown):
@@ -84,12 +89,21 @@ def _error(text: str) -> str:
     (r"\frac{W h_{t-1}}{1 - 1}", "division by zero"),
     (r"0 W h_{t-1}", "a factor 0 leaves nothing of W"),
     (r"W h_{t-1} / 0.0", "division by zero"),
-    (r"10000000000000 W h_{t-1}", "more digits than the limit"),
+    (r"10000000000000 W h_{t-1}", "significant digits (or a numerator or denominator above 10^12): round it"),
+    (r"0.1234567890123 W h_{t-1}", "round it"),
+    (r"2 2 W h_{t-1}", "two numbers side by side"),
+    (r"\sqrt{2} W h_{t-1}", "write its value as a decimal"),
 ])
 def test_constants_that_cannot_be_written_say_what_to_write(written, message):
     text = MEAN_SQUARED.replace(r"\tanh(W h_{t-1} + 0.5 U x_t)", rf"\tanh({written})")
     error = _error(text)
     assert message in error and "mse.rnn:10:" in error, error
+
+
+def test_a_sum_over_t_inside_a_larger_expression_says_to_define_it_apart():
+    error = _error(MEAN_SQUARED.replace(r"L = \frac{1}{n} \sum_t L_t", r"L = 1 - \frac{1}{n} \sum_t L_t"))
+    assert r"define S = \frac{1}{n} \sum_{t} L_{t} on a line of its own, then use S" in error
+    assert error.startswith("mse.rnn:13:")
 
 
 def test_a_number_alone_is_not_a_term():

@@ -95,3 +95,31 @@ def test_exact_mode_keeps_the_constants_rational(tmp_path):
     # dL/dw_y = (1/2) sum_t (yhat_t - y_t) h_t = (1 * 2 + 3 * 3) / 2 = 11/2
     for line in ("L_{1} = 1/2", "L_{2} = 9/2", "L = 5/2", "dL/dw_{y} = 11/2"):
         assert f"  {line}\n" in result.output, result.output
+
+
+def test_exact_mode_divides_exactly(tmp_path):
+    spec, values = tmp_path / "divide.rnn", tmp_path / "values.json"
+    spec.write_text(HALF_MEAN.replace(r"h_{t} = w_{x} x_{t} + w_{h} h_{t-1}", r"h_{t} = \frac{w_{x} x_{t}}{w_{h}} + h_{t-1}"))
+    values.write_text(json.dumps({"n": 1, "values": {"w_x": 1, "w_h": 3, "w_y": 1, "h_0": 0, "x": [1], "y": [0]}}))
+    result = CliRunner().invoke(main, ["eval", str(spec), "--values", str(values), "--exact"])
+    assert result.exit_code == 0, result.output
+    # h_1 = 1/3, L = (1/3)^2 / 2 = 1/18; dL/dw_h = (h_1 - 0) * (-1/9) = -1/27
+    for line in ("h_{1} = 1/3", "L = 1/18", "dL/dw_{h} = -1/27"):
+        assert f"  {line}\n" in result.output, result.output
+
+
+def test_a_constant_that_divides_by_zero_at_the_chosen_length_is_an_error_line(tmp_path):
+    spec = tmp_path / "zero.rnn"
+    spec.write_text(MEAN_SQUARED.replace(r"L = \frac{1}{n} \sum_t L_t", r"L = \frac{1}{n - 1} \sum_t L_t"))
+    result = CliRunner().invoke(main, ["check", str(spec), "--n", "1", "--size", "m=2"])
+    assert result.exit_code == 2
+    assert result.output.count("error: ") == 1 and r"the constant \frac{1}{n - 1} divides by zero at n = 1" in \
+        result.output, result.output
+    assert CliRunner().invoke(main, ["check", str(spec), "--n", "2", "--size", "m=2"]).exit_code == 0
+
+
+def test_a_model_without_sizes_says_so_for_size_and_titles_its_check():
+    result = CliRunner().invoke(main, ["check", "scalar", "--n", "2", "--size", "m=3"])
+    assert result.exit_code == 2 and "scalar has no sizes to set" in result.output, result.output
+    result = CliRunner().invoke(main, ["check", "scalar", "--n", "2"])
+    assert "scalar, n = 2, seed 0, numerator layout" in result.output, result.output

@@ -97,8 +97,9 @@ class Backward:
                                 comment=f"t = {py_time(lo)}..{py_time(hi)} at once"))
                 first = False
                 continue
-            if term.at is not None:  # a term at one step (t == n)
-                line = Assign(At(f"d_{name}", py_time(term.at)), self.code(expr.subs(T, term.at)), add=True)
+            if term.at is not None:  # a term at one step (t == n); summed over a loop that reads it at every step
+                value = self.summed(term) if term.over is not None else self.code(expr.subs(T, term.at))
+                line = Assign(At(f"d_{name}", py_time(term.at)), value, add=True)
             else:
                 line = Assign(target, self.code(expr, span=(lo, hi)), add=True)
             if term.condition is not None:
@@ -178,6 +179,10 @@ class Backward:
             if isinstance(var, Var):
                 self.add(Alloc(var.name, str(sp.sympify(var.shape[0])), "kept per step: see the loop"))
         placed: set = set()
+        for name in group:  # a loop that reads the variable at a fixed time, at every step: its sum, before
+            for term in adjoint_equation(self.model, name, Layout.DENOMINATOR).terms:
+                if term.over is not None and term.at is not None:
+                    self.sum_before(term)
         local = self.local_adjoints(group)
         self.locals |= {f"d_{v}" for v in local}
         self.unallocated |= {f"d_{v}" for v in local}
@@ -198,6 +203,14 @@ class Backward:
         self.emit_hoisted()
         self.add(loop_over(decl.loop, body, reverse=True))
 
+    def sum_before(self, term) -> str:
+        """The name of ``\\sum_t`` of a term over its reader's loop, computed once before the loop that needs it."""
+        if term not in self.sums:
+            self.sums[term] = self.fresh("S")
+            self.add(Comment(f"{self.sums[term]} = \\sum_t {self.tex(term.expr)}"))
+            self.add(Assign(Name(self.sums[term]), self.summed(term)))
+        return self.sums[term]
+
     def adjoint_step(self, name: str, local: bool, carried: set) -> None:
         """The adjoint of ``name`` at step t of its loop: its terms, those at some steps only guarded;
         terms under one guard that a stacked matrix multiplies back are one product (:meth:`fuse`)."""
@@ -209,11 +222,14 @@ class Backward:
                  for term in adjoint_equation(self.model, name, Layout.DENOMINATOR).terms]
         groups: list = []  # (guard, at a fixed step, [comments], [expressions]), one per run of equal guards
         for term, guard, comment in sorted(terms, key=lambda x: x[1] is not None):
+            expr = self.substitute(term.expr)
+            if term.over is not None:  # summed before the loop (sum_before)
+                expr = Var(self.sums[term], None, *term.expr.shape, "S")
             if groups and groups[-1][0] == guard:
                 groups[-1][2].append(comment)
-                groups[-1][3].append(self.substitute(term.expr))
+                groups[-1][3].append(expr)
             else:
-                groups.append((guard, term.at is not None, [comment], [self.substitute(term.expr)]))
+                groups.append((guard, term.at is not None, [comment], [expr]))
         for guard, fixed, comments, exprs in groups:
             fused = self.fuse(exprs)
             items = list(zip(comments, exprs, strict=True)) if len(fused) == len(exprs) else [

@@ -63,6 +63,7 @@ class Generator(Backward, Passes, Stacking):
         self.stacking: dict = {}  # a product of one parameter -> its rows of a stacked product
         self.timelines: list = []  # timelines of kept values stacked in a matrix's order
         self.products: dict = {}  # (stacked timeline, column) -> the name of their sum of outer products
+        self.sums: dict = {}  # an adjoint term summed over its reader's loop -> the name of its value
         self.outputs = self._outputs()
         self.groups = variable_groups(model)
         self.locals = self.step_locals(self.groups)

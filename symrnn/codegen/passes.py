@@ -109,6 +109,10 @@ class Passes:
                 self.pending.append(expr)
             return self.hoisted[expr][0]
         canon = canonical(expr, anchor)
+        if canon is None:  # parts at every step and at a fixed time (B y_t + W h_n): each its own value
+            if isinstance(expr, (sp.MatAdd, sp.HadamardProduct)):
+                return type(expr)(*(self.hoist(a) for a in expr.args))
+            return expr
         if canon not in self.hoisted:
             self.hoisted[canon] = (Var(self.fresh("pre"), T, *expr.shape, "P"), canon)
             self.pending.append(canon)

@@ -130,7 +130,7 @@ def equation_lines(model: Model, eq: AdjointEquation, layout: Layout, inline: bo
     lines = []
     fixed = eq.fixed_times()
     for c in fixed:
-        parts = [term.expr for term in eq.terms if term.at == c]
+        parts = [_summed(term) for term in eq.terms if term.at == c]  # summed: a loop reads it at every step
         for term in eq.general:
             if term.reader_time is not None and term.over is None:
                 when = term.reader_time.subs(T, c)

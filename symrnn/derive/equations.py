@@ -222,11 +222,8 @@ def _term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm:
         return AdjointTerm(_shifted(local, T - k), reader.name, T - k)
     if reader.timed and not decl.timed:
         return AdjointTerm(local, reader.name, T, over=reader.loop)
-    if reader.timed:
-        raise SymRNNError(
-            f"{reader.display(T)} reads {decl.display(ref.time)} at a fixed time inside its loop; "
-            "the factored forms do not cover this yet"
-        )
+    if reader.timed:  # a loop reading a variable at a fixed time (+ h_n at every decoder step): summed over it
+        return AdjointTerm(local, reader.name, T, at=sp.sympify(ref.time), over=reader.loop)
     if decl.timed and not reads_t:
         return AdjointTerm(local, reader.name, None, at=sp.sympify(ref.time))
     return AdjointTerm(local, reader.name, None)  # a static read, or a sum over t of the variable

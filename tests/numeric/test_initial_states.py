@@ -61,6 +61,11 @@ loss L
 """
 
 
+# the decoder also reads the encoder's last state at every step (Cho et al. 2014, eq. 2: c in every step)
+CONTEXT_AT_EVERY_STEP = ENCODER_DECODER.replace(r"z_t = \tanh(A z_{t-1} + B y_t)",
+                                                r"z_t = \tanh(A z_{t-1} + B y_t + W h_n)")
+
+
 def _captioning_torch(p, f, xs, ys):
     h = torch.tanh(p["W_p"] @ f)
     loss = 0
@@ -70,13 +75,13 @@ def _captioning_torch(p, f, xs, ys):
     return loss
 
 
-def _encdec_torch(p, xs, ys):
+def _encdec_torch(p, xs, ys, context=False):
     h = p["h_0"]
     for x in xs:
         h = torch.tanh(p["W"] @ h + p["U"] @ x)
     z, loss = h, 0
     for y in ys:
-        z = torch.tanh(p["A"] @ z + p["B"] @ y)
+        z = torch.tanh(p["A"] @ z + p["B"] @ y + (p["W"] @ h if context else 0))
         loss = loss - y.T @ torch.log_softmax(p["V"] @ z, dim=0)
     return loss
 
@@ -84,6 +89,7 @@ def _encdec_torch(p, xs, ys):
 @pytest.mark.parametrize("text, sizes, reference", [
     (CAPTIONING, {"m": 3, "d": 2, "p": 4, "K": 3}, "captioning"),
     (ENCODER_DECODER, {"m": 3, "d": 2, "K": 3}, "encdec"),
+    (CONTEXT_AT_EVERY_STEP, {"m": 3, "d": 2, "K": 3}, "context"),
 ])
 def test_initial_states_defined_before_the_loop(text, sizes, reference):
     model = parse_spec(text, "model.rnn")
@@ -98,12 +104,19 @@ def test_initial_states_defined_before_the_loop(text, sizes, reference):
     if reference == "captioning":
         loss = _captioning_torch(p, torch.tensor(point.leaves[Node("f")]), xs, ys)
     else:
-        loss = _encdec_torch(p, xs, ys)
+        loss = _encdec_torch(p, xs, ys, context=reference == "context")
     expected = dict(zip(p, (g.numpy() for g in torch.autograd.grad(loss.sum(), list(p.values()))), strict=True))
     inputs = {v.name: (np.stack([point.leaves[Node(v.name, t)] for t in range(1, n + 1)]) if v.timed
                        else point.leaves[Node(v.name)]) for v in model.inputs}
     engine = CompiledGradient(model)(params, inputs, {}, n).gradients
     _, generated = load_generated(codegen(model), f"{reference}_module").gradients(params, inputs, {}, n)
+    if reference == "context":  # the sum over the decoder's steps, in the line of the encoder's last state
+        from symrnn.derive.adjoints import recursion
+        from symrnn.render.latex import latex
+
+        assert (r"\frac{\partial L}{\partial h_{n}} &= \frac{\partial L}{\partial z_{0}} + \sum_{t=1}^{n} "
+                r"W^{\top} (\frac{\partial L}{\partial z_{t}} \odot (\mathbf{1} - z_{t} \odot z_{t}))") in \
+            latex(recursion(model, "U", "denominator"))
     for name, ref in expected.items():
         cf = closed_form(model, Node(name), n, None, "denominator", graph=G)
         assert relative_error(np.asarray(evaluate_closed_form(cf, point)).reshape(ref.shape), ref) < 1e-10, name

@@ -174,13 +174,19 @@ class Generator(Backward, Passes, Stacking):
                 raise NumericError(f"the size {size} has the name of a variable, of a Python keyword or of a name the "
                                    "generated module uses; rename it to generate code")
             add(Assign(Name(str(size)), f"{var_name(source[0].name)}.shape[{source[1]}]"))
-        for v in model.inputs:
+        for v in sorted(model.inputs, key=lambda v: v.timed):  # a start symbol before the sequence it starts
             name = var_name(v.name)
             if v.timed:
-                first = span(v.loop)[0]
+                steps = f"_steps(xp.asarray(inputs[{v.name!r}]), {rows(v)}, B)"
+                if v.init is not None:  # read one step back: its value before the first step, then the steps
+                    start = f"xp.broadcast_to({var_name(v.init)}, ({rows(v)}, B))[None]"
+                    parts = [start, steps] if v.loop.step == 1 else [steps, start]
+                    steps = f"xp.concatenate([{', '.join(parts)}], axis=0)"
+                    lo, hi = self.valid[name]
+                    self.valid[name] = (lo - 1, hi) if v.loop.step == 1 else (lo, hi + 1)
+                first = self.valid[name][0]
                 at = f"{name}[t{'' if first == 0 else f'-{py_time(first)}'}]"
-                add(Assign(Name(name), f"_steps(xp.asarray(inputs[{v.name!r}]), {rows(v)}, B)",
-                           comment=f"{v.display(T)} at {at}"))
+                add(Assign(Name(name), steps, comment=f"{v.display(T)} at {at}"))
             else:
                 add(Assign(Name(name), f"xp.asarray(inputs[{v.name!r}])", comment=v.latex))
         for v in model.variables:

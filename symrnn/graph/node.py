@@ -68,7 +68,7 @@ def resolve(model: Model, name: str, time, n: int, t: int | None, i: int | None 
     if decl.loop is not None:
         steps = decl.loop.range(n, i)
         if value not in steps:
-            if decl.kind is Kind.STATE and value == _before(decl, n, i) and decl.init is not None:
+            if decl.kind in (Kind.STATE, Kind.INPUT) and value == _before(decl, n, i) and decl.init is not None:
                 return model.var(decl.init), None
             raise SpecError(f"{decl.display(value)} is outside its loop {decl.loop} for n = {n}"
                             + (f", i = {i}" if i is not None else ""))

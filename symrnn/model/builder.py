@@ -24,6 +24,8 @@ The question sheet's Question 1 (see :func:`symrnn.zoo.elman` for the whole):
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from symrnn.errors import ShapeError, SpecError, UnknownNameError
@@ -360,17 +362,24 @@ class ModelBuilder:
         return Loop(start, stop, 1, index) if step == 1 else Loop(stop, start, -1, index)
 
     def input(self, name: str, size, latex: str | None = None, timed: bool = True,
-              onehot: bool = False, over=None, index: str = "t") -> Handle:
+              onehot: bool = False, over=None, index: str = "t", init: Handle | None = None) -> Handle:
         """An input: a sequence ``x^{(1)} .. x^{(n)}`` of vectors of ``size`` (``timed=False``: one vector).
 
         ``over=(1, mb.i - 1)`` declares a sequence over another range (the tagger's tags);
         ``onehot=True`` says its values are one-hot vectors (numeric checks draw them so).
+        ``init`` is its value at the step before its first (``y^{(0)}``, a parameter or an untimed
+        input), for an input read one step back (``W y[t - 1]``: teacher forcing); by default the
+        variable that prints as it (``y^{(0)}``) is found when the model is built.
         """
         if not timed:
             return self._declare(VarDecl(name, Kind.INPUT, self._shape(size), latex or name, onehot=onehot))
         loop = self._loop(over, 1, index)
+        if init is not None and (init.decl.timed or init.decl.kind not in (Kind.PARAMETER, Kind.INPUT)):
+            raise SpecError(f"the value of {name} before its first step is a parameter or an untimed input, "
+                            f"got {init.display}")
         return self._declare(VarDecl(name, Kind.INPUT, self._shape(size), latex or _timed_latex(name),
-                                     timed=True, loop=loop, onehot=onehot))
+                                     timed=True, loop=loop, onehot=onehot,
+                                     init=None if init is None else init.decl.name))
 
     def label(self, name: str, classes, latex: str | None = None) -> Handle:
         """An integer label in ``1..classes`` (the handout's ``y``)."""
@@ -411,7 +420,7 @@ class ModelBuilder:
         timed = any(r.time is not None and sp.sympify(r.time).has(T) for r in self._refs(term.expr))
         default = _timed_latex(name) if timed else name
         handle = self._declare(VarDecl(name, Kind.INTERIM, term.shape, latex or default, timed))
-        self._defs[name] = Definition(name, _whole_sums(term))
+        self._defs[name] = Definition(name, self._input_reads(_whole_sums(term)))
         # An interim is a name for a subexpression of the current step: it is read at t.
         return Handle(self, handle.decl, T) if timed else handle
 
@@ -431,7 +440,7 @@ class ModelBuilder:
         else:
             decl = VarDecl(name, Kind.DEFINED, term.shape, latex or _timed_latex(name), True, loop)
             handle = Handle(self, self._declare(decl).decl, T)
-        self._defs[name] = Definition(name, _whole_sums(term))
+        self._defs[name] = Definition(name, self._input_reads(_whole_sums(term)))
         return handle
 
     def sum(self, term: Term) -> Term:
@@ -485,10 +494,42 @@ class ModelBuilder:
                     f"{decl.display(T)} reads {v.display(previous)} but has no initial state; "
                     f"declare it with state(..., init=<parameter>)"
                 )
-            if v.timed and v.name != decl.name and sp.expand(r.time - T) != 0 and v.kind is Kind.INPUT:
-                raise SpecError(f"the recurrence of {decl.display(T)} reads {v.display(r.time)}; "
-                                f"inputs are read at time t")
-        self._defs[decl.name] = Definition(decl.name, _whole_sums(term))
+            if v.timed and v.name != decl.name and v.kind is Kind.INPUT and sp.expand(r.time - T) != 0 \
+                    and sp.expand(r.time - previous) != 0:
+                raise SpecError(f"the recurrence of {decl.display(T)} reads {v.display(r.time)}; inputs are read "
+                                f"at time t or one step before ({v.display(previous)}, teacher forcing)")
+        self._defs[decl.name] = Definition(decl.name, self._input_reads(_whole_sums(term)))
+
+    def _input_reads(self, expr):
+        """``expr``, checked: an input is read at t or one step before in its own loop's direction."""
+        for r in self._refs(expr):
+            v = self._vars[r.name]
+            if v.kind is Kind.INPUT and v.timed and r.time is not None and sp.sympify(r.time).has(T) \
+                    and sp.expand(r.time - T) not in (0, -v.loop.step):
+                raise SpecError(f"{v.display(r.time)} cannot be read: an input is read at t, or one step before "
+                                f"in the direction of its own loop ({v.display(T - v.loop.step)}, with its value "
+                                f"before the first step declared)")
+        return expr
+
+    def _boundaries(self) -> None:
+        """Each input read one step back (``y^{(t-1)}``) gets its value before its first step: the
+        ``init`` given, or the parameter or untimed input that prints as it (``y^{(0)}``)."""
+        for d in self._defs.values():
+            for r in self._refs(d.expr):
+                v = self._vars[r.name]
+                if v.kind is not Kind.INPUT or not v.timed or r.time is None or not sp.sympify(r.time).has(T):
+                    continue
+                if sp.expand(r.time - T) == 0 or v.init is not None:
+                    continue
+                before = sp.expand(sp.sympify(v.loop.first) - v.loop.step)
+                shown = canonical(v.display(before))
+                found = [w for w in self._vars.values() if not w.timed and canonical(w.latex) == shown
+                         and w.kind in (Kind.PARAMETER, Kind.INPUT)]
+                if not found:
+                    raise SpecError(f"{v.display(r.time)} reads {v.display(before)} at the first step, which is not "
+                                    f"declared; declare it: param {v.display(before)} (a learned start) or input "
+                                    f"{v.display(before)} (a start symbol given with the data)")
+                self._vars[v.name] = dataclasses.replace(v, init=found[0].name)
 
     # -- checks -------------------------------------------------------------
     def _refs(self, expr, into_sums: bool = True):
@@ -525,6 +566,7 @@ class ModelBuilder:
         for v in self._vars.values():
             if v.kind is Kind.STATE and v.name not in self._defs:
                 raise SpecError(f"state {v.name} has no recurrence; give it with recur()")
+        self._boundaries()
         return Model(self.name, self.title, tuple(self._sizes), tuple(self._vars.values()),
                      tuple(self._defs.values()), loss.decl.name)
 

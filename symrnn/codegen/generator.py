@@ -68,7 +68,8 @@ class Generator(Backward, Passes, Stacking):
         self.groups = variable_groups(model)
         self.locals = self.step_locals(self.groups)
         self.unallocated: set = set()  # adjoints that became plain names: no timeline
-        self.valid = {var_name(v.name): span(v.loop) for v in model.inputs if v.timed}
+        self.valid = {var_name(v.name): span(v.loop) for v in model.variables
+                      if v.timed and v.kind in (Kind.INPUT, Kind.LABEL)}
 
     # -- names and printing ---------------------------------------------------------------
     def fresh(self, prefix: str) -> str:
@@ -197,7 +198,10 @@ class Generator(Backward, Passes, Stacking):
                 else:
                     param, axis = next((p, k) for p in model.parameters for k in (0, 1) if p.shape[k] == size)
                     source = f"xp.shape(params[{param.name!r}])[{axis}]"
-                add(Labels(var_name(v.name), v.name, str(size), source, v.latex))
+                add(Labels(var_name(v.name), v.name, str(size), source, v.display(T) if v.timed else v.latex))
+                if v.timed:  # a label per step: read like an input, y_t at y[t - first]
+                    add(Assign(Name(var_name(v.name)), f"{var_name(v.name)}.reshape(-1, 1, B)",
+                               comment=f"{v.display(T)}: one row of labels per step"))
         for v in model.variables:
             if v.timed and v.kind in (Kind.STATE, Kind.DEFINED, Kind.INTERIM) and v.name not in self.locals:
                 name = var_name(v.name)

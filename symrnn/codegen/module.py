@@ -46,6 +46,8 @@ def _labels(y, size, name):
     function, where each would be a dispatch): whole numbers in 1..size; anything else is refused."""
     values = y.tolist() if hasattr(y, "tolist") else y
     values = values if isinstance(values, list) else [values]
+    while any(isinstance(v, list) for v in values):  # a label per step: a row of labels per step
+        values = [w for v in values for w in (v if isinstance(v, list) else [v])]
     try:
         ok = all(not isinstance(v, bool) and v == int(v) and 1 <= v <= size for v in values)
     except (TypeError, ValueError, OverflowError):

@@ -162,6 +162,7 @@ class Term:
         if not (isinstance(label, Handle) and label.decl.kind is Kind.LABEL):
             raise SpecError(f"{self.display}[...] picks a component and needs a label, got {label!r}")
         self._check_usable()
+        label._check_usable()
         return self._apply(P.PICK, self, label)
 
     def __repr__(self) -> str:
@@ -381,9 +382,15 @@ class ModelBuilder:
                                      timed=True, loop=loop, onehot=onehot,
                                      init=None if init is None else init.decl.name))
 
-    def label(self, name: str, classes, latex: str | None = None) -> Handle:
-        """An integer label in ``1..classes`` (the handout's ``y``)."""
-        return self._declare(VarDecl(name, Kind.LABEL, (self._shape(classes)[0], 1), latex or name))
+    def label(self, name: str, classes, latex: str | None = None, timed: bool = False, over=None,
+              index: str = "t") -> Handle:
+        """An integer label in ``1..classes`` (the handout's ``y``); ``timed=True``: one per step, ``y^{(t)}``
+        (``q[t][y[t]]`` picks component ``y^{(t)}`` of ``q^{(t)}``, the text format's ``q_{t, y_t}``)."""
+        shape = (self._shape(classes)[0], 1)
+        if not timed:
+            return self._declare(VarDecl(name, Kind.LABEL, shape, latex or name))
+        return self._declare(VarDecl(name, Kind.LABEL, shape, latex or _timed_latex(name), timed=True,
+                                     loop=self._loop(over, 1, index)))
 
     def state(
         self, name: str, size, init: Handle | None = None, direction: str = "forward",

@@ -130,13 +130,15 @@ class VarDecl:
 
     def symbol(self, time: sp.Expr | None = None):
         """The SymPy atom of this variable at ``time``."""
-        if self.kind is Kind.LABEL:
+        if self.kind is Kind.LABEL and not self.timed:
             return Label(self.name)
+        if self.kind is Kind.LABEL:  # a label per step (y_t): one integer per sequence at each step
+            return Var(self.name, time, 1, 1, self.latex)
         return Var(self.name, time if self.timed else None, *self.shape, self.latex)
 
     def display(self, time: sp.Expr | int | None = None) -> str:
         """The display name at ``time`` (``h^{(3)}``)."""
-        if self.kind is Kind.LABEL or not self.timed:
+        if not self.timed:
             return self.latex
         return self.latex.replace("{t}", format_time(time))
 

@@ -574,6 +574,20 @@ class _Reader:
             raise self.src.at(classes, "a label takes the values 1..K", "write: label y in 1..K")
         dim = next(c for c in classes.children if isinstance(c, Tree))
         count = self._dim(dim)
+        head = next((c for c in stmt.children if isinstance(c, Tree) and c.data == "loop_head"), None)
+        index = str(head.children[1]) if head is not None else "t"
+        template = make_template(display, index)
+        if template is not None:  # a label per step, y_t: read as q_{t, y_t}
+            over, direction = self._bounds(head) if head is not None else (None, "forward")
+            if direction != "forward":
+                raise self.src.at(head, "labels run over a forward range (for j = 1..(i-1))")
+            handle = self._guard(tok, lambda: self.mb.label(self._ident(template), count, latex=template, timed=True,
+                                                            over=over, index=index))
+            self._add_timed(handle.decl, template, index)
+            return
+        if head is not None:
+            raise self.src.at(tok, f"{display} is declared over `for {index} = ...` but does not show {index}",
+                              f"write it with its index, e.g. {display}_{{{index}}}")
         ident = self._ident(display)
         self.labels[display] = self._guard(tok, lambda: self.mb.label(ident, count, latex=display))
 
@@ -943,6 +957,19 @@ class _Reader:
                     return _Transposed(self._resolve(m.group("base"), index), tok)
                 except LookupError:
                     pass
+        m = re.match(r"(?P<base>.+)_\{(?P<index>[^{},]+),(?P<label>.+)\}\Z", display)
+        if m:  # q_{t, y_t}: component y_t of q_t, a label per step
+            try:
+                base = self._resolve(normalize(f"{m.group('base')}_{{{m.group('index')}}}"), index)
+                label = self._resolve(normalize(m.group("label")), index)
+            except LookupError:
+                label = None
+            if label is not None:
+                if label.decl.kind is not Kind.LABEL:
+                    raise self.src.at(tok, f"{normalize(m.group('label'))} is not a label",
+                                      "q_{t, y_t} picks component y_t of q_t for a label y_t declared with "
+                                      "label y_t \\in \\{1 \\dots K\\}")
+                return self._guard(tok, lambda: base[label])
         m = re.match(r"(?P<base>.+)_\{(?P<label>[^{}]+)\}\Z", display)
         if m and m.group("label") in self.labels:
             try:

@@ -35,7 +35,7 @@ from symrnn.numeric.forward import concrete_shape
 from symrnn.numeric.printers import ColumnPrinter, compile_expr
 from symrnn.operations import algebra as al
 from symrnn.operations.primitives import constant_value
-from symrnn.operations.symbols import Label, SumOver, TotalDerivative, Var
+from symrnn.operations.symbols import Label, SumOver, T, TotalDerivative, Var
 
 
 @dataclass(frozen=True)
@@ -227,12 +227,19 @@ class CompiledGradient:
         label to ``(B,)`` integers in ``1..K``. ``n`` defaults to the inputs' length.
         """
         xp, model = self.xp, self.model
-        labels = {k: np.asarray(v).reshape(-1) for k, v in (labels or {}).items()}
+        timed = {v.name for v in model.variables if v.kind is Kind.LABEL and v.timed}
+        labels = {k: np.asarray(v) if k in timed else np.asarray(v).reshape(-1) for k, v in (labels or {}).items()}
         batch, n = self._shapes(inputs, labels, n)
         plan = self._plan(n, i)
         sizes = self._sizes(params, inputs)
         labels = {k: self._labels(k, v, sizes) for k, v in labels.items()}
-        store: dict = {LabelArg(k): v for k, v in labels.items()}
+        store: dict = {LabelArg(k): v for k, v in labels.items() if k not in timed}
+        for k in timed & set(labels):  # a label per step, (steps, B): read as a variable at its step
+            steps = list(model.var(k).loop.range(n, i))
+            if labels[k].ndim != 2 or labels[k].shape[0] != len(steps):
+                raise NumericError(f"the labels {model.var(k).display(T)} are one row of B labels per step "
+                                   f"({len(steps)} steps), got shape {labels[k].shape}")
+            store.update({Node(k, t): labels[k][s].reshape(1, -1) for s, t in enumerate(steps)})
         store.update({SizeArg(k): v for k, v in sizes.items()})
         store[SizeArg("n")] = n  # the length, for constants such as 1/n
         for name, value in params.items():
@@ -330,7 +337,7 @@ class CompiledGradient:
                     n = shape[0]
                 break
         if batch is None:
-            batch = next((len(y) for y in labels.values()), 1)
+            batch = next((np.shape(y)[-1] for y in labels.values()), 1)
         if n is None:
             raise NumericError("give n: no input sequence says how long the sequences are")
         return batch, n

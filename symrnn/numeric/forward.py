@@ -37,7 +37,7 @@ class Point:
 
         from symrnn.operations.symbols import N
 
-        out = {Label(k): v for k, v in self.labels.items()}
+        out = {Label(k): v for k, v in self.labels.items() if not isinstance(v, dict)}  # labels per step: Nodes
         out.update({sp.Symbol(k, integer=True, positive=True): v for k, v in self.sizes.items()})
         if n is not None:
             out[N] = n
@@ -120,7 +120,11 @@ def random_point(model: Model, G: nx.DiGraph, sizes: dict, seed: int = 0,
     for v in model.variables:
         if v.kind is Kind.LABEL:
             classes = int(v.shape[0].subs({s: sizes[str(s)] for s in model.sizes if str(s) in sizes}))
-            labels[v.name] = int(rng.integers(1, classes + 1))
+            if v.timed:  # one label per step: {t: label}
+                steps = v.loop.range(G.graph["n"], G.graph["i"])
+                labels[v.name] = {t: int(rng.integers(1, classes + 1)) for t in steps}
+            else:
+                labels[v.name] = int(rng.integers(1, classes + 1))
     return Point(leaves, labels, dict(sizes), tuple(sorted((bindings or {}).items())))
 
 
@@ -170,6 +174,9 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | No
     values: dict[Node, object] = {}
     for node in point.leaves:
         values[node] = xp.asarray(point.leaves[node], dtype=dtype or xp.float64)
+    for name, steps in point.labels.items():  # a label per step is read as a variable at its step
+        if isinstance(steps, dict):
+            values.update({Node(name, t): label for t, label in steps.items()})
     sizes = {**point.sizes, "n": n}
     bindings = {**dict(point.bindings), SIZES: sizes}  # the sizes, for constants such as 1/n
 
@@ -181,7 +188,7 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | No
         if isinstance(expr, Apply):
             return expr.prim.numeric(xp, [value(a, t) for a in expr.args], bindings)
         decl = model.var(expr.name)
-        if decl.kind is Kind.LABEL:
+        if decl.kind is Kind.LABEL and not decl.timed:
             return point.labels[decl.name]
         rdecl, time = resolve(model, expr.name, expr.time, n, t, i)
         key = Node(rdecl.name, time)

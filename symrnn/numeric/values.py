@@ -102,6 +102,10 @@ def read_values(model: Model, path: str | Path, exact: bool = False) -> dict:
 
 
 def _read(decl, value, exact: bool, dtype, path):
+    if decl.kind is Kind.LABEL and decl.timed:  # a label per step: a list over t, (n, 1)
+        if not isinstance(value, list):
+            raise NumericError(f"the label {decl.display('t')} is one per step: give a list over t")
+        return np.array([[_label(v)] for v in value])
     if decl.kind is Kind.LABEL:
         return np.array([_label(value)])
     if decl.kind is Kind.PARAMETER or not decl.timed:

@@ -179,8 +179,12 @@ def logsoftmax(xp, v):
 
 
 def basis(xp, y, size):
-    """The one-hot columns e_y (labels 1..size), one per label in ``y``."""
-    return (xp.arange(int(size))[:, None] == (xp.asarray(y).reshape(-1) - 1)[None, :]) * 1.0
+    """The one-hot columns e_y (labels 1..size), one per label in ``y``: a row of labels gives (size, B);
+    a stack of steps of them, (steps, 1, B), gives (steps, size, B)."""
+    y = xp.asarray(y)
+    if y.ndim < 2:
+        y = y.reshape(1, -1)
+    return (xp.arange(int(size))[:, None] == (y - 1)) * 1.0
 
 
 def component(xp, q, y):
@@ -235,8 +239,25 @@ NEG = Primitive("neg", 1, lambda s, n: s[0], al.neg, lambda xp, a, b: -a[0], tex
                 tight=True)
 LOGSOFTMAX = Primitive("LS", 1, _column_shape, LogSoftmax, lambda xp, a, b: logsoftmax(xp, a[0]),
                        text=_call(r"\text{LS}"), spellings=("LS",))
+def subscripted(base: str, sub: str) -> str:
+    """``base`` with the subscript ``sub``, merged into a subscript ``base`` ends with (``q_{t}``, ``y_{t}``:
+    ``q_{t, y_{t}}``, as students write a label per step; never a double subscript).
+
+    Examples
+    --------
+    >>> subscripted("q", "y"), subscripted("q_{t}", "y_{t}"), subscripted("q^{(t)}", "y")
+    ('q_{y}', 'q_{t, y_{t}}', 'q^{(t)}_{y}')
+    """
+    import re
+
+    merged = re.fullmatch(r"(?P<base>.*)_\{(?P<sub>(?:[^{}]|\{[^{}]*\})*)\}", base)
+    if merged and "^" not in base[merged.end("base"):]:
+        return f"{merged.group('base')}_{{{merged.group('sub')}, {sub}}}"
+    return f"{base}_{{{sub}}}"
+
+
 PICK = Primitive("pick", 2, _pick_shape, Component, _pick_numeric, frozenset({1}),
-                 text=lambda a: f"{a[0]}_{{{a[1]}}}")
+                 text=lambda a: subscripted(a[0], a[1]))
 SOFTMAX = Primitive("softmax", 1, _column_shape, Softmax, lambda xp, a, b: softmax(xp, a[0]),
                     text=_call("softmax"), spellings=("softmax",))
 

@@ -27,6 +27,7 @@ from symrnn.derive.pathsum import FactorKind
 from symrnn.graph.jacobians import symbolic
 from symrnn.model.declared import Kind
 from symrnn.operations.functions import function
+from symrnn.operations.primitives import subscripted
 from symrnn.operations.symbols import (
     Basis,
     Component,
@@ -101,7 +102,7 @@ class SymRNNLatexPrinter(LatexPrinter):
         inner = self._print(expr.arg)
         if not isinstance(expr.arg, Var):
             inner = rf"\left({inner}\right)"
-        return rf"{inner}_{{{self._print(expr.label)}}}"
+        return subscripted(inner, self._print(expr.label))
 
     def _print_Elementwise(self, expr):
         fn = function(expr.fname)

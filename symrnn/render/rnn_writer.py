@@ -51,7 +51,7 @@ class _Printer:
             factor = "" if prim.constant is None else P.constant_text(prim.constant) + " "
             return rf"{factor}\sum_{{{decl.loop.index}}} {self.name(ref, decl.loop)}"
         if prim is P.PICK:
-            return P.write(prim, [(self.expr(args[0], loop), None), (self.model.var(args[1].name).latex, None)])
+            return P.write(prim, [(self.expr(args[0], loop), None), (self.expr(args[1], loop), None)])
         if prim is P.INNER and not isinstance(args[0], Ref):
             raise TypeError("an inner product a^T b prints only with a variable a")
         return P.write(prim, [(self.expr(a, loop), a.prim if isinstance(a, Apply) else None) for a in args])
@@ -81,7 +81,11 @@ def spec_text(model: Model) -> str:
             name = v.latex.replace("{t}", v.loop.index) if v.timed else v.latex
             lines.append(f"input {name} \\in {_space(v.shape)}{onehot}{over}")
         elif v.kind is Kind.LABEL:
-            lines.append(f"label {v.latex} \\in \\{{1 \\dots {_dim(v.shape[0])}\\}}")
+            over = ""
+            if v.timed and (v.loop.start, v.loop.stop, v.loop.index) != (1, N, "t"):
+                over = f" for {v.loop.index} = {_time(None, v.loop.start)}..({_time(None, v.loop.stop)})"
+            name = v.latex.replace("{t}", v.loop.index) if v.timed else v.latex
+            lines.append(f"label {name} \\in \\{{1 \\dots {_dim(v.shape[0])}\\}}{over}")
     for v in model.parameters:
         lines.append(f"param {v.latex} \\in {_space(v.shape)}")
     block, current = [], None

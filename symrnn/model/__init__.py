@@ -13,6 +13,7 @@ from symrnn.model.builder import (
     mean,
     relu,
     sigmoid,
+    softmax,
     sqnorm,
     sqrt,
     sum_components,
@@ -23,6 +24,6 @@ from symrnn.model.declared import Apply, Definition, Kind, Loop, Model, Ref, Var
 
 __all__ = [
     "LS", "Apply", "Definition", "Kind", "Loop", "Model", "ModelBuilder", "Ref", "Term",
-    "VarDecl", "concat", "exp", "g", "identity", "inner", "log", "mean", "relu", "sigmoid", "sqnorm", "sqrt",
+    "VarDecl", "concat", "exp", "g", "identity", "inner", "log", "mean", "relu", "sigmoid", "softmax", "sqnorm", "sqrt",
     "sum_components", "tanh", "transfer",
 ]

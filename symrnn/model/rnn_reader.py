@@ -713,8 +713,10 @@ class _Reader:
             else:
                 self._statement(stmt, loop)  # raises: declarations go outside loops
         self._states = {}
-        states = [(tok, self._loop_template(tok, loop)) for tok, expr in defs
-                  if self._reads_itself(self._loop_template(tok, loop), expr, lets, index)]
+        # a state: a variable of the loop that an equation of the loop reads at an earlier step (itself,
+        # or another's: output feedback, h_t reading p_{t-1} defined after it)
+        states = [(tok, self._loop_template(tok, loop)) for tok, _ in defs
+                  if any(self._reads_itself(self._loop_template(tok, loop), expr, lets, index) for _, expr in defs)]
         for tok, template in sorted(states, key=lambda s: self._first_use(s[1], body)):
             self._states[template] = self._declare_state(tok, template, loop, direction, over)
         for stmt in body:

@@ -478,7 +478,8 @@ class _Reader:
     def _statement(self, stmt: Tree, loop) -> None:
         kind = stmt.data
         if kind == "model_decl":
-            raise self.src.at(stmt, "`model` comes first in a spec, before any other line")
+            raise self.src.at(stmt, "`model` comes first in a spec, before any other line",
+                              "move this line to the top of the file")
         handler = getattr(self, "_" + kind)
         handler(stmt, loop)
 
@@ -486,7 +487,7 @@ class _Reader:
         names = [t for t in stmt.children[1:] if isinstance(t, Token)]
         for tok in names:
             if str(tok) in self.sizes:
-                raise self.src.at(tok, f"size {tok} is declared twice")
+                raise self.src.at(tok, f"size {tok} is declared twice", "declare each size once: sizes m, d, K")
             if str(tok) in ("n", "i", "t"):
                 raise self.src.at(tok, f"{tok} is the sequence length, label position or loop index, not a size",
                                   "choose another letter for this dimension")
@@ -526,7 +527,8 @@ class _Reader:
     def _declared(self, tok: Token) -> str:
         display = normalize(str(tok))
         if display in self.static or display in self.labels:
-            raise self.src.at(tok, f"{display} is declared twice")
+            raise self.src.at(tok, f"{display} is declared twice",
+                              "declare each name once, or give one of them another name")
         return display
 
     def _param_decl(self, stmt: Tree, loop) -> None:
@@ -544,7 +546,8 @@ class _Reader:
         space = next(c for c in stmt.children if isinstance(c, Tree) and c.data == "space")
         shape = self._space(space)
         if shape[1] != 1:
-            raise self.src.at(space, "an input is a vector: R^d, not a matrix")
+            raise self.src.at(space, "an input is a vector: R^d, not a matrix",
+                              "declare a matrix as a param, or the input's columns as inputs of their own")
         onehot = any(isinstance(c, Token) and c.type == "ONEHOT" for c in stmt.children)
         head = next((c for c in stmt.children if isinstance(c, Tree) and c.data == "loop_head"), None)
         index = str(head.children[1]) if head is not None else "t"
@@ -596,7 +599,8 @@ class _Reader:
         tok = stmt.children[1]
         display = normalize(str(tok))
         if self.loss is not None:
-            raise self.src.at(tok, "the loss is given twice")
+            raise self.src.at(tok, "the loss is given twice",
+                              "keep one `loss NAME` line; add losses in a definition (L = L_a + L_b)")
         if display not in self.static:
             raise self._unknown(tok, display, None)
         self.loss = (tok, self.static[display])
@@ -651,7 +655,8 @@ class _Reader:
     def _bounds(self, head: Tree) -> tuple:
         index = str(head.children[1])
         if index in ("n", "i") or index in self.sizes:
-            raise self.src.at(head.children[1], f"{index} cannot be a loop index (it is a length or a size)")
+            raise self.src.at(head.children[1], f"{index} cannot be a loop index (it is a length or a size)",
+                              "use another letter: for t = 1..n, for j = 1..(i-1)")
         bounds = [c for c in head.children if isinstance(c, Tree) and c.data == "bound"]
         start, stop = (self._bound(b) for b in bounds)
         if start == 1 and stop != 1:
@@ -688,7 +693,8 @@ class _Reader:
                                    f"index {loop.index} once",
                               f"write it with its index, e.g. {display}^{{({loop.index})}}")
         if any(t.template == template for t in self.timed) or display in self.static:
-            raise self.src.at(tok, f"{display} is defined twice")
+            raise self.src.at(tok, f"{display} is defined twice",
+                              "give each variable one equation; name another value differently (a_t, \\tilde{a}_t)")
         return template
 
     def _for_block(self, stmt: Tree, loop) -> None:
@@ -901,7 +907,8 @@ class _Reader:
         if prim is P.CONCAT:
             return self._guard(tree, lambda: B.concat(*args))
         if len(args) != 1:
-            raise self.src.at(tok, f"{name} takes one argument, got {len(args)}")
+            raise self.src.at(tok, f"{name} takes one argument, got {len(args)}",
+                                  f"apply it to one vector, e.g. {name}(W h + b); CONCAT(a, b) stacks vectors first")
         return self._guard(tree, lambda: B.apply(prim, args[0]))
 
     def _sum(self, tree: Tree, index: str | None):

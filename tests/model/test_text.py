@@ -225,3 +225,24 @@ def test_a_label_range_that_does_not_match_its_vector_is_a_shape_error():
     message = _error(bad, ShapeError)
     # it passed or failed by the seed: labels drawn in 1..J picked components of a vector of K
     assert "but the label y ranges over 1..J; they must match" in message
+
+
+_REFUSALS = [  # (spec text, what the error says, what the hint says)
+    ("sizes m\nsizes m\n", "size m is declared twice", "declare each size once"),
+    ("sizes m\nparam W \\in \\mathbb{R}^{m}\nparam W \\in \\mathbb{R}^{m}\n", "W is declared twice",
+     "declare each name once, or give one of them another name"),
+    ("sizes m\ninput X \\in \\mathbb{R}^{m \\times m}\n", "an input is a vector", "declare a matrix as a param"),
+    ("sizes m\nparam w \\in \\mathbb{R}^{1}\nL = w\nloss L\nloss L\n", "the loss is given twice", "keep one `loss NAME`"),
+    ("sizes m\nfor n = 1..n:\n    a_n = b_n\n", "n cannot be a loop index", "use another letter"),
+    ("sizes m\nparam w \\in \\mathbb{R}^{1}\ninput x_t \\in \\mathbb{R}^{1}\nfor t = 1..n:\n    a_t = w x_t\n"
+     "    a_t = w x_t\n",
+     "a_{t} is defined twice", "give each variable one equation"),
+    ("sizes m\nparam w \\in \\mathbb{R}^{1}\nL = \\tanh(w, w)\nloss L\n", "tanh takes one argument", "apply it to one vector"),
+    ("sizes m\nmodel x\n", "`model` comes first", "move this line to the top"),
+]
+
+
+@pytest.mark.parametrize("text, message, hint", _REFUSALS, ids=[r[1][:30] for r in _REFUSALS])
+def test_refusals_say_what_to_write_instead(text, message, hint):
+    error = _error(text)
+    assert message in error and f"hint: {hint}" in error, error

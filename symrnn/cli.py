@@ -101,7 +101,14 @@ def _sizes(model, pairs: tuple[str, ...]) -> dict:
     return sizes
 
 
-g_option = click.option("--g", "g", default=None, metavar="FUNCTION",
+def _given(ctx, param, value):
+    """An option's value, refused when it is given empty (``--g ''``, ``--out ''``)."""
+    if value is not None and not str(value).strip():
+        raise click.BadParameter("an empty value; leave the option out, or give one")
+    return value
+
+
+g_option = click.option("--g", "g", default=None, metavar="FUNCTION", callback=_given,
                         help=f"Transfer function g: g (abstract), {', '.join(concrete())}.")
 n_option = click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Sequence length.")
 i_option = click.option("--i", "i", type=click.IntRange(min=1), default=None,

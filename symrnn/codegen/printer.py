@@ -152,8 +152,9 @@ class CodePrinter(ColumnPrinter):
             if output is not None and fn.derivative is not None:
                 return self._wrap(fn.derivative(expr.arg, output))  # an Elementwise is an operand
             derivative = fn.derivative_at(expr.arg)
-            if derivative != expr:
+            if derivative != expr.func(fn.name + "'", expr.arg):  # written with the function (tanh: 1 - tanh^2)
                 return self._wrap(derivative)
+            fn = FUNCTIONS[fn.name + "'"]  # its own implementation (relu': a step)
         else:
             fn = FUNCTIONS[self.gen.bindings.get(fname, fname)]
         if fn.value is None:

@@ -175,6 +175,8 @@ class ColumnPrinter(ArrayPrinter):
             out = f"xp.sum({out}, axis=-2, keepdims=True)"  # 1^T v: the sum down each column
         elif isinstance(left, sp.Transpose) and _is_column(left.arg) and shape[1] == 1:
             out = f"xp.sum({self._wrap(left.arg)} * {right}, axis=-2, keepdims=True)"
+        elif isinstance(left, sp.MatrixExpr) and _is_number(left) and shape[0] == 1 and not al.same_dim(shape[1], 1):
+            out = f"{self._wrap(left)}.T * {right}"  # a number per sequence (1, B) times a row per sequence (B, k)
         elif _is_number(left) or (shape[0] == 1 and shape[1] == 1):
             out = f"{self._wrap(left)} * {right}"
         elif shape[0] == 1:  # an outer product a u^T: u may be a parameter, the same for every column

@@ -227,8 +227,10 @@ def write(prim: Primitive, args: list[tuple[str, Primitive | None]]) -> str:
     >>> write(MATVEC, [("W", None), ("a + b", ADD)]), write(ADD, [("a", None), ("-b", NEG)])
     ('W (a + b)', 'a - b')
     """
-    return prim.text([f"({text})" if prim.tight and inner is not None and inner.loose else text
-                      for text, inner in args])
+    # products read left to right (W x \odot U h is (W x) \odot U, then h): a right operand that is a
+    # product, a negation or a sum is bracketed, a left one only when it is a sum
+    return prim.text([f"({text})" if prim.tight and inner is not None and (inner.loose or k and inner.tight) else text
+                      for k, (text, inner) in enumerate(args)])
 
 
 MATVEC = Primitive("matvec", 2, _matvec_shape, lambda W, x: al.mul(W, x), lambda xp, a, b: a[0] @ a[1],

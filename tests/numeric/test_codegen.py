@@ -22,10 +22,11 @@ def _load(source: str, path):
     return module
 
 
+@pytest.mark.parametrize("g", ["tanh", "relu"])  # relu: a derivative with an implementation of its own
 @pytest.mark.parametrize("name", list(zoo.MODELS))
-def test_generated_module_computes_what_the_engine_does(name, tmp_path):
+def test_generated_module_computes_what_the_engine_does(name, g, tmp_path):
     model = zoo.get(name)
-    bindings = {f: "tanh" for f in model.abstract_functions}
+    bindings = {f: g for f in model.abstract_functions}
     module = _load(codegen(model, bindings=bindings), tmp_path / f"{name}_gradients.py")
     for n in (1, 4):
         i = (1 if n == 1 else 3) if model.positional else None

@@ -113,6 +113,8 @@ g_option = click.option("--g", "g", default=None, metavar="FUNCTION", callback=_
 n_option = click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Sequence length.")
 i_option = click.option("--i", "i", type=click.IntRange(min=1), default=None,
                         help="Label position, for the models that have one (bidirectional, tagger).")
+truncate_option = click.option("--truncate", "truncate", type=click.IntRange(min=0), default=None, metavar="K",
+                               help="Truncated BPTT: only the paths that go back at most K steps (the path sum).")
 layout_option = click.option("--layout", type=click.Choice(LAYOUTS), default="numerator",
                              show_default=True,
                              help="numerator: Jacobians and row gradients (question sheet); denominator: "
@@ -146,7 +148,9 @@ def main(ctx, debug: bool) -> None:
 @g_option
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of paths.")
 @click.option("--all", "list_all", is_flag=True, help=f"List even more than {LIST_LIMIT} paths.")
-def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only: bool, list_all: bool) -> None:
+@truncate_option
+def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only: bool, list_all: bool,
+          truncate: int | None) -> None:
     """List the directed paths from WRT to the loss, one per line, then their number.
 
     \b
@@ -159,15 +163,19 @@ def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only
 
     G = unroll(_model(model, g), n, i)
     source = find_node(G, wrt)
-    count = count_paths(G, source)
+    count = count_paths(G, source, truncate=truncate)
     if not count_only:
         if count > LIST_LIMIT and not list_all:
             raise SymRNNError(f"there are {approximate(count)} paths; listing more than {LIST_LIMIT} needs --all "
                               f"(or use --count; the factored form, symrnn derive {model} --form closed, "
                               "avoids the paths altogether)")
-        for path in iter_paths(G, source):
+        for path in iter_paths(G, source, truncate=truncate):
             click.echo(path_line(G, path))
     click.echo(count_line(count))
+    if truncate is not None:
+        steps = "step" if truncate == 1 else "steps"
+        click.echo(f"(truncated to the paths that go back at most {truncate} {steps}; "
+                   f"{approximate(count_paths(G, source) - count)} more go back further)")
 
 
 @main.command()
@@ -186,8 +194,9 @@ def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only
 @click.option("--edge-labels", is_flag=True, help="Label graph edges with D(a -> b).")
 @click.option("--pdf", "make_pdf", is_flag=True, help="Also compile DIR/derivation.pdf with pdflatex.")
 @click.option("--inline", is_flag=True, help="Print interims (pre-activations, gates) expanded, not by name.")
+@truncate_option
 def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str, layout: str, out: Path | None,
-           formats, edge_labels: bool, make_pdf: bool, inline: bool) -> None:
+           formats, edge_labels: bool, make_pdf: bool, inline: bool, truncate: int | None) -> None:
     """Print d(loss)/d(WRT) in LaTeX: as a sum over paths of products of edge Jacobians, as the
     backward recursion of the total derivatives, or in closed form (a sum over t).
 
@@ -205,6 +214,9 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     from symrnn.render.latex import latex
 
     m = _model(model, g)
+    if truncate is not None and form != "pathsum":
+        raise SymRNNError("--truncate applies to the path sum (--form pathsum): the recursion and the closed form "
+                          "of truncated BPTT are not printed yet")
     G = None
     if form in ("recursion", "closed") and out is None:
         # these forms do not depend on n: a parameter's are found on a short graph (n = 1000000 took 77 s)
@@ -220,7 +232,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     parts = []
     ps = None
     if form in ("pathsum", "all"):
-        ps = pathsum(m, node, n, graph=G, layout=layout, inline=inline)
+        ps = pathsum(m, node, n, graph=G, layout=layout, inline=inline, truncate=truncate)
         parts.append(latex(ps))
     if form == "recursion":
         parts.append(latex(recursion(m, node.name, layout, inline)))
@@ -269,8 +281,9 @@ def _paths_to_draw(G, node) -> tuple:
 @click.option("--size", "size_pairs", multiple=True, metavar="NAME=INT",
               help="A dimension, e.g. --size m=4 (repeatable; default m=4, d=3, K=5).")
 @click.option("--wrt", "wrt", multiple=True, help="Check only these (repeatable; default every parameter).")
+@truncate_option
 def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, seed: int, size_pairs,
-          wrt) -> None:
+          wrt, truncate: int | None) -> None:
     """Evaluate each printed form of each gradient and compare it with finite differences.
 
     Prints one row per printed formula (the path sum and the closed form of each
@@ -294,7 +307,10 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
         bindings[f] = "tanh"
         click.echo(f"{f} is abstract: checking with {f} = tanh (choose with --g)")
     sizes = _sizes(m, size_pairs)
-    forms = forms or ("pathsum", "closed", "recursion")
+    forms = forms or (("pathsum",) if truncate is not None else ("pathsum", "closed", "recursion"))
+    if truncate is not None and set(forms) != {"pathsum"}:
+        raise SymRNNError("--truncate checks the path sum (--form pathsum) against the truncated gradient; the "
+                          "recursion and the closed form of truncated BPTT are not printed yet")
     from rich.progress import Progress
 
     from symrnn.numeric.forward import concrete_shape
@@ -307,8 +323,10 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
     with Progress(transient=True, disable=total < 500 or not sys.stderr.isatty()) as bar:
         task = bar.add_task("finite differences", total=total or None)
         rows = check_model(m, n, sizes, seed, list(wrt) or None, bindings, forms=forms, layout=layout, i=i,
-                           progress=lambda: bar.advance(task))
+                           progress=lambda: bar.advance(task), truncate=truncate)
     where = f"n = {n}" + (f", i = {i}" if i is not None else "")
+    if truncate is not None:
+        where += f", truncated to {truncate} step{'' if truncate == 1 else 's'} back"
     shown = [where, *(f"{k} = {v}" for k, v in sizes.items()), f"seed {seed}"]
     table = Table(title=terminal_text(f"{m.name}, ") + ", ".join(shown)
                   + f", {layout} layout: printed formulas against finite differences")

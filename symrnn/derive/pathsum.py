@@ -154,6 +154,10 @@ class PathSum:
         The layout it prints in; numerator by default.
     inline : bool, optional
         Whether interims print expanded instead of by name.
+    truncate : int or None, optional
+        Truncated BPTT: only the paths that go back at most this many steps are in the sum.
+    dropped : int, optional
+        With ``truncate``, how many paths it leaves out.
 
     Attributes
     ----------
@@ -196,6 +200,8 @@ class PathSum:
     families: tuple[tuple[str, str], ...]
     layout: Layout = Layout.NUMERATOR
     inline: bool = False
+    truncate: int | None = None
+    dropped: int = 0
 
     @property
     def model(self) -> Model:
@@ -255,7 +261,8 @@ def _common_suffix(paths: list[Path]) -> int:
 
 
 def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = None,
-            layout: Layout = Layout.NUMERATOR, i: int | None = None, inline: bool = False) -> PathSum:
+            layout: Layout = Layout.NUMERATOR, i: int | None = None, inline: bool = False,
+            truncate: int | None = None) -> PathSum:
     """Derive ``d loss / d wrt`` as a sum over the directed paths of the graph unrolled for ``n``.
 
     Parameters
@@ -276,6 +283,9 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
         The label position, for the models that read one.
     inline : bool
         Print the interims (pre-activations, gates) expanded instead of by name.
+    truncate : int, optional
+        Truncated BPTT: keep only the paths that go back at most ``truncate`` steps
+        (:func:`symrnn.paths.steps_back`), and say how many were left out.
 
     Returns
     -------
@@ -304,16 +314,22 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
     loss = G.graph["loss"]
     if source == loss:
         raise SymRNNError("the loss cannot be differentiated with respect to itself")
-    count = count_paths(G, source, loss)
-    if count == 0:
+    if truncate is not None and truncate < 0:
+        raise SymRNNError(f"truncate is a number of steps, 0 or more; got {truncate}")
+    total = count_paths(G, source, loss)
+    count = total if truncate is None else count_paths(G, source, loss, truncate)
+    if total == 0:
         raise SymRNNError(f"the loss does not depend on {G.nodes[source]['latex']}: there is no path")
+    if count == 0:
+        raise SymRNNError(f"no path from {G.nodes[source]['latex']} to the loss goes back {truncate} steps or fewer; "
+                          f"the shortest goes back more: choose a larger truncation")
     if count > MAX_TERMS:
         raise SymRNNError(
             f"there are {count} paths from {G.nodes[source]['latex']} to the loss; the path sum is "
             f"written out up to {MAX_TERMS} terms, as its size grows with the square of the paths' "
             "length: choose a smaller n (symrnn paths --count still counts them)"
         )
-    paths = list(iter_paths(G, source, loss))
+    paths = list(iter_paths(G, source, loss, truncate))
     families = dict(_families(model))
     k = _common_suffix(paths) if len(paths) > 1 else 0
     shared = None
@@ -332,7 +348,8 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
                 factors.append(Factor(FactorKind.EDGE, ((u, v),)))
         factors.append(Factor(FactorKind.PARTIAL, (edges[-1],)))
         terms.append(tuple(factors))
-    return PathSum(nx.freeze(G), source, loss, tuple(paths), tuple(terms), shared, _families(model), layout, inline)
+    return PathSum(nx.freeze(G), source, loss, tuple(paths), tuple(terms), shared, _families(model), layout, inline,
+                   truncate, total - count)
 
 
 def _is_number(model: Model, node: Node) -> bool:

@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from symrnn.derive.pathsum import pathsum
-from symrnn.errors import SymRNNError
+from symrnn.errors import NumericError, SymRNNError
 from symrnn.graph.node import Node
 from symrnn.numeric.evaluate import evaluate_adjoints, evaluate_closed_form, evaluate_pathsum
 from symrnn.numeric.forward import Point, concrete_shape, forward, loss, random_point
@@ -53,7 +53,7 @@ def relative_error(a, b, mask=None) -> float:
 
 
 def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = STEP,
-                       coordinates: list | None = None, progress=None) -> np.ndarray:
+                       coordinates: list | None = None, progress=None, holds: dict | None = None) -> np.ndarray:
     """Central differences of the loss in each entry of ``node``, shaped like it.
 
     ``node`` is a leaf (a parameter, an input) or a computed variable, whose value
@@ -81,6 +81,9 @@ def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = ST
         The entries to differentiate in; all by default.
     progress : callable, optional
         Called with no argument after each entry.
+    holds : dict, optional
+        Computed nodes held at these values while ``node`` moves (what they feed is recomputed
+        from the held value): the paths through them are cut (:func:`truncated_reference`).
 
     Returns
     -------
@@ -113,8 +116,8 @@ def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = ST
 
     def at(value):
         if leaf:
-            return loss(G, point.with_leaf(node, value), dtype=np.longdouble)
-        return loss(G, point, dtype=np.longdouble, overrides={node: value})
+            return loss(G, point.with_leaf(node, value), dtype=np.longdouble, overrides=holds)
+        return loss(G, point, dtype=np.longdouble, overrides={**(holds or {}), node: value})
 
     def central(idx, h):
         plus, minus = base.copy(), base.copy()
@@ -243,6 +246,58 @@ class CheckRow:
         return float(diff.max(initial=0.0)) if np.isfinite(diff).all() else float("nan")
 
 
+def truncated_reference(G: nx.DiGraph, point: Point, node: Node, truncate: int,
+                        coordinates: list | None = None, progress=None) -> np.ndarray:
+    """The truncated-BPTT gradient in ``node`` (the paths that go back at most ``truncate`` steps),
+    from finite differences of the forward pass alone, with nodes held: independent of the edge
+    Jacobians and of path enumeration.
+
+    For the paths that leave the steps at time ``t`` (a node at ``t`` read by one outside the loops,
+    ``L_t`` or ``h_n``) and go back at most K steps: differences with the nodes after ``t`` and
+    before ``t - K`` held at their values, minus the same with the nodes after ``t - 1`` held;
+    plus the paths that meet no step (``V -> l -> o``): differences with every step held.
+    A model whose steps read only their own and the previous step (every recurrence one step
+    forward, nothing computed outside the loops read inside them) has such paths only.
+
+    Raises
+    ------
+    NumericError
+        For a model with other reads (a backward loop, ``z_0 = h_n``, ``h_n`` read by a loop).
+
+    Examples
+    --------
+    >>> from symrnn import unroll, zoo
+    >>> from symrnn.numeric.forward import random_point
+    >>> G = unroll(zoo.elman("tanh"), 4)
+    >>> point = random_point(G.graph["model"], G, {"m": 2, "d": 2, "K": 3})
+    >>> full = finite_differences(G, point, Node("W_hx"))
+    >>> bool(np.allclose(truncated_reference(G, point, Node("W_hx"), 3), full))  # K >= n - 1: all paths
+    True
+    """
+    from symrnn.model.declared import Kind
+
+    for u, v in G.edges:
+        if u.t is not None and v.t is not None and v.t - u.t not in (0, 1):
+            raise NumericError(f"the truncated check covers recurrences one step forward; {G.nodes[v]['latex']} "
+                               f"reads {G.nodes[u]['latex']}")
+        if u.t is None and v.t is not None and G.nodes[u]["kind"] not in (Kind.PARAMETER, Kind.INPUT):
+            raise NumericError(f"the truncated check covers models whose steps read no value computed outside the "
+                               f"loops; {G.nodes[v]['latex']} reads {G.nodes[u]['latex']}")
+    base = forward(G, point, dtype=np.longdouble)
+    timed = [v for v in G if v.t is not None and v != node and G.nodes[v]["kind"] not in (Kind.PARAMETER, Kind.INPUT)]
+    exits = sorted({u.t for u, v in G.edges if u.t is not None and v.t is None})
+
+    def held(low, high):
+        holds = {v: base[v] for v in timed if v.t > high or v.t < low}
+        return finite_differences(G, point, node, coordinates=coordinates, progress=progress, holds=holds)
+
+    first = min((v.t for v in timed), default=0)
+    total = held(first + 1, first - 1)  # every step held: the paths that meet no step (V -> l -> o)
+    for t in exits:
+        total = total + held(t - truncate, t) - held(t - truncate, t - 1)
+    return total
+
+
 def check_pathsum(ps, point: Point, reference: np.ndarray | None = None, mask=None) -> CheckRow:
     """Compare the printed path sum of ``ps`` with finite differences at ``point`` (or ``reference``)."""
     G = ps.graph
@@ -304,7 +359,8 @@ def sample_coordinates(shape: tuple, limit: int, rng) -> list | None:
 
 def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None = None,
                 bindings: dict | None = None, forms=("pathsum",), layout: str = "numerator",
-                i: int | None = None, max_coordinates: int = MAX_COORDINATES, progress=None) -> list[CheckRow]:
+                i: int | None = None, max_coordinates: int = MAX_COORDINATES, progress=None,
+                truncate: int | None = None) -> list[CheckRow]:
     """Check the printed forms of the gradient in every parameter (or in ``wrt``) for length ``n``.
 
     ``forms`` chooses among "pathsum" (the sum over paths), "closed" (the closed form
@@ -312,7 +368,8 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     the recursion, against finite differences in that variable). ``i`` is the label
     position of the models that have one. A parameter with more than ``max_coordinates``
     entries is compared on that many random entries (``CheckRow.checked`` says how many);
-    ``progress()`` is called once per finite difference taken.
+    ``progress()`` is called once per finite difference taken. With ``truncate`` the path sum of
+    truncated BPTT is compared with :func:`truncated_reference` (the path sum only).
 
     Parameters
     ----------
@@ -374,7 +431,7 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     point = random_point(model, G, sizes, seed, bindings)
     names = wrt if wrt is not None else [p.latex for p in model.parameters]
     with np.errstate(all="ignore"):  # an overflow shows in the table as NaN or Inf, and fails there
-        rows = _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress)
+        rows = _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress, truncate)
         kinked = [f for f in model.functions if not FUNCTIONS[dict(bindings or {}).get(f, f)].smooth]
         if all(r.passed for r in rows) or not kinked:
             return rows
@@ -384,7 +441,7 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
         for attempt in range(1, KINK_RETRIES + 1):
             moved = seed + 7919 * attempt
             other = random_point(model, G, sizes, moved, bindings)
-            retry = _check(model, n, G, other, names, forms, layout, i, moved, max_coordinates, None)
+            retry = _check(model, n, G, other, names, forms, layout, i, moved, max_coordinates, None, truncate)
             if all(r.passed for r in retry):
                 note = (f"{', '.join(kinked)} has a kink, where finite differences are not the derivative: the "
                         f"check failed at the point of seed {seed} and passes at the point of seed {moved}, "
@@ -393,7 +450,8 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
         return rows
 
 
-def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress) -> list[CheckRow]:
+def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress,
+           truncate=None) -> list[CheckRow]:
     from symrnn.derive.adjoints import closed_form, recursion
     from symrnn.graph.unroll import find_node
     from symrnn.paths import count_paths
@@ -413,15 +471,20 @@ def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, p
             mask = np.zeros(shape, bool)
             mask[tuple(np.array(coords).T)] = True
         reference = None
-        if {Form.PATHSUM, Form.CLOSED} & set(forms):
+        if truncate is not None:
+            if set(forms) != {Form.PATHSUM}:
+                raise SymRNNError("a truncated check compares the path sum only")
+            reference = truncated_reference(G, point, node, truncate, coordinates=coords, progress=progress)
+        elif {Form.PATHSUM, Form.CLOSED} & set(forms):
             reference = finite_differences(G, point, node, coordinates=coords, progress=progress)
-        if count_paths(G, node) == 0:  # the loss does not depend on it here: its gradient is 0
+        if count_paths(G, node, truncate=truncate) == 0:  # the loss does not depend on it here: its gradient is 0
             zero = np.zeros_like(reference)
             rows += [CheckRow(G.nodes[node]["latex"], zero.shape, zero, reference, form, mask) for form in forms
                      if form is not Form.RECURSION]
             continue
         if Form.PATHSUM in forms:
-            rows.append(check_pathsum(pathsum(model, node, n, graph=G, layout=layout), point, reference, mask))
+            rows.append(check_pathsum(pathsum(model, node, n, graph=G, layout=layout, truncate=truncate), point,
+                                      reference, mask))
         if Form.CLOSED in forms:
             rows.append(check_closed_form(closed_form(model, node, n, i, layout, graph=G), point, reference, mask))
         if Form.RECURSION in forms:

@@ -24,7 +24,20 @@ def _distances(C: nx.DiGraph, target: Node) -> dict[Node, int]:
     return nx.single_source_shortest_path_length(C.reverse(copy=False), target)
 
 
-def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> Iterator[Path]:
+def steps_back(path: Path) -> int:
+    """How many steps a path goes back in time: its edges between two times (``h^{(1)} -> h^{(2)}``).
+
+    Truncated BPTT keeps the paths that go back at most K steps.
+
+    Examples
+    --------
+    >>> steps_back((Node("W"), Node("h", 1), Node("h", 2), Node("h", 3), Node("o")))
+    2
+    """
+    return sum(1 for u, v in zip(path, path[1:], strict=False) if u.t is not None and v.t is not None and u.t != v.t)
+
+
+def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None, truncate: int | None = None) -> Iterator[Path]:
     """Yield every directed path from ``source`` to ``target`` (the loss), lazily.
 
     The paths come in a stable order: at each node the successor nearest to the target first,
@@ -38,6 +51,8 @@ def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> Itera
         Where the paths start (a parameter, an input, any node).
     target : Node, optional
         Where they end; the loss by default.
+    truncate : int, optional
+        Only the paths that go back at most this many steps (:func:`steps_back`): truncated BPTT.
 
     Yields
     ------
@@ -66,24 +81,31 @@ def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> Itera
     succ = {v: sorted(C.successors(v), key=key) for v in C}
     stack: list[tuple[Node, int]] = [(source, 0)]
     path: list[Node] = [source]
+    back = [0]  # steps back so far, per node of the path
     while stack:
         node, i = stack[-1]
         if node == target:
             yield tuple(path)
             stack.pop()
             path.pop()
+            back.pop()
             continue
         if i < len(succ[node]):
             stack[-1] = (node, i + 1)
             nxt = succ[node][i]
+            steps = back[-1] + (node.t is not None and nxt.t is not None and node.t != nxt.t)
+            if truncate is not None and steps > truncate:
+                continue  # and every path through this edge goes back too far
             stack.append((nxt, 0))
             path.append(nxt)
+            back.append(steps)
         else:
             stack.pop()
             path.pop()
+            back.pop()
 
 
-def count_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> int:
+def count_paths(G: nx.DiGraph, source: Node, target: Node | None = None, truncate: int | None = None) -> int:
     """The number of directed paths from ``source`` to ``target``, without listing them.
 
     Dynamic programming over the cone between them: linear in the size of the graph, exact
@@ -97,6 +119,8 @@ def count_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> int:
         Where the paths start.
     target : Node, optional
         Where they end; the loss by default.
+    truncate : int, optional
+        Count only the paths that go back at most this many steps (:func:`steps_back`).
 
     Returns
     -------
@@ -114,7 +138,18 @@ def count_paths(G: nx.DiGraph, source: Node, target: Node | None = None) -> int:
     C = cone(G, source, target)
     if source not in C:
         return 0
-    ways: dict[Node, int] = {}
+    if truncate is None:
+        ways: dict[Node, int] = {}
+        for v in reversed(list(nx.topological_sort(C))):
+            ways[v] = 1 if v == target else sum(ways[w] for w in C.successors(v))
+        return ways[source]
+    # ways[v][k]: the paths from v to the target that go back exactly k steps, k <= truncate
+    within: dict[Node, list[int]] = {}
     for v in reversed(list(nx.topological_sort(C))):
-        ways[v] = 1 if v == target else sum(ways[w] for w in C.successors(v))
-    return ways[source]
+        row = [1] + [0] * truncate if v == target else [0] * (truncate + 1)
+        for w in C.successors(v):
+            shift = int(v.t is not None and w.t is not None and v.t != w.t)
+            for k in range(truncate + 1 - shift):
+                row[k + shift] += within[w][k]
+        within[v] = row
+    return sum(within[source])

@@ -343,6 +343,11 @@ class SymRNNLatexPrinter(LatexPrinter):
         out.append((r" \\" + "\n").join(f"  {left} &= {right}" for left, right in self.pathsum_where(ps)))
         out.append(r"\end{align*}")
         notes = self.pathsum_notes(ps)
+        if ps.truncate is not None:
+            steps = "step" if ps.truncate == 1 else "steps"
+            notes.insert(0, f"Truncated backpropagation through time: only the {len(ps.paths)} paths that go back at "
+                            f"most {ps.truncate} {steps} are summed; the {ps.dropped} that go back further are left "
+                            "out, so this is not the full gradient.")
         if ps.grouped:
             notes.insert(0, f"The {len(terms)} paths are grouped by the step at which they leave "
                             f"${G.nodes[ps.wrt]['latex']}$: each bracket sums the paths that share that first edge.")

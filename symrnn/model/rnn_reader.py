@@ -831,6 +831,9 @@ class _Reader:
             return self._const(tok, str(tok))
         if kind == "divide":
             return self._divide(tree, index)
+        if kind == "sum_components":  # \mathbf{1}^\top v: the sum of v's components
+            inner = self._term(tree.children[1], index)
+            return self._guard(tree, lambda: B.sum_components(inner))
         if kind == "sqrt":  # \sqrt{a}
             inner = self._expr(tree.children[2], index)
             if isinstance(inner, _Const):

@@ -68,6 +68,8 @@ def test_a_mean_squared_error_reads_and_prints_back():
     (r"--W h_{t-1}", r"W h_{t-1}"),
     (r"W h_{t-1} + 2", r"W h_{t-1} + 2"),
     (r"3 - W h_{t-1}", r"-W h_{t-1} + 3"),
+    (r"W h_{t-1} + \mathbf{1}^\top x_t", r"W h_{t-1} + \operatorname{sum}(x_{t})"),
+    (r"W h_{t-1} - \mathbf{1}^{\top} (x_t \odot x_t)", r"W h_{t-1} - \operatorname{sum}(x_{t} \odot x_{t})"),
     (r"W (2 h_{t-1}) \odot (3 x_t)", r"6 (W h_{t-1} \odot x_{t})"),
 ])
 def test_constant_factors_anywhere_a_product_is_allowed(written, shown):

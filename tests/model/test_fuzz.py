@@ -16,12 +16,15 @@ from symrnn.errors import SpecError
 from symrnn.model.rnn_reader import parse_spec
 from tests.model.test_constants import MEAN_SQUARED
 
-SPECS = sorted((Path(__file__).parents[2] / "examples" / "specs").rglob("*.rnn"))
+SPECS = sorted((Path(__file__).parents[2] / "examples" / "specs").rglob("*.rnn")) + sorted(
+    (Path(__file__).parents[2] / "examples" / "literature").glob("*/model.rnn"))  # the whole language
 TEXTS = [p.read_text() for p in SPECS] + [MEAN_SQUARED]  # constants: 0.5, \frac{1}{2}, \frac{1}{n}
 ALPHABET = list("()[]{}^_\\=+-*,.:;$%#&|'\" \t\n0123456789tnijxyhgRm") + [
     "\\eta", "\\in", "\\dots", "for", "let", "loss", "param", "input", "CONCAT(", "LS(", "\\sum_t", "\x00", "\u00e9",
     "\\mathbb{R}^{", "    ", "\n    ", "^{(t-1)}", "_{", "onehot", "1 - ",
     "\\frac{", "}{", "0.5", ".25", "\\cdot", "/", "\\dfrac", "\\frac{1}{n}", "2 ", "0 ", "1e9",
+    "\\mathbf{1}^\\top ", "\\sqrt{", "\\operatorname{mean}(", "\\exp(", "\\log(", "label y_t \\in \\{1 \\dots K\\}",
+    "q_{t, y_t}", "y_{t-1}", "h_{n}", "_{0} = ",
 ]
 EXAMPLES = int(os.environ.get("SYMRNN_FUZZ_EXAMPLES", "1000"))
 

@@ -458,7 +458,7 @@ def codegen_command(model: str, backend: str, output: Path | None, g: str | None
 
     m = _model(model, g)
     bindings = {f: "tanh" for f in m.abstract_functions}
-    source = codegen(m, backend, bindings)
+    source = codegen(m, backend, bindings, source=model)
     if output is None:
         click.echo(source, nl=False)
     else:

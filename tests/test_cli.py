@@ -368,3 +368,11 @@ def test_an_out_folder_named_like_an_option_never_reaches_pdflatex(tmp_path, mon
     # pdflatex runs on a copy named document.tex in a folder of its own: the name is never an argument
     assert result.exit_code == 0, result.output
     assert (tmp_path / "-shell-escape" / "derivation.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_a_generated_module_says_how_to_regenerate_it_from_what_it_was_read_from(tmp_path):
+    out = tmp_path / "irnn.py"
+    result = CliRunner().invoke(main, ["codegen", "examples/literature/irnn/model.rnn", "--backend", "jax", "-o",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Regenerate with: symrnn codegen examples/literature/irnn/model.rnn --backend jax\n" in out.read_text()

@@ -609,11 +609,20 @@ class _Reader:
         if loop is not None:
             raise self.src.at(stmt, f"`{what}` declarations go outside the loops")
 
+    def _static_term(self, tok: Token, expr: Tree, display: str):
+        """The right-hand side of a definition outside the loops; ``h_0 = 0`` refused with what to write."""
+        value = self._expr(expr, None)
+        if isinstance(value, _Const) and value.value == 0:  # h_0 = 0, as handouts start a state
+            raise self.src.at(tok, f"{display} = 0: a variable is not set to a number",
+                              f"a zero initial state is a parameter given zeros: param {display} \\in "
+                              "\\mathbb{R}^{m}, and 0 for it in the values file (its gradient is reported too)")
+        return self._checked(value)
+
     def _let_def(self, stmt: Tree, loop) -> None:
         tok, expr = stmt.children[1], stmt.children[2]
         if loop is None:
             display = self._declared(tok)
-            term = self._term(expr, None)
+            term = self._static_term(tok, expr, display)
             ident = self._ident(display)
             self.static[display] = self._guard(tok, lambda: self.mb.interim(ident, term, latex=display))
             return
@@ -633,7 +642,7 @@ class _Reader:
         tok, expr = definition.children
         if loop is None:
             display = self._declared(tok)
-            term = self._term(expr, None)
+            term = self._static_term(tok, expr, display)
             ident = self._ident(display)
             self.static[display] = self._guard(tok, lambda: self.mb.define(ident, term, latex=display))
             return

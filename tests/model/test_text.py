@@ -239,6 +239,8 @@ _REFUSALS = [  # (spec text, what the error says, what the hint says)
      "a_{t} is defined twice", "give each variable one equation"),
     ("sizes m\nparam w \\in \\mathbb{R}^{1}\nL = \\tanh(w, w)\nloss L\n", "tanh takes one argument", "apply it to one vector"),
     ("sizes m\nmodel x\n", "`model` comes first", "move this line to the top"),
+    ("sizes m\nh_0 = 0\n", "h_{0} = 0: a variable is not set to a number",
+     "a zero initial state is a parameter given zeros: param h_{0}"),
 ]
 
 

@@ -107,7 +107,8 @@ class PythonEmitter:
         elif isinstance(s, Blank):
             self.line(depth, "")
         elif isinstance(s, Alloc):
-            self.line(depth, f"{s.name} = xp.zeros((n + 2, {s.rows}, B)){_trailing(s.comment)}")
+            fill = "ones" if s.ones else "zeros"
+            self.line(depth, f"{s.name} = xp.{fill}((n + 2, {s.rows}, B)){_trailing(s.comment)}")
         elif isinstance(s, Assign):
             self.assign(s, depth)
         elif isinstance(s, Select):

@@ -205,7 +205,7 @@ class Generator(Backward, Passes, Stacking):
         for v in model.variables:
             if v.timed and v.kind in (Kind.STATE, Kind.DEFINED, Kind.INTERIM) and v.name not in self.locals:
                 name = var_name(v.name)
-                add(Alloc(name, rows(v), f"{v.display(T)} at {name}[t], t = 0..n+1"))
+                add(Alloc(name, rows(v), f"{v.display(T)} at {name}[t], t = 0..n+1", ones=True))
                 if v.kind is Kind.STATE and model.var(v.init).kind is Kind.PARAMETER:
                     self.start_state(v)  # an initial state defined before the loop: where it is computed
         for v in model.variables:

@@ -99,11 +99,13 @@ class Labels:
 
 @dataclass(frozen=True)
 class Alloc:
-    """A timeline of zeros, ``(n + 2, rows, B)``."""
+    """A timeline ``(n + 2, rows, B)`` of zeros (``ones``: of ones, for values whose padding may be an
+    argument of 1/a, log a or sqrt a in a computation over all steps; no padding entry is used)."""
 
     name: str
     rows: str
     comment: str = ""
+    ones: bool = False
 
 
 @dataclass(frozen=True)

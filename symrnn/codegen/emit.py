@@ -223,8 +223,8 @@ class JaxEmitter(PythonEmitter):
         first = py_time(s.first)
         count = py_time(s.end - s.first if s.step == 1 else s.first - s.end)
         self.lines[head:head] = [
-            "    " * depth + "def _step(k, state):",
-            "    " * (depth + 1) + f"t = {first} {'+' if s.step == 1 else '-'} k",
+            "    " * depth + "def _step(_k, state):",
+            "    " * (depth + 1) + f"t = {first} {'+' if s.step == 1 else '-'} _k",
             "    " * (depth + 1) + f"{state} = state",
         ]
         self.line(depth + 1, f"return {state}")

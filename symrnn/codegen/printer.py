@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from symrnn.codegen.generator import Generator
 
 #: Names a generated module uses for itself; a variable with one of them is renamed (:func:`var_name`).
-RESERVED = {"t", "n", "i", "k", "xp", "B", "sum", "range", "len", "params", "inputs", "labels", "grads", "grad",
+RESERVED = {"t", "n", "i", "xp", "B", "sum", "range", "len", "params", "inputs", "labels", "grads", "grad",
             "loss", "state", "jax", "torch", "TorchArrays", "side_by_side", "unside", *HELPERS,
             *(f.value.__name__ for f in FUNCTIONS.values() if f.value is not None)}
 

@@ -3,7 +3,9 @@
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from symrnn import zoo
@@ -137,3 +139,23 @@ def test_generated_modules_agree_across_backends(name, backend, tmp_path):
     source = (tmp_path / f"{name}_{backend}.py").read_text()
     assert [line for line in source.splitlines() if line.startswith("import ")] == [f"import {backend}"] + (
         ["import jax.numpy as xp  # noqa: E402"] if backend == "jax" else [])
+
+
+def test_a_size_named_k_is_a_name_like_any_other(tmp_path):
+    from symrnn.model.rnn_reader import parse_spec
+
+    spec = Path(__file__).parents[2] / "examples" / "specs" / "elman.rnn"
+    source = spec.read_text().replace("sizes m, d, K", "sizes m, d, k").replace("{K}", "{k}") \
+        .replace("K \\times", "k \\times").replace("1 \\dots K", "1 \\dots k")
+    model = parse_spec(source, "elk.rnn").bind(g="tanh")
+    module = _load(codegen(model, "jax"), tmp_path / "elk.py")  # the JAX loop counter is _k
+    rng = np.random.default_rng(0)
+    from symrnn.numeric.forward import concrete_shape
+
+    sizes = {"m": 3, "d": 2, "k": 4}
+    params = {p.name: rng.normal(size=concrete_shape(model, p.name, sizes)) for p in model.parameters}
+    inputs, labels = {"x": rng.normal(size=(3, 2, 2))}, {"y": np.array([1, 4])}
+    reference = CompiledGradient(model)(params, inputs, labels, 3).gradients
+    grads = module.gradients(params, inputs, labels, 3)[1]
+    for name, ref in reference.items():
+        assert relative_error(np.asarray(grads[name]), ref) < 1e-12, name

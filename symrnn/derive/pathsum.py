@@ -246,9 +246,22 @@ class PathSum:
         return latex(self)
 
 
+def _taken(model: Model) -> set[str]:
+    """The capital letters the model's own names start with (``A`` of ``A``, ``C^{t}``, ``W`` of ``W^{hx}``)."""
+    return {v.latex[0] for v in model.variables if v.latex[:1].isalpha() and not v.latex[1:2].isalpha()}
+
+
+def _shared_name(model: Model) -> str:
+    """The name of the loss-side product all paths share: ``A``, or another letter no variable has."""
+    return next(c for c in "A" + FAMILY_LETTERS + "DIO" if c not in _taken(model))
+
+
 def _families(model: Model) -> tuple[tuple[str, str], ...]:
+    """Each state and the letter of its recurrence edges (``B^{t}``), never a letter a variable of the
+    model is named with (an encoder-decoder's parameters A, B, C) nor the shared product's."""
     states = [v.name for v in model.variables if v.kind is Kind.STATE]
-    return tuple((name, FAMILY_LETTERS[i % len(FAMILY_LETTERS)]) for i, name in enumerate(states))
+    free = [c for c in FAMILY_LETTERS if c not in _taken(model) and c != _shared_name(model)] or list(FAMILY_LETTERS)
+    return tuple((name, free[i % len(free)]) for i, name in enumerate(states))
 
 
 def _common_suffix(paths: list[Path]) -> int:
@@ -336,7 +349,7 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
     if k:
         last = paths[0]
         edges = tuple((last[j], last[j + 1]) for j in range(len(last) - 2, len(last) - 2 - k, -1))
-        shared = Factor(FactorKind.SHARED, edges, "A")
+        shared = Factor(FactorKind.SHARED, edges, _shared_name(model))
     terms = []
     for p in paths:
         edges = [(p[j], p[j + 1]) for j in range(len(p) - 2, -1, -1)]  # loss side first
@@ -377,7 +390,7 @@ def where_lines(ps: PathSum) -> tuple[WhereLine, ...]:
         return EdgeName(G.nodes[u]["latex"], G.nodes[v]["latex"])
 
     if ps.shared:
-        lines.append(WhereLine("A", tuple(name(u, v) for u, v in ps.shared.edges)))
+        lines.append(WhereLine(ps.shared.name, tuple(name(u, v) for u, v in ps.shared.edges)))
     for state, letter in ps.families:
         used = [f for term in ps.terms for f in term
                 if f.kind is FactorKind.RECURRENCE and f.edges[0][0].name == state]

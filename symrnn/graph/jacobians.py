@@ -55,13 +55,17 @@ def expand_interims(model: Model, expr):
 
 
 def interims_read(model: Model, exprs) -> list[str]:
-    """The interims that the expressions read, each once, in order (by display within one expression)."""
+    """The interims that the expressions read, each once, in order (by display within one expression),
+    then those their definitions read (a ``let`` of a ``let``: each is defined where it is printed)."""
     names: list[str] = []
-    for expr in exprs:
+    todo = list(exprs)
+    while todo:
+        expr = todo.pop(0)
         atoms = set() if al.is_scalar(expr) else expr.atoms(Var)
         for var in sorted(atoms, key=lambda a: a.display):
             if model.var(var.name).kind is Kind.INTERIM and var.name not in names:
                 names.append(var.name)
+                todo.append(symbolic(model, model.definition(var.name).expr))
     return names
 
 

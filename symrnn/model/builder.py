@@ -163,6 +163,9 @@ class Term:
             raise SpecError(f"{self.display}[...] picks a component and needs a label, got {label!r}")
         self._check_usable()
         label._check_usable()
+        if label.decl.timed and sp.expand(label.time - T) != 0:
+            raise SpecError(f"the label per step {label.decl.display(label.time)} is read at its own step: "
+                            f"{label.decl.display(T)}, picking from a variable at t (q_{{t, y_t}})")
         return self._apply(P.PICK, self, label)
 
     def __repr__(self) -> str:
@@ -241,7 +244,8 @@ def _display(builder: ModelBuilder, expr) -> str:
     if shown is None and expr.prim.over is not None:  # a sum over its variable's loop, by its index
         ref = expr.args[0]
         factor = "" if expr.prim.constant is None else P.constant_text(expr.prim.constant) + " "
-        shown = rf"{factor}\sum_{{{builder._vars[ref.name].loop.index}}} {_display(builder, ref)}"
+        decl = builder._vars[ref.name]
+        shown = rf"{factor}\sum_{{{decl.loop.index}}} {decl.latex.replace('{t}', decl.loop.index)}"
         builder._shown[expr] = shown
     if shown is None:
         shown = P.write(expr.prim, [(_display(builder, a), a.prim if isinstance(a, Apply) else None)
@@ -501,10 +505,12 @@ class ModelBuilder:
                     f"{decl.display(T)} reads {v.display(previous)} but has no initial state; "
                     f"declare it with state(..., init=<parameter>)"
                 )
-            if v.timed and v.name != decl.name and v.kind is Kind.INPUT and sp.expand(r.time - T) != 0 \
-                    and sp.expand(r.time - previous) != 0:
+            if v.timed and v.name != decl.name and v.kind is Kind.INPUT \
+                    and sp.expand(r.time - T) not in (0, -v.loop.step):
+                before = T - v.loop.step
                 raise SpecError(f"the recurrence of {decl.display(T)} reads {v.display(r.time)}; inputs are read "
-                                f"at time t or one step before ({v.display(previous)}, teacher forcing)")
+                                f"at time t or one step before in their own order ({v.display(before)}, teacher "
+                                f"forcing, with {v.display(v.loop.first - v.loop.step)} declared)")
         self._defs[decl.name] = Definition(decl.name, self._input_reads(_whole_sums(term)))
 
     def _input_reads(self, expr):

@@ -383,6 +383,18 @@ class _Transposed:
         self.term, self.where, self.sign = term, where, sign
 
 
+def _last_subscript(display: str) -> tuple[str, str] | None:
+    """``(base, subscript)`` for a name that ends with a braced subscript (``q^{(t)}_{y^{(t)}}``)."""
+    if not display.endswith("}"):
+        return None
+    depth = 0
+    for k in range(len(display) - 1, -1, -1):
+        depth += {"}": 1, "{": -1}.get(display[k], 0)
+        if depth == 0:
+            return (display[:k - 1], display[k + 1:-1]) if k > 1 and display[k - 1] == "_" else None
+    return None
+
+
 def _literal(tree) -> bool:
     """Whether ``tree`` is a number written as digits (``2``, ``0.5``), not a fraction or a size."""
     return isinstance(tree, Tree) and tree.data == "number" and str(tree.children[0])[:1] != "\\"
@@ -767,6 +779,9 @@ class _Reader:
         init_display = normalize(template.replace("{t}", format_time(before)))
         init = self.static.get(init_display)
         display = normalize(str(tok))
+        if init is None and init_display in self.later:  # z_0 = h_n written after the decoder's loop
+            raise self.src.at(tok, f"{display} starts from {init_display}, which is defined after this loop (line "
+                                   f"{self.later[init_display]})", f"move {init_display} = ... before the loop")
         if init is None or init.decl.kind not in (Kind.PARAMETER, Kind.DEFINED) or init.decl.timed:
             raise self.src.at(tok, f"{display} reads itself at an earlier step but has no initial state "
                                    f"{init_display}", f"declare it before the loop: param {init_display} in R^m")
@@ -990,6 +1005,25 @@ class _Reader:
                     raise self.src.at(tok, f"{normalize(m.group('label'))} is not a label",
                                       "q_{t, y_t} picks component y_t of q_t for a label y_t declared with "
                                       "label y_t \\in \\{1 \\dots K\\}")
+                return self._guard(tok, lambda: base[label])
+        split = _last_subscript(display)
+        if split is not None:  # q^{(t)}_{y^{(t)}}, or q_{y_t} with the step left out
+            base_text, label_text = split
+            try:
+                label = self._resolve(label_text, index)
+            except LookupError:
+                label = None
+            if label is not None and label.decl.kind is Kind.LABEL and label.decl.timed:
+                try:
+                    base = self._resolve(base_text, index)
+                except LookupError:
+                    hint = f"a label per step picks from the variable at its step: {base_text}_{{t, {label_text}}}"
+                    timed = next((t for t in self.timed if t.template.startswith(base_text)), None)
+                    if timed is not None:
+                        hint = (f"a label per step picks from the variable at its step: "
+                                f"{P.subscripted(timed.decl.display(label.time), label_text)}")
+                    raise self.src.at(tok, f"{display} picks with the label per step {label_text} from "
+                                           f"{base_text}, which is not read at a step", hint) from None
                 return self._guard(tok, lambda: base[label])
         m = re.match(r"(?P<base>.+)_\{(?P<label>[^{}]+)\}\Z", display)
         if m and m.group("label") in self.labels:

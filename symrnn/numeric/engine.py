@@ -252,7 +252,11 @@ class CompiledGradient:
                 raise NumericError(f"no value for the input {v.latex} ({v.name})")
             data = xp.asarray(inputs[v.name])
             if v.timed:
-                for t in v.loop.range(n, i):
+                steps = list(v.loop.range(n, i))
+                if len(steps) and (np.ndim(data) != 3 or data.shape[0] < max(steps)):
+                    raise NumericError(f"the input {v.display(T)} is a sequence of (steps, size, B): {max(steps)} "
+                                       f"steps at least for n = {n}, got shape {tuple(np.shape(data))}")
+                for t in steps:
                     store[Node(v.name, t)] = data[t - 1]
             else:
                 store[Node(v.name)] = data
@@ -305,18 +309,23 @@ class CompiledGradient:
         decl = self.model.var(name) if name in {v.name for v in self.model.variables} else None
         if decl is None or decl.kind is not Kind.LABEL:
             raise NumericError(f"{name!r} is not a label of {self.model.name}")
+        shown = decl.display(T) if decl.timed else decl.latex
+        try:  # the labels as the user wrote them, one list (a label per step is an (n, 1) array here)
+            given = np.asarray(values).reshape(-1).tolist()
+        except (TypeError, ValueError):
+            given = values
         try:
             number = np.asarray(values, dtype=float)
         except (TypeError, ValueError):
-            raise NumericError(f"the label {decl.latex} must be whole numbers, got {values!r}") from None
+            raise NumericError(f"the label {shown} must be whole numbers, got {values!r}") from None
         bad = number.dtype == bool or np.asarray(values).dtype == bool or not np.all(np.isfinite(number)) \
             or not np.all(number == np.round(number))
         if bad:
-            raise NumericError(f"the label {decl.latex} must be whole numbers in 1..K, got {values.tolist()}")
+            raise NumericError(f"the label {shown} must be whole numbers in 1..K, got {given}")
         size = decl.shape[0]
         K = int(size) if size.is_Integer else sizes.get(str(size))
         if K is not None and not np.all((number >= 1) & (number <= K)):
-            raise NumericError(f"the label {decl.latex} must be in 1..{K} ({size} = {K}), got {values.tolist()}")
+            raise NumericError(f"the label {shown} must be in 1..{K} ({size} = {K}), got {given}")
         return number.astype(np.int64)
 
     def _shape(self, name: str, sizes: dict) -> tuple:

@@ -115,6 +115,7 @@ class ExactArrays:
         return out
 
     broadcast_to = staticmethod(np.broadcast_to)
+    arange = staticmethod(np.arange)
     sum = staticmethod(np.sum)
     swapaxes = staticmethod(np.swapaxes)
     concatenate = staticmethod(np.concatenate)

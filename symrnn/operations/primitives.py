@@ -184,7 +184,7 @@ def basis(xp, y, size):
     y = xp.asarray(y)
     if y.ndim < 2:
         y = y.reshape(1, -1)
-    return (xp.arange(int(size))[:, None] == (y - 1)) * 1.0
+    return (xp.arange(int(size))[:, None] == (y - 1)) * xp.ones(())  # 1s of the array module: exact ones exact
 
 
 def component(xp, q, y):

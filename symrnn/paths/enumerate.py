@@ -24,8 +24,29 @@ def _distances(C: nx.DiGraph, target: Node) -> dict[Node, int]:
     return nx.single_source_shortest_path_length(C.reverse(copy=False), target)
 
 
-def steps_back(path: Path) -> int:
-    """How many steps a path goes back in time: its edges between two times (``h^{(1)} -> h^{(2)}``).
+def recurrences(G: nx.DiGraph) -> dict[str, int]:
+    """Each variable of ``G`` in a recurrence, by the number of its recurrence (the strongly connected
+    groups of the variables that read each other across steps: the LSTM's ``h`` and ``c`` are one)."""
+    R = nx.DiGraph((u.name, v.name) for u, v in G.edges if u.name != v.name)
+    R.add_edges_from((u.name, v.name) for u, v in G.edges if u.name == v.name and u.t != v.t)
+    out = {}
+    for k, group in enumerate(nx.strongly_connected_components(R)):
+        if len(group) > 1 or any(R.has_edge(v, v) for v in group):
+            out.update({v: k for v in group})
+    return out
+
+
+def _back(u: Node, v: Node, groups: dict | None) -> bool:
+    """Whether an edge goes one step along a recurrence (between two times of one recurrence)."""
+    if u.t is None or v.t is None or u.t == v.t:
+        return False
+    return groups is None or (u.name in groups and groups.get(u.name) == groups.get(v.name))
+
+
+def steps_back(path: Path, G: nx.DiGraph | None = None) -> int:
+    """How many steps a path goes back in time: its edges between two times of one recurrence
+    (``h^{(1)} -> h^{(2)}``; with ``G``, an edge from one loop to another, ``h^{(3)} -> z^{(1)}``,
+    is not a step).
 
     Truncated BPTT keeps the paths that go back at most K steps.
 
@@ -34,7 +55,8 @@ def steps_back(path: Path) -> int:
     >>> steps_back((Node("W"), Node("h", 1), Node("h", 2), Node("h", 3), Node("o")))
     2
     """
-    return sum(1 for u, v in zip(path, path[1:], strict=False) if u.t is not None and v.t is not None and u.t != v.t)
+    groups = recurrences(G) if G is not None else None
+    return sum(1 for u, v in zip(path, path[1:], strict=False) if _back(u, v, groups))
 
 
 def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None, truncate: int | None = None) -> Iterator[Path]:
@@ -79,6 +101,7 @@ def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None, truncate
         return (dist[v], C.nodes[v]["order"])
 
     succ = {v: sorted(C.successors(v), key=key) for v in C}
+    groups = recurrences(G) if truncate is not None else None
     stack: list[tuple[Node, int]] = [(source, 0)]
     path: list[Node] = [source]
     back = [0]  # steps back so far, per node of the path
@@ -93,7 +116,7 @@ def iter_paths(G: nx.DiGraph, source: Node, target: Node | None = None, truncate
         if i < len(succ[node]):
             stack[-1] = (node, i + 1)
             nxt = succ[node][i]
-            steps = back[-1] + (node.t is not None and nxt.t is not None and node.t != nxt.t)
+            steps = back[-1] + (truncate is not None and _back(node, nxt, groups))
             if truncate is not None and steps > truncate:
                 continue  # and every path through this edge goes back too far
             stack.append((nxt, 0))
@@ -144,11 +167,12 @@ def count_paths(G: nx.DiGraph, source: Node, target: Node | None = None, truncat
             ways[v] = 1 if v == target else sum(ways[w] for w in C.successors(v))
         return ways[source]
     # ways[v][k]: the paths from v to the target that go back exactly k steps, k <= truncate
+    groups = recurrences(G)
     within: dict[Node, list[int]] = {}
     for v in reversed(list(nx.topological_sort(C))):
         row = [1] + [0] * truncate if v == target else [0] * (truncate + 1)
         for w in C.successors(v):
-            shift = int(v.t is not None and w.t is not None and v.t != w.t)
+            shift = int(_back(v, w, groups))
             for k in range(truncate + 1 - shift):
                 row[k + shift] += within[w][k]
         within[v] = row

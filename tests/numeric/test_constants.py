@@ -123,3 +123,23 @@ def test_a_model_without_sizes_says_so_for_size_and_titles_its_check():
     assert result.exit_code == 2 and "scalar has no sizes to set" in result.output, result.output
     result = CliRunner().invoke(main, ["check", "scalar", "--n", "2"])
     assert "scalar, n = 2, seed 0, numerator layout" in result.output, result.output
+
+
+def test_exact_mode_picks_a_component_with_a_label(tmp_path):
+    spec, values = tmp_path / "pick.rnn", tmp_path / "values.json"
+    spec.write_text('model pick "A label picks a component"\nsizes K\nparam V \\in \\mathbb{R}^{K \\times 1}\n'
+                    'input x \\in \\mathbb{R}^{1}\nlabel y \\in \\{1 \\dots K\\}\nq = V x\no = -q_{y}\nloss o\n')
+    values.write_text(json.dumps({"n": 1, "values": {"V": [[1], [2], [3]], "x": ["1/3"], "y": 2}}))
+    result = CliRunner().invoke(main, ["eval", str(spec), "--values", str(values), "--exact"])
+    assert result.exit_code == 0, result.output
+    assert "  q = [1/3, 2/3, 1]\n  o = -2/3\n  do/dV = [0, -1/3, 0]\n" in result.output
+
+
+def test_an_input_sequence_shorter_than_n_is_an_error_line(tmp_path):
+    values = tmp_path / "values.json"
+    values.write_text(json.dumps({"n": 3, "values": {"w_x": "0.1", "w_h": 1, "w_y": 2, "h_0": 1, "x": [10, 10],
+                                                     "y": [3, 3, 3]}}))
+    result = CliRunner().invoke(main, ["eval", "scalar", "--values", str(values)])
+    assert result.exit_code == 2
+    assert "error: the input x_{t} is a sequence of (steps, size, B): 3 steps at least for n = 3, got shape " \
+           "(2, 1, 1)" in result.output, result.output

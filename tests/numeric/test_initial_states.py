@@ -5,16 +5,11 @@
 import numpy as np
 import pytest
 
-from symrnn.codegen import codegen
-from symrnn.derive.adjoints import closed_form
 from symrnn.graph import Node, unroll
 from symrnn.model.rnn_reader import parse_spec
-from symrnn.numeric.engine import CompiledGradient
-from symrnn.numeric.evaluate import evaluate_closed_form
 from symrnn.numeric.forward import random_point
-from symrnn.numeric.gradcheck import relative_error
 from symrnn.render.rnn_writer import spec_text
-from tests.conftest import load_generated
+from tests.conftest import assert_every_form_agrees
 
 torch = pytest.importorskip("torch", reason="PyTorch is the independent autodiff reference")
 
@@ -108,8 +103,6 @@ def test_initial_states_defined_before_the_loop(text, sizes, reference):
     expected = dict(zip(p, (g.numpy() for g in torch.autograd.grad(loss.sum(), list(p.values()))), strict=True))
     inputs = {v.name: (np.stack([point.leaves[Node(v.name, t)] for t in range(1, n + 1)]) if v.timed
                        else point.leaves[Node(v.name)]) for v in model.inputs}
-    engine = CompiledGradient(model)(params, inputs, {}, n).gradients
-    _, generated = load_generated(codegen(model), f"{reference}_module").gradients(params, inputs, {}, n)
     if reference == "context":  # the sum over the decoder's steps, in the line of the encoder's last state
         from symrnn.derive.adjoints import recursion
         from symrnn.render.latex import latex
@@ -117,8 +110,4 @@ def test_initial_states_defined_before_the_loop(text, sizes, reference):
         assert (r"\frac{\partial L}{\partial h_{n}} &= \frac{\partial L}{\partial z_{0}} + \sum_{t=1}^{n} "
                 r"W^{\top} (\frac{\partial L}{\partial z_{t}} \odot (\mathbf{1} - z_{t} \odot z_{t}))") in \
             latex(recursion(model, "U", "denominator"))
-    for name, ref in expected.items():
-        cf = closed_form(model, Node(name), n, None, "denominator", graph=G)
-        assert relative_error(np.asarray(evaluate_closed_form(cf, point)).reshape(ref.shape), ref) < 1e-10, name
-        assert relative_error(engine[name], ref) < 1e-10, (name, "engine")
-        assert relative_error(generated[name], ref) < 1e-10, (name, "generated module")
+    assert_every_form_agrees(model, G, point, inputs, expected, f"{reference}_module")

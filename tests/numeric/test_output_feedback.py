@@ -4,17 +4,12 @@ front ends declare it, show prints what parses back, and the gradients agree wit
 import numpy as np
 import pytest
 
-from symrnn.codegen import codegen
-from symrnn.derive.adjoints import closed_form
 from symrnn.graph import Node, unroll
 from symrnn.model import ModelBuilder, inner, log, softmax, tanh
 from symrnn.model.rnn_reader import parse_spec
-from symrnn.numeric.engine import CompiledGradient
-from symrnn.numeric.evaluate import evaluate_closed_form
 from symrnn.numeric.forward import random_point
-from symrnn.numeric.gradcheck import relative_error
 from symrnn.render.rnn_writer import spec_text
-from tests.conftest import load_generated
+from tests.conftest import assert_every_form_agrees
 
 torch = pytest.importorskip("torch", reason="PyTorch is the independent autodiff reference")
 
@@ -74,10 +69,4 @@ def test_output_feedback_matches_torch():
         loss = loss - torch.tensor(point.leaves[Node("y", t)]).T @ torch.log(out)
     expected = dict(zip(p, (g.numpy() for g in torch.autograd.grad(loss.sum(), list(p.values()))), strict=True))
     inputs = {k: np.stack([point.leaves[Node(k, t)] for t in range(1, n + 1)]) for k in ("x", "y")}
-    engine = CompiledGradient(model)(params, inputs, {}, n).gradients
-    _, generated = load_generated(codegen(model), "jordan_module").gradients(params, inputs, {}, n)
-    for name, ref in expected.items():
-        cf = closed_form(model, Node(name), n, None, "denominator", graph=G)
-        assert relative_error(np.asarray(evaluate_closed_form(cf, point)).reshape(ref.shape), ref) < 1e-10, name
-        assert relative_error(engine[name], ref) < 1e-10, (name, "engine")
-        assert relative_error(generated[name], ref) < 1e-10, (name, "generated module")
+    assert_every_form_agrees(model, G, point, inputs, expected, "jordan_module")

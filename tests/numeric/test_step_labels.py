@@ -134,3 +134,10 @@ def test_the_labels_must_have_one_row_per_step():
     params = {"W": np.eye(2), "U": np.ones((2, 1)), "V": np.ones((3, 2)), "h_0": np.zeros((2, 1))}
     with pytest.raises(NumericError, match=r"one row of B labels per step \(3 steps\), got shape \(2, 1\)"):
         CompiledGradient(model)(params, {"x": np.ones((3, 1, 1))}, {"y": np.array([[1], [2]])}, 3)
+
+
+def test_labels_per_step_out_of_range_are_named_as_written():
+    model = parse_spec(TAGGER, "tagger.rnn")
+    params = {"W": np.eye(2), "U": np.ones((2, 1)), "V": np.ones((3, 2)), "h_0": np.zeros((2, 1))}
+    with pytest.raises(NumericError, match=r"the label y_\{t\} must be in 1\.\.3 \(K = 3\), got \[2, 3, 4\]"):
+        CompiledGradient(model)(params, {"x": np.ones((3, 1, 1))}, {"y": np.array([[2], [3], [4]])}, 3)

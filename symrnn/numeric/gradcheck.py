@@ -279,10 +279,12 @@ def truncated_reference(G: nx.DiGraph, point: Point, node: Node, truncate: int,
     for u, v in G.edges:
         if u.t is not None and v.t is not None and v.t - u.t not in (0, 1):
             raise NumericError(f"the truncated check covers recurrences one step forward; {G.nodes[v]['latex']} "
-                               f"reads {G.nodes[u]['latex']}")
+                               f"reads {G.nodes[u]['latex']}: derive --truncate still prints the truncated path "
+                               "sum, and check without --truncate checks the full gradient")
         if u.t is None and v.t is not None and G.nodes[u]["kind"] not in (Kind.PARAMETER, Kind.INPUT):
             raise NumericError(f"the truncated check covers models whose steps read no value computed outside the "
-                               f"loops; {G.nodes[v]['latex']} reads {G.nodes[u]['latex']}")
+                               f"loops; {G.nodes[v]['latex']} reads {G.nodes[u]['latex']}: derive --truncate still "
+                               "prints the truncated path sum, and check without --truncate checks the full gradient")
     base = forward(G, point, dtype=np.longdouble)
     timed = [v for v in G if v.t is not None and v != node and G.nodes[v]["kind"] not in (Kind.PARAMETER, Kind.INPUT)]
     exits = sorted({u.t for u, v in G.edges if u.t is not None and v.t is None})

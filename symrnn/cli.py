@@ -232,16 +232,16 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     if G is None:
         G = unroll(m, n, i)
         node = find_node(G, wrt)
-    parts = []
+    derived = []
     ps = None
     if form in ("pathsum", "all"):
         ps = pathsum(m, node, n, graph=G, layout=layout, inline=inline, truncate=truncate)
-        parts.append(latex(ps))
+        derived.append(ps)
     if form == "recursion":
-        parts.append(latex(recursion(m, node.name, layout, inline)))
+        derived.append(recursion(m, node.name, layout, inline))
     if form in ("closed", "all"):
-        parts.append(latex(closed_form(m, node, n, i, layout, graph=G, inline=inline)))
-    body = "\n\n".join(parts)
+        derived.append(closed_form(m, node, n, i, layout, graph=G, inline=inline))
+    body = "\n\n".join(latex(d) for d in derived)
     click.echo(body)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -249,8 +249,9 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
             (out / name).unlink(missing_ok=True)
         tex = out / "derivation.tex"
         where = f"$n = {n}$" + (f", $i = {i}$" if i is not None else "")
-        tex.write_text(standalone(body, f"{latex_text(m.title)}: the gradient with respect to "
-                                        f"${G.nodes[node]['latex']}$, {where}"))
+        document = "\n\n".join(latex(d, breaking=True) for d in derived)  # long lines broken by breqn
+        tex.write_text(standalone(document, f"{latex_text(m.title)}: the gradient with respect to "
+                                            f"${G.nodes[node]['latex']}$, {where}"))
         written = [tex]
         highlighted = ps.paths if ps is not None else _paths_to_draw(G, node)
         written += render_graph(graph_dot(G, highlighted, edge_labels), out / "graph", formats)

@@ -18,8 +18,9 @@ from pathlib import Path
 from symrnn.errors import RenderError
 
 PREAMBLE = r"""\documentclass[11pt]{article}
-\usepackage[margin=2cm]{geometry}
+\usepackage[margin=1.7cm]{geometry}
 \usepackage{amsmath,amssymb}
+\usepackage{breqn}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.6em}

@@ -77,6 +77,9 @@ class SymRNNLatexPrinter(LatexPrinter):
     """LaTeX in the handouts' notation. Use :func:`latex` rather than this class."""
 
     printmethod = "_symrnn_latex"
+    #: ``breaking``: derivations as breqn's ``dmath*`` (one per equation, in a ``dgroup*``), which
+    #: breaks long sums and products across lines itself (the documents); ``align*`` otherwise.
+    _default_settings = {**LatexPrinter._default_settings, "breaking": False}
 
     def __init__(self, settings=None):
         super().__init__(settings)
@@ -205,8 +208,13 @@ class SymRNNLatexPrinter(LatexPrinter):
             return "I" if expr == 1 else "-I"
         return self._print(expr)
 
+    def _edge(self, source: str, target: str) -> str:
+        """``D(a \rightarrow b)``; braced when breqn breaks lines, which would break at the arrow."""
+        text = rf"D({source} \rightarrow {target})"
+        return f"{{{text}}}" if self._settings["breaking"] else text
+
     def _print_EdgeName(self, e):
-        return rf"D({e.source} \rightarrow {e.target})"
+        return self._edge(e.source, e.target)
 
     def _print_PartialName(self, p):
         return partial(p.num, p.den)
@@ -218,7 +226,7 @@ class SymRNNLatexPrinter(LatexPrinter):
             right = self.value(line.value, line.number)
         if line.edge is not None:
             right = f"{self._print(line.edge)} = {right}"
-        if line.times:
+        if line.times and not self._settings["breaking"]:  # breqn: a \condition (pathsum_where)
             right += rf", \quad {times_text(list(line.times))}"
         return right
 
@@ -248,7 +256,7 @@ class SymRNNLatexPrinter(LatexPrinter):
         u, v = f.edges[0]
         if f.kind is FactorKind.PARTIAL:
             return partial(G.nodes[v]["latex"], G.nodes[u]["latex"])
-        return rf"D({G.nodes[u]['latex']} \rightarrow {G.nodes[v]['latex']})"
+        return self._edge(G.nodes[u]["latex"], G.nodes[v]["latex"])
 
     def _oriented(self, ps, factors) -> list[str]:
         """Factors loss side first; transposed and read from ``wrt`` up in denominator layout."""
@@ -268,9 +276,13 @@ class SymRNNLatexPrinter(LatexPrinter):
             self.pathsum_terms(ps))
 
     def pathsum_where(self, ps) -> list[tuple[str, str]]:
-        """The definitions under the equation, as ``(left, right)``."""
-        return [(self._print(line.left) if not isinstance(line.left, str) else line.left, self._print(line))
+        """The definitions under the equation, as ``(left, right)`` (``(left, right, times)`` when breaking)."""
+        rows = [(self._print(line.left) if not isinstance(line.left, str) else line.left, self._print(line))
                 for line in ps.where]
+        if self._settings["breaking"]:
+            return [(*row, times_text(list(line.times)) if line.times else "") for row, line in zip(rows, ps.where,
+                                                                                                     strict=True)]
+        return rows
 
     def pathsum_notes(self, ps) -> list[str]:
         """The statements that go with the formula (partials are local; vec convention)."""
@@ -327,21 +339,29 @@ class SymRNNLatexPrinter(LatexPrinter):
                 continue
             shown = self._oriented(ps, [factor])[0]
             rests = [" ".join(self._oriented(ps, ps.terms[k][:-1])) or "I" for k in members]
+            if self._settings["breaking"]:  # breqn breaks inside \left( \right) where it needs to
+                inner = " + ".join(rests)
+                blocks.append(rf"{shown} \left({inner}\right)" if den else rf"\left({inner}\right) {shown}")
+                continue
             inner = (r" \\" + "\n" + r"  &\qquad + ").join(rests)
             blocks.append(rf"{shown} \Big({inner}\Big)" if den else rf"\Big({inner}\Big) {shown}")
-        return (r" \\" + "\n" + r"  &\quad + ").join(blocks)
+        return (" + " if self._settings["breaking"] else r" \\" + "\n" + r"  &\quad + ").join(blocks)
 
     def _print_PathSum(self, ps):
         terms = self.pathsum_terms(ps)
+        breaking = self._settings["breaking"]
         if ps.grouped:
             body = self._grouped_sum(ps)
         else:
-            body = (r" \\" + "\n" + r"  &\quad + " if len(terms) > 3 else " + ").join(terms)
+            body = (r" \\" + "\n" + r"  &\quad + " if len(terms) > 3 and not breaking else " + ").join(terms)
         G = ps.graph
         lhs = partial(G.nodes[ps.loss]["latex"], G.nodes[ps.wrt]["latex"])
-        out = [r"\begin{align*}", f"  {lhs} &= {body}", r"\end{align*}", "where", r"\begin{align*}"]
-        out.append((r" \\" + "\n").join(f"  {left} &= {right}" for left, right in self.pathsum_where(ps)))
-        out.append(r"\end{align*}")
+        if breaking:
+            out = [self._block([(lhs, body, "")]), "where", self._block(list(self.pathsum_where(ps)))]
+        else:
+            out = [r"\begin{align*}", f"  {lhs} &= {body}", r"\end{align*}", "where", r"\begin{align*}"]
+            out.append((r" \\" + "\n").join(f"  {left} &= {right}" for left, right in self.pathsum_where(ps)))
+            out.append(r"\end{align*}")
         notes = self.pathsum_notes(ps)
         if ps.truncate is not None:
             steps = "step" if ps.truncate == 1 else "steps"
@@ -355,6 +375,10 @@ class SymRNNLatexPrinter(LatexPrinter):
 
     # the factored forms
     def _block(self, rows) -> str:
+        if self._settings["breaking"]:
+            text = [rf"  \begin{{dmath*}} {left} = {right}" + (rf" \condition*{{{span}}}" if span else "")
+                    + r" \end{dmath*}" for left, right, *rest in rows for span in [rest[0] if rest else ""]]
+            return "\\begin{dgroup*}\n" + "\n".join(text) + "\n\\end{dgroup*}"
         text = [f"  {left} &= {right}" + (rf", \quad {span}" if span else "") for left, right, span in rows]
         return "\\begin{align*}\n" + (" \\\\\n".join(text)) + "\n\\end{align*}"
 

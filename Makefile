@@ -7,16 +7,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system demo test lint clean
 
-# System programs: Graphviz's dot (graph images) and pdflatex (compiling the LaTeX), from Debian.
+# System programs: Graphviz's dot (graph images) and pdflatex with breqn (compiling the LaTeX), from Debian.
 system:
 	@missing=""; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
-	command -v pdflatex >/dev/null 2>&1 || missing="$$missing texlive-latex-base texlive-latex-recommended"; \
+	{ command -v pdflatex && kpsewhich breqn.sty; } >/dev/null 2>&1 || missing="$$missing texlive-latex-base texlive-latex-recommended"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi; \
-	command -v dot >/dev/null && command -v pdflatex >/dev/null
+	command -v dot >/dev/null && command -v pdflatex >/dev/null && kpsewhich breqn.sty >/dev/null
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

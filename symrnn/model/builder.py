@@ -431,7 +431,7 @@ class ModelBuilder:
         timed = any(r.time is not None and sp.sympify(r.time).has(T) for r in self._refs(term.expr))
         default = _timed_latex(name) if timed else name
         handle = self._declare(VarDecl(name, Kind.INTERIM, term.shape, latex or default, timed))
-        self._defs[name] = Definition(name, self._input_reads(_whole_sums(term)))
+        self._defs[name] = Definition(name, self._expression(term))
         # An interim is a name for a subexpression of the current step: it is read at t.
         return Handle(self, handle.decl, T) if timed else handle
 
@@ -451,7 +451,7 @@ class ModelBuilder:
         else:
             decl = VarDecl(name, Kind.DEFINED, term.shape, latex or _timed_latex(name), True, loop)
             handle = Handle(self, self._declare(decl).decl, T)
-        self._defs[name] = Definition(name, self._input_reads(_whole_sums(term)))
+        self._defs[name] = Definition(name, self._expression(term))
         return handle
 
     def sum(self, term: Term) -> Term:
@@ -505,23 +505,19 @@ class ModelBuilder:
                     f"{decl.display(T)} reads {v.display(previous)} but has no initial state; "
                     f"declare it with state(..., init=<parameter>)"
                 )
-            if v.timed and v.name != decl.name and v.kind is Kind.INPUT \
-                    and sp.expand(r.time - T) not in (0, -v.loop.step):
-                before = T - v.loop.step
-                raise SpecError(f"the recurrence of {decl.display(T)} reads {v.display(r.time)}; inputs are read "
-                                f"at time t or one step before in their own order ({v.display(before)}, teacher "
-                                f"forcing, with {v.display(v.loop.first - v.loop.step)} declared)")
-        self._defs[decl.name] = Definition(decl.name, self._input_reads(_whole_sums(term)))
+        self._defs[decl.name] = Definition(decl.name, self._expression(term))
 
-    def _input_reads(self, expr):
-        """``expr``, checked: an input is read at t or one step before in its own loop's direction."""
+    def _expression(self, term: Term):
+        """``term``'s expression as a definition, checked: a sum over t is a whole definition, and an
+        input is read at t or one step before in its own loop's direction."""
+        expr = _whole_sums(term)
         for r in self._refs(expr):
             v = self._vars[r.name]
             if v.kind is Kind.INPUT and v.timed and r.time is not None and sp.sympify(r.time).has(T) \
                     and sp.expand(r.time - T) not in (0, -v.loop.step):
-                raise SpecError(f"{v.display(r.time)} cannot be read: an input is read at t, or one step before "
-                                f"in the direction of its own loop ({v.display(T - v.loop.step)}, with its value "
-                                f"before the first step declared)")
+                raise SpecError(f"{v.display(r.time)} cannot be read: inputs are read at time t or one step before "
+                                f"in their own order ({v.display(T - v.loop.step)}, teacher forcing, with "
+                                f"{v.display(v.loop.first - v.loop.step)} declared)")
         return expr
 
     def _boundaries(self) -> None:
@@ -743,7 +739,8 @@ def sum_components(term: Term) -> Term:
 
 def mean(term: Term) -> Term:
     """The mean of a vector's components, ``\\frac{1}{m} \\mathbf{1}^{\\top} v`` for ``v`` of size ``m``
-    (LayerNorm's ``\\mu``); written ``\\operatorname{mean}(v)``... as ``\\frac{1}{m} \\operatorname{sum}(v)``.
+    (LayerNorm's ``\\mu``); the text format's ``\\operatorname{mean}(v)``, written back as
+    ``\\frac{1}{m} \\operatorname{sum}(v)``.
 
     Parameters
     ----------

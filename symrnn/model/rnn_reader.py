@@ -1007,6 +1007,14 @@ class _Reader:
                                       "label y_t \\in \\{1 \\dots K\\}")
                 return self._guard(tok, lambda: base[label])
         split = _last_subscript(display)
+        if split is not None and split[1] in self.labels:  # q_y: component y of q
+            base_text, label_text = split
+            try:
+                base = self._resolve(base_text, index)
+            except LookupError:
+                raise self._unknown(tok, base_text, index) from None
+            label = self.labels[label_text]
+            return self._guard(tok, lambda: base[label])
         if split is not None:  # q^{(t)}_{y^{(t)}}, or q_{y_t} with the step left out
             base_text, label_text = split
             try:
@@ -1025,14 +1033,6 @@ class _Reader:
                     raise self.src.at(tok, f"{display} picks with the label per step {label_text} from "
                                            f"{base_text}, which is not read at a step", hint) from None
                 return self._guard(tok, lambda: base[label])
-        m = re.match(r"(?P<base>.+)_\{(?P<label>[^{}]+)\}\Z", display)
-        if m and m.group("label") in self.labels:
-            try:
-                base = self._resolve(m.group("base"), index)
-            except LookupError:
-                raise self._unknown(tok, m.group("base"), index) from None
-            label = self.labels[m.group("label")]
-            return self._guard(tok, lambda: base[label])
         raise self._unknown(tok, display, index)
 
     def _unknown(self, tok: Token, display: str, index: str | None) -> SpecError:

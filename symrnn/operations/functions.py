@@ -125,7 +125,8 @@ def reciprocal(xp, a):
     return 1 / a  # an int 1: exact rationals stay exact
 
 
-def _reciprocal(e):
+def reciprocal_of(e):
+    """``1/e`` componentwise, as a symbolic expression: division is a product with it."""
     return Elementwise("reciprocal", e)
 
 
@@ -149,8 +150,8 @@ FUNCTIONS: dict[str, Function] = {
         Function("softplus", r"\operatorname{softplus}", softplus, lambda a, out: Elementwise("sigmoid", a),
                  ("softplus",)),
         Function("exp", r"\exp", exp, lambda a, out: out, (r"\exp", "exp")),
-        Function("log", r"\log", log, lambda a, out: _reciprocal(a), (r"\log", "log", r"\ln", "ln")),
-        Function("sqrt", r"\sqrt", sqrt, lambda a, out: al.mul(sp.Rational(1, 2), _reciprocal(out)),
+        Function("log", r"\log", log, lambda a, out: reciprocal_of(a), (r"\log", "log", r"\ln", "ln")),
+        Function("sqrt", r"\sqrt", sqrt, lambda a, out: al.mul(sp.Rational(1, 2), reciprocal_of(out)),
                  (r"\sqrt", "sqrt"), form="\\sqrt{{{}}}"),
         # componentwise 1 / a: the division a / b is a times it (operations.primitives.DIVIDE)
         Function("reciprocal", "reciprocal", reciprocal, lambda a, out: al.neg(al.hadamard(out, out)),

@@ -8,6 +8,7 @@ next to its definition.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -18,7 +19,7 @@ from sympy import Identity
 
 from symrnn.errors import ShapeError
 from symrnn.operations import algebra as al
-from symrnn.operations.functions import FUNCTIONS, bound, function
+from symrnn.operations.functions import FUNCTIONS, bound, function, reciprocal_of
 from symrnn.operations.registry import ANY, defrule
 from symrnn.operations.symbols import (
     Basis,
@@ -250,8 +251,6 @@ def subscripted(base: str, sub: str) -> str:
     >>> subscripted("q", "y"), subscripted("q_{t}", "y_{t}"), subscripted("q^{(t)}", "y")
     ('q_{y}', 'q_{t, y_{t}}', 'q^{(t)}_{y}')
     """
-    import re
-
     merged = re.fullmatch(r"(?P<base>.*)_\{(?P<sub>(?:[^{}]|\{[^{}]*\})*)\}", base)
     if merged and "^" not in base[merged.end("base"):]:
         return f"{merged.group('base')}_{{{merged.group('sub')}, {sub}}}"
@@ -284,14 +283,10 @@ def _divide_shape(shapes, names):
                      "the divisor is a number (1 x 1) or has the shape of the dividend (componentwise)")
 
 
-def _reciprocal(e):
-    return Elementwise("reciprocal", e)
-
-
 def _quotient(a, b):
     """``a / b``: ``a`` times ``1/b`` for a 1 x 1 ``b``, componentwise otherwise."""
-    return al.mul(a, _reciprocal(b)) if al.is_one_by_one(b) and not al.is_one_by_one(a) else \
-        al.hadamard(a, _reciprocal(b))
+    return al.mul(a, reciprocal_of(b)) if al.is_one_by_one(b) and not al.is_one_by_one(a) else \
+        al.hadamard(a, reciprocal_of(b))
 
 
 #: ``a / b``, ``\frac{a}{b}``: by a number (a 1 x 1 expression: ``\frac{a - \mu}{\sigma}``) or componentwise.
@@ -596,16 +591,16 @@ def _concat_rule(k: int) -> None:
 for _k in range(MAX_CONCAT):
     _concat_rule(_k)
 defrule(DIVIDE, 0,  # d(a/b)/da: 1/b times the identity, or diag(1/b)
-        jacobian=lambda args, out: (al.kron(_reciprocal(args[1]), Identity(args[0].shape[0]))
-                                    if al.is_one_by_one(args[1]) else al.diag(_reciprocal(args[1]))),
+        jacobian=lambda args, out: (al.kron(reciprocal_of(args[1]), Identity(args[0].shape[0]))
+                                    if al.is_one_by_one(args[1]) else al.diag(reciprocal_of(args[1]))),
         vjp=lambda v, args, out: _quotient(v, args[1]))
 defrule(DIVIDE, 1,  # d(a/b)/db: -a / b^2, as a column for a number b, else diag(-a / b^2)
-        jacobian=lambda args, out: (al.neg(al.mul(args[0], al.hadamard(_reciprocal(args[1]), _reciprocal(args[1]))))
+        jacobian=lambda args, out: (al.neg(al.mul(args[0], al.hadamard(reciprocal_of(args[1]), reciprocal_of(args[1]))))
                                     if al.is_one_by_one(args[1]) else
-                                    al.diag(al.neg(al.hadamard(out, _reciprocal(args[1]))))),
-        vjp=lambda v, args, out: (al.neg(al.mul(al.transpose(out), v, _reciprocal(args[1])))
+                                    al.diag(al.neg(al.hadamard(out, reciprocal_of(args[1]))))),
+        vjp=lambda v, args, out: (al.neg(al.mul(al.transpose(out), v, reciprocal_of(args[1])))
                                   if al.is_one_by_one(args[1])
-                                  else al.neg(al.hadamard(v, al.hadamard(out, _reciprocal(args[1]))))))
+                                  else al.neg(al.hadamard(v, al.hadamard(out, reciprocal_of(args[1]))))))
 defrule(SUM_COMPONENTS, 0, jacobian=lambda args, out: al.transpose(al.ones(args[0].shape[0])),
         vjp=lambda v, args, out: al.mul(al.ones(args[0].shape[0]), v))
 defrule(HADAMARD, 0, jacobian=lambda args, out: al.diag(args[1]),

@@ -116,3 +116,4 @@ def _irnn_loss(torch, params, names, out, inputs):
     y = torch.tensor(inputs["y"].T)  # (B, K), one one-hot target per sequence
     logits = out[-1] @ V.T + c
     return -(y * torch.log_softmax(logits, dim=-1)).sum()
+

@@ -454,6 +454,23 @@ class ModelBuilder:
         self._defs[name] = Definition(name, self._expression(term))
         return handle
 
+    def zeros(self, size) -> Term:
+        """The zero vector of ``size`` components, to start a state from zero as handouts do (``h_0 = 0``).
+
+        Examples
+        --------
+        >>> from symrnn.model.builder import ModelBuilder
+        >>> mb = ModelBuilder("zero_start")
+        >>> m = mb.sizes("m")
+        >>> h0 = mb.define("h_0", mb.zeros(m), latex="h_0")
+        >>> h0.decl.kind, h0.shape
+        (<Kind.DEFINED: 'defined'>, (m, 1))
+        """
+        shape = self._shape(size)
+        if shape[1] != 1:
+            raise ShapeError(f"zeros() makes a zero vector (a state's start); got the shape {size!r}")
+        return Term(self, Apply(P.zeros(shape[0]), ()), shape)
+
     def sum(self, term: Term) -> Term:
         """``\\sum_t v^{(t)}`` over the loop of a per-step variable or a state read at ``t``.
 

@@ -421,6 +421,7 @@ class _Reader:
         self.later: dict[str, int] = {}  # every name the spec defines somewhere, with its line
         self.later_timed: list[tuple[re.Pattern, int, str]] = []
         self.loss = None
+        self.zero_starts: dict[str, Token] = {}  # h_0 = 0 without a size: sized by the state it starts
 
     # -- driver --------------------------------------------------------------------------
     def read(self, tree: Tree) -> Model:
@@ -435,6 +436,10 @@ class _Reader:
         for stmt in statements:
             if isinstance(stmt, Tree):
                 self._statement(stmt, None)
+        for display, tok in self.zero_starts.items():
+            raise self.src.at(tok, f"{display} = 0 starts no state: no loop reads it",
+                              f"give it its size to declare a zero vector anyway: "
+                              f"{display} = 0 \\in \\mathbb{{R}}^{{m}}")
         if self.loss is None:
             raise self.src.error("the spec has no loss; end it with `loss NAME` (a scalar defined outside the loops)",
                                  len(self.src.lines), 1)
@@ -622,13 +627,77 @@ class _Reader:
             raise self.src.at(stmt, f"`{what}` declarations go outside the loops")
 
     def _static_term(self, tok: Token, expr: Tree, display: str):
-        """The right-hand side of a definition outside the loops; ``h_0 = 0`` refused with what to write."""
+        """The right-hand side of a definition outside the loops (not a bare number)."""
         value = self._expr(expr, None)
-        if isinstance(value, _Const) and value.value == 0:  # h_0 = 0, as handouts start a state
-            raise self.src.at(tok, f"{display} = 0: a variable is not set to a number",
-                              f"a zero initial state is a parameter given zeros: param {display} \\in "
-                              "\\mathbb{R}^{m}, and 0 for it in the values file (its gradient is reported too)")
+        if isinstance(value, _Const):
+            raise self.src.at(tok, f"{display} = {P.constant_text(value.value)}: a variable is set to a number only "
+                                   "to start a state from zero",
+                              f"write {display} = 0 before the loop of the state it starts, or multiply a variable "
+                              "by the number")
         return self._checked(value)
+
+    def _is_zero(self, expr: Tree) -> bool:
+        return expr.data == "number" and sp.sympify(str(expr.children[0])) == 0
+
+    def _zero_start(self, tok: Token, display: str, shape: tuple | None) -> None:
+        """``h_0 = 0``: a zero vector, sized here (``h_0 = 0 \\in \\mathbb{R}^{m}``) or by the state it starts."""
+        if shape is None:
+            self.zero_starts[display] = tok
+            return
+        ident = self._ident(display)
+        self.static[display] = self._guard(tok, lambda: self.mb.define(ident, self.mb.zeros(shape), latex=display))
+
+    def _zero_size(self, template: str, index: str, own: Tree, trees: dict) -> sp.Expr | None:
+        """The size of the state ``template`` started by ``h_0 = 0``: the rows of its own equation
+        ``own`` (``c_t = f_t \\odot c_{t-1} + ...``, through the loop's other equations ``trees``, by
+        template), or the columns of the matrix that multiplies it (``W h_{t-1}``)."""
+        rows = self._rows(own, index, trees, {template})
+        if rows is not None:
+            return rows
+        regex = _template_regex(template)
+        for tree in trees.values():
+            for node in tree.iter_subtrees():
+                left, right = node.children[0], node.children[-1]
+                if node.data == "matvec" and isinstance(left, Tree) and left.data == "ref" \
+                        and isinstance(right, Tree) and right.data == "ref":
+                    hit = regex.match(normalize(str(right.children[0])))
+                    matrix = self.static.get(normalize(str(left.children[0])))
+                    if hit and parse_time(hit.group("time"), index) != T and matrix is not None:
+                        return matrix.shape[1]
+        return None
+
+    def _rows(self, tree: Tree, index: str, trees: dict, seen: set) -> sp.Expr | None:
+        """The rows of an expression of a loop's body, where its names tell them (None where not)."""
+        if tree.data == "ref":
+            name = normalize(str(tree.children[0]))
+            if "^{\\top}" in name or "^\\top" in name:
+                return None
+            if name in self.static:
+                return self.static[name].shape[0]
+            for timed in self.timed:
+                if timed.regex.match(name):
+                    return timed.decl.shape[0]
+            for template, expr in trees.items():
+                if template not in seen and _template_regex(template).match(name):
+                    return self._rows(expr, index, trees, seen | {template})
+            return None
+        if tree.data in ("number", "sum_components", "sum_over"):
+            return None
+        children = [c for c in tree.children if isinstance(c, Tree)]
+        if tree.data == "matvec" and children and children[0].data == "ref":
+            written = normalize(str(children[0].children[0]))
+            if "^{\\top}" in written or "^\\top" in written:  # an inner product a^T b
+                return sp.S.One
+            left = self.static.get(written)
+            if left is not None and left.shape[1] != 1:
+                return left.shape[0]
+        if tree.data == "divide":
+            children = children[:1]
+        for child in children:
+            rows = self._rows(child, index, trees, seen)
+            if rows is not None:
+                return rows
+        return None
 
     def _let_def(self, stmt: Tree, loop) -> None:
         tok, expr = stmt.children[1], stmt.children[2]
@@ -651,9 +720,20 @@ class _Reader:
             self._definition(definition, loop)
 
     def _definition(self, definition: Tree, loop) -> None:
-        tok, expr = definition.children
+        tok, expr = definition.children[:2]
+        space = next((c for c in definition.children[2:] if isinstance(c, Tree)), None)
+        if space is not None and (loop is not None or not self._is_zero(expr)):
+            raise self.src.at(space, "a size is given (\\in \\mathbb{R}^{m}) only to a zero start before the loops",
+                              "write h_0 = 0 \\in \\mathbb{R}^{m}, or declare the variable: "
+                              "param h_0 \\in \\mathbb{R}^{m}")
         if loop is None:
             display = self._declared(tok)
+            if self._is_zero(expr):
+                shape = None if space is None else self._space(space)
+                if shape is not None and shape[1] != 1:
+                    raise self.src.at(space, f"{display} = 0 is a zero vector: R^m, not a matrix")
+                self._zero_start(tok, display, shape)
+                return
             term = self._static_term(tok, expr, display)
             ident = self._ident(display)
             self.static[display] = self._guard(tok, lambda: self.mb.define(ident, term, latex=display))
@@ -744,8 +824,9 @@ class _Reader:
         # or another's: output feedback, h_t reading p_{t-1} defined after it)
         states = [(tok, self._loop_template(tok, loop)) for tok, _ in defs
                   if any(self._reads_itself(self._loop_template(tok, loop), expr, lets, index) for _, expr in defs)]
+        trees = {**{self._loop_template(t, loop): e for t, e in defs}, **lets} if states else {}
         for tok, template in sorted(states, key=lambda s: self._first_use(s[1], body)):
-            self._states[template] = self._declare_state(tok, template, loop, direction, over)
+            self._states[template] = self._declare_state(tok, template, loop, direction, over, trees)
         for stmt in body:
             self._statement(stmt, loop)
         self._states = {}
@@ -774,9 +855,17 @@ class _Reader:
                         todo.append(let_expr)
         return False
 
-    def _declare_state(self, tok: Token, template: str, loop: Loop, direction: str, over):
+    def _declare_state(self, tok: Token, template: str, loop: Loop, direction: str, over, trees: list):
         before = sp.expand(sp.sympify(loop.first) - loop.step)
         init_display = normalize(template.replace("{t}", format_time(before)))
+        if init_display in self.zero_starts:
+            zero = self.zero_starts.pop(init_display)
+            size = self._zero_size(template, loop.index, trees[template], trees)
+            if size is None:
+                raise self.src.at(zero, f"the size of {init_display} = 0 is not found: no matrix multiplies "
+                                        f"{normalize(template.replace('{t}', format_time(T - loop.step)))} in its loop",
+                                  f"give it: {init_display} = 0 \\in \\mathbb{{R}}^{{m}}")
+            self._zero_start(zero, init_display, (size, sp.S.One))
         init = self.static.get(init_display)
         display = normalize(str(tok))
         if init is None and init_display in self.later:  # z_0 = h_n written after the decoder's loop
@@ -1036,6 +1125,9 @@ class _Reader:
         raise self._unknown(tok, display, index)
 
     def _unknown(self, tok: Token, display: str, index: str | None) -> SpecError:
+        if display in self.zero_starts:
+            return self.src.at(tok, f"{display} = 0 is sized by the state it starts, and no loop before this line "
+                                    "reads it", f"give its size: {display} = 0 \\in \\mathbb{{R}}^{{m}}")
         line = self.later.get(display)
         if line is None:
             for regex, line_, _ in self.later_timed:

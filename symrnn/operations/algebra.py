@@ -161,6 +161,11 @@ def diag(v):
     return DiagMatrix(v)
 
 
+def zeros(rows, cols=1) -> ZeroMatrix:
+    """The zero matrix of ``rows`` x ``cols`` (a zero column by default)."""
+    return ZeroMatrix(rows, cols)
+
+
 def ones(rows) -> OneMatrix:
     """The all-ones column ``\\mathbf{1}`` of size ``rows``."""
     return OneMatrix(rows, 1)

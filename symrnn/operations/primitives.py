@@ -331,6 +331,25 @@ def broadcast(rows) -> Primitive:
     return prim
 
 
+@cache  # a registry: one primitive per size
+def zeros(rows) -> Primitive:
+    """The zero vector of ``rows`` components, a state's start as handouts write it (``h_0 = 0``): no
+    arguments, so nothing is differentiated through it.
+
+    Examples
+    --------
+    >>> zeros(sp.Symbol("m")).shape([], []), zeros(sp.Symbol("m")).text([])
+    ((m, 1), '0 \\\\in \\\\mathbb{R}^{m}')
+    """
+    rows = sp.sympify(rows)
+
+    def numeric(xp, args, bindings):
+        return xp.zeros((int(constant_value(rows, dict(bindings or ()).get(SIZES, {}))), 1))
+
+    return Primitive(f"zeros {rows}", 0, lambda s, n: (rows, sp.S.One), lambda: al.zeros(rows, 1), numeric,
+                     text=lambda a: rf"0 \in \mathbb{{R}}^{{{rows}}}")
+
+
 @cache  # a registry: one primitive per constant, its rules registered once
 def offset(c) -> Primitive:
     """The constant ``c`` added to every component: ``a + \\epsilon`` (``\\sqrt{v + 0.00001}``).

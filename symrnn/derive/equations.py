@@ -37,7 +37,7 @@ import sympy as sp
 from symrnn.errors import SymRNNError
 from symrnn.graph.jacobians import parent_refs, template, vjp_template
 from symrnn.graph.node import time_offset
-from symrnn.model.declared import Kind, Loop, Model, Ref
+from symrnn.model.declared import Apply, Kind, Loop, Model, Ref
 from symrnn.operations import algebra as al
 from symrnn.operations.symbols import T, TotalDerivative
 
@@ -160,11 +160,49 @@ def adjoint_symbol(model: Model, name: str, time, layout: str) -> TotalDerivativ
 
 
 def _local(model: Model, reader: str, ref: Ref, layout: str):
-    """adjoint(reader) times the local derivative of the reader's equation in ``ref``, reader at ``t``."""
-    v = sp.S.One if reader == model.loss else adjoint_symbol(model, reader, T, layout)
+    """adjoint(reader) times the local derivative of the reader's equation in ``ref``, reader at ``t``.
+
+    The adjoint of a per-step loss that the loss only sums is that sum's constant (``1``, ``\\frac{1}{n}``)
+    and is written as it, and ``\\mathbf{1}^\\top y = 1`` for a one-hot ``y``, so the softmax head
+    reads ``\\operatorname{softmax}(s) - y`` as textbooks print it.
+    """
+    v = constant_adjoint(model, reader)
+    if v is None:
+        v = adjoint_symbol(model, reader, T, layout)
     if layout is Layout.NUMERATOR:
-        return al.mul(v, template(model, reader, ref))
-    return vjp_template(model, reader, ref, v)
+        return al.onehot_facts(al.mul(v, template(model, reader, ref)), _onehots(model))
+    return al.onehot_facts(vjp_template(model, reader, ref, v), _onehots(model))
+
+
+def _onehots(model: Model) -> frozenset:
+    return frozenset(v.name for v in model.inputs if v.onehot)
+
+
+def constant_adjoint(model: Model, name: str) -> sp.Expr | None:
+    """The adjoint of ``name`` when it is a number: ``1`` for the loss, the constant of the sum (or
+    mean) for a per-step loss that only the loss reads (``L = \\frac{1}{n} \\sum_t L_t``); else None.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import get
+    >>> model = get("vanilla")
+    >>> constant_adjoint(model, model.loss), constant_adjoint(model, "h")
+    (1, None)
+    """
+    if name == model.loss:
+        return sp.S.One
+    decl = model.var(name)
+    if decl.shape != (1, 1) or not decl.timed:
+        return None
+    readers = [d for d in model.definitions if model.var(d.target).kind is not Kind.INTERIM
+               and any(r.name == name for r in parent_refs(model, d.target))]
+    if len(readers) != 1 or readers[0].target != model.loss:
+        return None
+    expr = readers[0].expr
+    if isinstance(expr, Apply) and expr.prim.over is not None and expr.args == (Ref(name, T),) \
+            and (expr.prim.over[0], expr.prim.over[1]) == (decl.loop.first, decl.loop.last):
+        return sp.sympify(expr.prim.constant if expr.prim.constant is not None else 1)
+    return None
 
 
 def _shifted(expr, time):

@@ -61,6 +61,13 @@ class ArrayPrinter(NumPyPrinter):
         # an exact 1 of the array module times p / q: a Fraction in exact mode, a float otherwise
         return f"(xp.ones(()) * {expr.p} / {expr.q})"
 
+    def _print_Pow(self, expr, rational=False):
+        # a size or n divided by (1/n): through an exact 1 of the array module, as a Rational
+        if expr.exp.is_Integer and expr.exp < 0 and expr.base.is_Symbol:
+            power = "" if expr.exp == -1 else f" ** {-expr.exp}"
+            return f"(xp.ones(()) / {self._print(expr.base)}{power})"
+        return super()._print_Pow(expr, rational=rational)
+
     def _print_Label(self, expr):
         return expr.name
 

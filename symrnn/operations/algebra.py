@@ -26,6 +26,7 @@ from sympy import (
 )
 
 from symrnn.errors import ShapeError
+from symrnn.operations.symbols import Var
 
 
 def same_dim(a: sp.Expr, b: sp.Expr) -> bool:
@@ -169,3 +170,28 @@ def zeros(rows, cols=1) -> ZeroMatrix:
 def ones(rows) -> OneMatrix:
     """The all-ones column ``\\mathbf{1}`` of size ``rows``."""
     return OneMatrix(rows, 1)
+
+
+def onehot_facts(expr, onehots: frozenset):
+    """``expr`` with ``\\mathbf{1}^\\top y`` written as 1 wherever ``y`` is one of the one-hot
+    inputs named in ``onehots`` (its components sum to 1): ``\\operatorname{softmax}(s) \\mathbf{1}^\\top y - y``
+    becomes ``\\operatorname{softmax}(s) - y``."""
+    if not onehots or is_scalar(expr):
+        return expr
+
+    def ones_then_onehot(a, b) -> bool:
+        return (isinstance(a, Transpose) and isinstance(a.arg, OneMatrix)
+                and isinstance(b, Var) and b.name in onehots)
+
+    def rewrite(m):
+        args, out = list(m.args), []
+        while args:
+            a = args.pop(0)
+            if args and ones_then_onehot(a, args[0]):
+                args.pop(0)
+                continue
+            out.append(a)
+        return mul(*out) if out else sp.S.One
+
+    return expr.replace(lambda e: isinstance(e, MatMul) and any(
+        ones_then_onehot(a, b) for a, b in zip(e.args, e.args[1:], strict=False)), rewrite)

@@ -169,6 +169,8 @@ class SymRNNLatexPrinter(LatexPrinter):
             out += sep + self._factor(f, alone=len(mats) == 1)
         if coeff == -1:
             return "-" + out
+        if sp.sympify(coeff).could_extract_minus_sign():  # -\frac{1}{n} e_{y}, not - \frac{1}{n} e_{y}
+            return "-" + self._product(-coeff, mats)
         if coeff != 1:
             return f"{self._print(coeff)} {out}"
         return out
@@ -181,8 +183,10 @@ class SymRNNLatexPrinter(LatexPrinter):
         return None
 
     def _print_MatAdd(self, expr):
-        out = self._print(expr.args[0])
-        for term in expr.args[1:]:
+        """Terms with a sign last (``\\operatorname{softmax}(s) - y``, not ``-y + \\operatorname{softmax}(s)``)."""
+        terms = sorted(expr.args, key=lambda a: self._minus(a) is not None)
+        out = self._print(terms[0])
+        for term in terms[1:]:
             minus = self._minus(term)
             out += f" + {self._print(term)}" if minus is None else f" - {minus}"
         return out

@@ -43,7 +43,7 @@ def test_seed_002_boxed_results():
                                                        r"\frac{\partial J}{\partial s} h^{\top}", "")]
     assert _lines(mlp, "h", "denominator")[0][0][1] == r"W^{u\top} \frac{\partial J}{\partial s}"
     assert _lines(mlp, "W_e", "denominator")[0][0][1] == r"\frac{\partial J}{\partial h} x^{\top}"
-    assert _lines(mlp, "s", "denominator")[0][0][1] == r"y - \operatorname{softmax}(s) \mathbf{1}^{\top} y"
+    assert _lines(mlp, "s", "denominator")[0][0][1] == r"y - \operatorname{softmax}(s)"  # the boxed y - p, one-hot y
     rnn = zoo.next_word()
     assert _lines(rnn, "W_r", "denominator")[0][0][1] == (
         r"\sum_{t=1}^{n} (\frac{\partial J}{\partial h_{t}} \odot (\mathbf{1} - h_{t} \odot h_{t})) h_{t-1}^{\top}")
@@ -112,8 +112,8 @@ def test_errors():
 def test_a_gate_read_twice_is_differentiated_once():
     eq = adjoint_equation(zoo.gru(), "U_z", "denominator")
     assert latex(eq.terms[0].expr) == (
-        r"((-\frac{\partial o}{\partial h^{(t)}} \odot h^{(t-1)} + \frac{\partial o}{\partial h^{(t)}} \odot "
-        r"g(a^{(t)})) \odot z^{(t)} \odot (\mathbf{1} - z^{(t)})) h^{(t-1)\top}")
+        r"((\frac{\partial o}{\partial h^{(t)}} \odot g(a^{(t)}) - \frac{\partial o}{\partial h^{(t)}} \odot "
+        r"h^{(t-1)}) \odot z^{(t)} \odot (\mathbf{1} - z^{(t)})) h^{(t-1)\top}")
 
 
 def test_inline_expands_interims_and_drops_their_definitions():

@@ -62,8 +62,8 @@ def test_the_factor_shows_in_the_derivation():
 
     text = latex(recursion(model, "U"))
     assert r"\frac{\partial L}{\partial L_{t}} &= \frac{1}{n}, \quad t = n, \dots, 1" in text
-    # 1/2 (h - y)^2 differentiates to (h - y)^T: the 1/2 and the 2 cancel
-    assert r"\frac{\partial L}{\partial L_{t}} (h_{t} - y_{t})^{\top}" in text
+    # 1/2 (h - y)^2 differentiates to (h - y)^T: the 1/2 and the 2 cancel; the mean's 1/n is written as it
+    assert r"+ \frac{1}{n} (h_{t} - y_{t})^{\top}, \quad t = n, \dots, 1" in text
 
 
 HALF_MEAN = r"""model halfmean "Scalar linear RNN, half squared error, mean over the steps"

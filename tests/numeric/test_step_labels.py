@@ -59,8 +59,8 @@ def test_labels_per_step_print_as_written_and_derive_as_a_textbook():
     assert r"label y_{t} \in \{1 \dots K\}" in text and r"L_{t} = -q_{t, y_{t}}" in text
     assert spec_text(parse_spec(text, "again.rnn")) == text
     printed = latex(recursion(model, "V", "denominator"))
-    assert r"\frac{\partial L}{\partial q_{t}} &= -e_{y_{t}} \frac{\partial L}{\partial L_{t}}, \quad t = n, \dots, 1" \
-        in printed
+    # the mean's 1/n is written where the per-step loss's total derivative was
+    assert r"\frac{\partial L}{\partial q_{t}} &= -\frac{1}{n} e_{y_{t}}, \quad t = n, \dots, 1" in printed
 
 
 def test_the_python_api_declares_them_too():

@@ -16,7 +16,7 @@ import sympy as sp
 from symrnn.errors import SpecError, UnknownNameError
 from symrnn.graph.jacobians import parent_refs, template
 from symrnn.graph.node import Node, instantiate, resolve
-from symrnn.model.declared import Kind, Model
+from symrnn.model.declared import Kind, Model, zero_vector
 from symrnn.operations import algebra as al
 from symrnn.operations.symbols import T, canonical
 
@@ -186,12 +186,22 @@ def find_node(G: nx.DiGraph, name: str) -> Node:
     wanted = canonical(name)
     for node, data in G.nodes(data=True):
         if canonical(data["latex"]) == wanted or str(node) == name.replace(" ", ""):
+            if is_zero_start(G.graph["model"], node.name):
+                raise SpecError(f"{data['latex']} = 0 is a fixed zero start, not learned: nothing is derived in it; "
+                                f"declare it as a parameter (param {data['latex']} \\in \\mathbb{{R}}^{{m}}, given "
+                                "zeros in a values file) to get the gradient in the initial state")
             return node
     names = ", ".join(sorted({G.nodes[v]["latex"] for v in G if G.nodes[v]["kind"] is not Kind.INPUT}))
     raise UnknownNameError(
         f"no node {name!r} in the graph of {G.graph['model'].name} for n = {G.graph['n']}; "
         f"try one of: {names} (or an input such as x^{{(1)}})"
     )
+
+
+def is_zero_start(model: Model, name: str) -> bool:
+    """Whether ``name`` is a zero start, ``h_0 = 0`` (defined as a zero vector, reading nothing)."""
+    d = next((d for d in model.definitions if d.target == name), None)
+    return d is not None and zero_vector(d.expr)
 
 
 def cone(G: nx.DiGraph, source: Node, target: Node | None = None) -> nx.DiGraph:

@@ -38,6 +38,7 @@ from symrnn.model.declared import (
     Model,
     Ref,
     VarDecl,
+    zero_vector,
 )
 from symrnn.operations import algebra as al
 from symrnn.operations import primitives as P
@@ -411,6 +412,13 @@ class ModelBuilder:
             raise SpecError(f"direction must be 'forward' or 'backward', got {direction!r}")
         loop = self._loop(over, 1 if direction == "forward" else -1, index)
         shape = self._shape(size)
+        if init is not None and not isinstance(init, Handle):
+            if not (isinstance(init, Term) and zero_vector(init.expr)):
+                raise SpecError(f"the initial state of {name} is a parameter, a variable defined before its loop, "
+                                "or mb.zeros(size); got another expression")
+            template = VarDecl(name, Kind.STATE, shape, latex or _timed_latex(name), True, loop)
+            before = template.display(sp.expand(sp.sympify(loop.first) - loop.step))
+            init = self.define(f"{name}_0" if f"{name}_0" not in self._vars else f"{name}_start", init, latex=before)
         if init is not None:
             if init.decl.kind not in (Kind.PARAMETER, Kind.DEFINED) or init.decl.timed:
                 raise SpecError(f"the initial state of {name} is a parameter or a variable defined before its "
@@ -525,9 +533,12 @@ class ModelBuilder:
         self._defs[decl.name] = Definition(decl.name, self._expression(term))
 
     def _expression(self, term: Term):
-        """``term``'s expression as a definition, checked: a sum over t is a whole definition, and an
-        input is read at t or one step before in its own loop's direction."""
+        """``term``'s expression as a definition, checked: a sum over t is a whole definition, a zero
+        start (:meth:`zeros`) too, and an input is read at t or one step before in its own loop's direction."""
         expr = _whole_sums(term)
+        if _nested_nullary(expr):
+            raise SpecError("mb.zeros() is a whole definition, a state's zero start (h_0 = 0), not part of an "
+                            "expression: leave the zero term out")
         for r in self._refs(expr):
             v = self._vars[r.name]
             if v.kind is Kind.INPUT and v.timed and r.time is not None and sp.sympify(r.time).has(T) \
@@ -550,12 +561,18 @@ class ModelBuilder:
                 before = sp.expand(sp.sympify(v.loop.first) - v.loop.step)
                 shown = canonical(v.display(before))
                 found = [w for w in self._vars.values() if not w.timed and canonical(w.latex) == shown
-                         and w.kind in (Kind.PARAMETER, Kind.INPUT)]
+                         and (w.kind in (Kind.PARAMETER, Kind.INPUT) or self._zero_start(w.name))]
                 if not found:
                     raise SpecError(f"{v.display(r.time)} reads {v.display(before)} at the first step, which is not "
-                                    f"declared; declare it: param {v.display(before)} (a learned start) or input "
-                                    f"{v.display(before)} (a start symbol given with the data)")
+                                    f"declared; declare it: param {v.display(before)} (a learned start), input "
+                                    f"{v.display(before)} (a start symbol given with the data), or "
+                                    f"{v.display(before)} = 0 (zeros)")
                 self._vars[v.name] = dataclasses.replace(v, init=found[0].name)
+
+    def _zero_start(self, name: str) -> bool:
+        """Whether ``name`` is defined as a zero vector (:meth:`zeros`), a start of a state or an input."""
+        d = self._defs.get(name)
+        return d is not None and zero_vector(d.expr)
 
     # -- checks -------------------------------------------------------------
     def _refs(self, expr, into_sums: bool = True):
@@ -814,6 +831,11 @@ def concat(*terms: Term) -> Term:
     for t in terms:
         t._check_usable()
     return terms[0]._apply(P.CONCAT, *terms)
+
+
+def _nested_nullary(expr) -> bool:
+    """Whether a zero vector (:meth:`ModelBuilder.zeros`) sits inside ``expr`` rather than being it."""
+    return isinstance(expr, Apply) and any(zero_vector(a) or _nested_nullary(a) for a in expr.args)
 
 
 def inner(a: Term, b: Term) -> Term:

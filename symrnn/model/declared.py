@@ -56,6 +56,12 @@ class Apply:
 Expr = Ref | Apply
 
 
+def zero_vector(expr) -> bool:
+    """Whether ``expr`` is a zero vector (:meth:`~symrnn.model.builder.ModelBuilder.zeros`, ``h_0 = 0``):
+    a primitive of no arguments, the only one the language has."""
+    return isinstance(expr, Apply) and not expr.args and expr.prim.arity == 0
+
+
 @dataclass(frozen=True)
 class Loop:
     """``for t = start..stop`` with ``step`` +1 (forward) or -1 (backward).

@@ -436,7 +436,12 @@ class _Reader:
         for stmt in statements:
             if isinstance(stmt, Tree):
                 self._statement(stmt, None)
-        for display, tok in self.zero_starts.items():
+        for display, tok in list(self.zero_starts.items()):
+            shape = self._input_start_shape(display)
+            if shape is not None:  # y_0 = 0 before a loop that reads y_{t-1} (teacher forcing)
+                del self.zero_starts[display]
+                self._zero_start(tok, display, shape)
+                continue
             raise self.src.at(tok, f"{display} = 0 starts no state: no loop reads it",
                               f"give it its size to declare a zero vector anyway: "
                               f"{display} = 0 \\in \\mathbb{{R}}^{{m}}")
@@ -543,7 +548,7 @@ class _Reader:
 
     def _declared(self, tok: Token) -> str:
         display = normalize(str(tok))
-        if display in self.static or display in self.labels:
+        if display in self.static or display in self.labels or display in self.zero_starts:
             raise self.src.at(tok, f"{display} is declared twice",
                               "declare each name once, or give one of them another name")
         return display
@@ -628,7 +633,9 @@ class _Reader:
 
     def _static_term(self, tok: Token, expr: Tree, display: str):
         """The right-hand side of a definition outside the loops (not a bare number)."""
-        value = self._expr(expr, None)
+        return self._static_value(tok, self._expr(expr, None), display)
+
+    def _static_value(self, tok: Token, value, display: str):
         if isinstance(value, _Const):
             raise self.src.at(tok, f"{display} = {P.constant_text(value.value)}: a variable is set to a number only "
                                    "to start a state from zero",
@@ -636,8 +643,10 @@ class _Reader:
                               "by the number")
         return self._checked(value)
 
-    def _is_zero(self, expr: Tree) -> bool:
-        return expr.data == "number" and sp.sympify(str(expr.children[0])) == 0
+    def _misplaced_size(self, space: Tree) -> SpecError:
+        return self.src.at(space, "a size is given (\\in \\mathbb{R}^{m}) only to a zero start before the loops",
+                           "write h_0 = 0 \\in \\mathbb{R}^{m}, or declare the variable: "
+                           "param h_0 \\in \\mathbb{R}^{m}")
 
     def _zero_start(self, tok: Token, display: str, shape: tuple | None) -> None:
         """``h_0 = 0``: a zero vector, sized here (``h_0 = 0 \\in \\mathbb{R}^{m}``) or by the state it starts."""
@@ -646,6 +655,16 @@ class _Reader:
             return
         ident = self._ident(display)
         self.static[display] = self._guard(tok, lambda: self.mb.define(ident, self.mb.zeros(shape), latex=display))
+
+    def _input_start_shape(self, display: str) -> tuple | None:
+        """The shape of the input whose value before its first step prints as ``display`` (``y_0``)."""
+        for timed in self.timed:
+            loop = timed.decl.loop
+            if timed.decl.kind is Kind.INPUT and loop is not None:
+                before = sp.expand(sp.sympify(loop.first) - loop.step)
+                if normalize(timed.template.replace("{t}", format_time(before))) == display:
+                    return timed.decl.shape
+        return None
 
     def _zero_size(self, template: str, index: str, own: Tree, trees: dict) -> sp.Expr | None:
         """The size of the state ``template`` started by ``h_0 = 0``: the rows of its own equation
@@ -693,11 +712,10 @@ class _Reader:
                 return left.shape[0]
         if tree.data == "divide":
             children = children[:1]
-        for child in children:
-            rows = self._rows(child, index, trees, seen)
-            if rows is not None:
-                return rows
-        return None
+        found = [rows for rows in (self._rows(c, index, trees, seen) for c in children) if rows is not None]
+        if tree.data in ("add", "sub", "hadamard"):  # a number (1 x 1) is added to every component
+            found = [rows for rows in found if rows != 1] or found
+        return found[0] if found else None
 
     def _let_def(self, stmt: Tree, loop) -> None:
         tok, expr = stmt.children[1], stmt.children[2]
@@ -722,19 +740,20 @@ class _Reader:
     def _definition(self, definition: Tree, loop) -> None:
         tok, expr = definition.children[:2]
         space = next((c for c in definition.children[2:] if isinstance(c, Tree)), None)
-        if space is not None and (loop is not None or not self._is_zero(expr)):
-            raise self.src.at(space, "a size is given (\\in \\mathbb{R}^{m}) only to a zero start before the loops",
-                              "write h_0 = 0 \\in \\mathbb{R}^{m}, or declare the variable: "
-                              "param h_0 \\in \\mathbb{R}^{m}")
+        if space is not None and loop is not None:
+            raise self._misplaced_size(space)
         if loop is None:
             display = self._declared(tok)
-            if self._is_zero(expr):
+            value = self._expr(expr, None)
+            if isinstance(value, _Const) and value.value == 0:  # h_0 = 0, \mathbf{0}, 0.0
                 shape = None if space is None else self._space(space)
                 if shape is not None and shape[1] != 1:
                     raise self.src.at(space, f"{display} = 0 is a zero vector: R^m, not a matrix")
                 self._zero_start(tok, display, shape)
                 return
-            term = self._static_term(tok, expr, display)
+            if space is not None:
+                raise self._misplaced_size(space)
+            term = self._static_value(tok, value, display)
             ident = self._ident(display)
             self.static[display] = self._guard(tok, lambda: self.mb.define(ident, term, latex=display))
             return
@@ -872,8 +891,12 @@ class _Reader:
             raise self.src.at(tok, f"{display} starts from {init_display}, which is defined after this loop (line "
                                    f"{self.later[init_display]})", f"move {init_display} = ... before the loop")
         if init is None or init.decl.kind not in (Kind.PARAMETER, Kind.DEFINED) or init.decl.timed:
+            other = [f"{z} = 0 (line {t.line})" for z, t in self.zero_starts.items()]
+            hint = f"start it from zero before the loop, {init_display} = 0, or declare it: param {init_display} in R^m"
+            if other:
+                hint += f"; {', '.join(other)} is written, but its name is not {init_display}"
             raise self.src.at(tok, f"{display} reads itself at an earlier step but has no initial state "
-                                   f"{init_display}", f"declare it before the loop: param {init_display} in R^m")
+                                   f"{init_display}", hint)
         handle = self._guard(tok, lambda: self.mb.state(self._ident(template), init.shape, init=init,
                                                          direction=direction, latex=template, over=over,
                                                          index=loop.index))
@@ -938,6 +961,8 @@ class _Reader:
             return self._name(tree.children[0], index)
         if kind == "number":
             tok = tree.children[0]
+            if tok.type == "ZERO_VECTOR":  # \mathbf{0}: a zero start
+                return self._const(tok, 0)
             digits = re.fullmatch(r"\\[dt]?frac([0-9])([0-9])", str(tok))  # \frac12, as LaTeX reads it
             if digits:
                 return self._const(tok, sp.Rational(int(digits.group(1)), int(digits.group(2))))
@@ -1126,8 +1151,9 @@ class _Reader:
 
     def _unknown(self, tok: Token, display: str, index: str | None) -> SpecError:
         if display in self.zero_starts:
-            return self.src.at(tok, f"{display} = 0 is sized by the state it starts, and no loop before this line "
-                                    "reads it", f"give its size: {display} = 0 \\in \\mathbb{{R}}^{{m}}")
+            return self.src.at(tok, f"{display} = 0 (line {self.zero_starts[display].line}) is a zero start, sized "
+                                    "by the loop that starts from it; no loop has yet",
+                               f"give its size where it is written: {display} = 0 \\in \\mathbb{{R}}^{{m}}")
         line = self.later.get(display)
         if line is None:
             for regex, line_, _ in self.later_timed:

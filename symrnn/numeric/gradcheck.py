@@ -281,7 +281,8 @@ def truncated_reference(G: nx.DiGraph, point: Point, node: Node, truncate: int,
             raise NumericError(f"the truncated check covers recurrences one step forward; {G.nodes[v]['latex']} "
                                f"reads {G.nodes[u]['latex']}: derive --truncate still prints the truncated path "
                                "sum, and check without --truncate checks the full gradient")
-        if u.t is None and v.t is not None and G.nodes[u]["kind"] not in (Kind.PARAMETER, Kind.INPUT):
+        if u.t is None and v.t is not None and G.nodes[u]["kind"] not in (Kind.PARAMETER, Kind.INPUT) \
+                and G.in_degree(u) > 0:  # a zero start (h_0 = 0) reads nothing: a constant, as an input is
             raise NumericError(f"the truncated check covers models whose steps read no value computed outside the "
                                f"loops; {G.nodes[v]['latex']} reads {G.nodes[u]['latex']}: derive --truncate still "
                                "prints the truncated path sum, and check without --truncate checks the full gradient")

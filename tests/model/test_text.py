@@ -84,7 +84,7 @@ def test_missing_initial_state():
         "q1.rnn:15:6: h^{(t)} reads itself at an earlier step but has no initial state h^{(0)}\n"
         "        $h^{(t)} = g(W^{hx}x^{(t)} + W^{hh}h^{(t-1)} + b^h)$\n"
         "         ^\n"
-        "hint: declare it before the loop: param h^{(0)} in R^m")
+        "hint: start it from zero before the loop, h^{(0)} = 0, or declare it: param h^{(0)} in R^m")
 
 
 def test_shape_mismatch():
@@ -239,8 +239,13 @@ _REFUSALS = [  # (spec text, what the error says, what the hint says)
      "a_{t} is defined twice", "give each variable one equation"),
     ("sizes m\nparam w \\in \\mathbb{R}^{1}\nL = \\tanh(w, w)\nloss L\n", "tanh takes one argument", "apply it to one vector"),
     ("sizes m\nmodel x\n", "`model` comes first", "move this line to the top"),
-    ("sizes m\nh_0 = 0\nloss h_0\n", "h_{0} = 0 is sized by the state it starts, and no loop before this line reads it",
-     "give its size: h_{0} = 0 \\in \\mathbb{R}^{m}"),
+    ("sizes m\nh_0 = 0\nloss h_0\n", "h_{0} = 0 (line 2) is a zero start, sized by the loop that starts from it; no "
+     "loop has yet", "give its size where it is written: h_{0} = 0 \\in \\mathbb{R}^{m}"),
+    ("sizes m\nh_0 = 0\nh_0 = 0\n", "h_{0} is declared twice", "declare each name once"),
+    ("sizes m\nparam W \\in \\mathbb{R}^{m \\times m}\nh_0 = 0\nfor t = 1..n:\n    h^{(t)} = W h^{(t-1)}\n",
+     "h^{(t)} reads itself at an earlier step but has no initial state h^{(0)}",
+     "start it from zero before the loop, h^{(0)} = 0, or declare it: param h^{(0)} in R^m; h_{0} = 0 (line 3) is "
+     "written, but its name is not h^{(0)}"),
     ("sizes m\nh_0 = 0\n", "h_{0} = 0 starts no state: no loop reads it",
      "give it its size to declare a zero vector anyway: h_{0} = 0 \\in \\mathbb{R}^{m}"),
     ("sizes m\na = 2\n", "a = 2: a variable is set to a number only to start a state from zero",

@@ -238,3 +238,62 @@ def test_zero_start_in_the_python_api():
         np.testing.assert_allclose(got[name], ref.numpy(), rtol=1e-12, atol=1e-14)
     with pytest.raises(Exception, match="zeros\\(\\) makes a zero vector"):
         mb.zeros((m, m))
+
+
+@pytest.mark.parametrize("zero", ["0", "0.0", "-0", r"\mathbf{0}", r"\vec{0}", r"\frac{0}{1}"])
+def test_a_zero_start_is_written_as_handouts_write_it(zero):
+    model = parse_spec(ZERO_ELMAN.replace("h_0 = 0", f"h_0 = {zero}"), "model.rnn")
+    assert r"h_{0} = 0 \in \mathbb{R}^{m}" in spec_text(model)
+
+
+def test_a_zero_start_sized_past_an_inner_product_and_for_an_input_read_one_step_back():
+    from symrnn.numeric.gradcheck import check_model
+
+    inner = ZERO_INDRNN.replace(r"h_t = \text{relu}(u \odot h_{t-1} + U x_t)", r"h_t = u^\top h_{t-1} + U x_t")
+    inner = inner.replace(r"h_0 = 0 \in \mathbb{R}^{m}", "h_0 = 0")
+    assert r"h_{0} = 0 \in \mathbb{R}^{m}" in spec_text(parse_spec(inner, "inner.rnn"))  # m, not the 1 of u^T h
+    forcing = r"""model forced "Teacher forcing from a zero start symbol"
+sizes m, K
+param W \in \mathbb{R}^{m \times m}
+param B \in \mathbb{R}^{m \times K}
+param V \in \mathbb{R}^{K \times m}
+param h_0 \in \mathbb{R}^{m}
+input y_t \in \mathbb{R}^{K} onehot
+y_0 = 0
+for t = 1..n:
+    h_t = \tanh(W h_{t-1} + B y_{t-1})
+    L_t = -y_t^\top \text{LS}(V h_t)
+L = \sum_t L_t
+loss L
+"""
+    model = parse_spec(forcing, "forced.rnn")
+    assert r"y_{0} = 0 \in \mathbb{R}^{K}" in spec_text(model)
+    rows = check_model(model, 3, {"m": 3, "K": 4}, seed=2)
+    assert rows and all(r.passed for r in rows), [(r.label, r.result) for r in rows if not r.passed]
+
+
+def test_zero_starts_in_the_api_and_their_refusals(tmp_path):
+    from click.testing import CliRunner
+
+    from symrnn.cli import main
+    from symrnn.errors import SpecError
+    from symrnn.model import ModelBuilder, inner, tanh
+
+    mb = ModelBuilder("zero_init")
+    m, d = mb.sizes("m", "d")
+    W, U, v = mb.parameter("W", (m, m)), mb.parameter("U", (m, d)), mb.parameter("v", m)
+    h = mb.state("h", m, init=mb.zeros(m))  # the start is defined and named h^{(0)} for it
+    mb.recur(h, tanh(W @ h[mb.t - 1] + U @ mb.input("x", d)[mb.t]))
+    model = mb.build(loss=mb.define("L", inner(v, h[mb.n])))
+    assert r"h^{(0)} = 0 \in \mathbb{R}^{m}" in spec_text(model)
+    with pytest.raises(SpecError, match=r"mb.zeros\(\) is a whole definition"):
+        mb.define("a", mb.zeros(m) * 2)
+    with pytest.raises(SpecError, match="a parameter, a variable defined before its loop, or mb.zeros"):
+        mb.state("g", m, init=W @ mb.zeros(m))
+    spec = tmp_path / "zero.rnn"
+    spec.write_text(ZERO_ELMAN)
+    for command in (["paths"], ["derive", "--form", "closed"], ["check"]):
+        result = CliRunner().invoke(main, [command[0], str(spec), "--wrt", "h_0", "--n", "2", *command[1:]])
+        assert result.exit_code != 0 and "h_{0} = 0 is a fixed zero start, not learned" in result.output, command
+    result = CliRunner().invoke(main, ["check", str(spec), "--n", "4", "--truncate", "1"])
+    assert result.exit_code == 0 and "all 3 printed formulas pass" in result.output, result.output

@@ -67,7 +67,7 @@ def test_the_learned_start_gets_the_first_steps_term():
 
 @pytest.mark.parametrize("edit, message", [
     ((r"param y_0 \in \mathbb{R}^{K}", ""), "y_{t-1} reads y_{0} at the first step, which is not declared; declare "
-                                            "it: param y_{0} (a learned start) or input y_{0}"),
+                                            "it: param y_{0} (a learned start), input y_{0}"),
     ((r"U y_{t-1}", r"U y_{t-2}"), "inputs are read at time t or one step before in their own order (y_{t-1}, teacher forcing"),
 ])
 def test_shifted_reads_that_cannot_be_computed_say_what_to_declare(edit, message):

@@ -79,3 +79,22 @@ def test_a_document_that_loops_is_stopped(tmp_path, monkeypatch):
     tex.write_text(standalone(r"\def\a{\a}\a"))
     with pytest.raises(RenderError, match="pdflatex ran more than 3 s"):
         compile_pdf(tex)
+
+
+def test_a_path_sum_too_long_for_breqn_is_written_a_term_per_line_and_compiles(tmp_path, monkeypatch):
+    """The LSTM's path sum in h_0 at n = 5 (about 10,000 characters) makes breqn fail ("Dimension too
+    large"); written a term per line in align*, the document compiles."""
+    require_program("pdflatex")
+    from symrnn import zoo
+    from symrnn.render import latex as printer
+
+    ps = pathsum(zoo.lstm(), "h0", 5)
+    text = latex(ps, breaking=True)
+    assert len(text) > printer.BREQN_MAX_CHARS and "&\\quad + " in text and "\\begin{dmath*}" in text  # where: breqn
+    tex = tmp_path / "long.tex"
+    tex.write_text(standalone(text, "LSTM"))
+    assert compile_pdf(tex).read_bytes()[:4] == b"%PDF"
+    monkeypatch.setattr(printer, "BREQN_MAX_CHARS", 10**9)  # the same sum given to breqn
+    tex.write_text(standalone(latex(ps, breaking=True), "LSTM"))
+    with pytest.raises(RenderError, match="Dimension too large"):
+        compile_pdf(tex)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import networkx as nx
+from sympy import Identity
 
 from symrnn.derive.equations import Layout, check_layout
 from symrnn.errors import SymRNNError
@@ -158,6 +159,8 @@ class PathSum:
         Truncated BPTT: only the paths that go back at most this many steps are in the sum.
     dropped : int, optional
         With ``truncate``, how many paths it leaves out.
+    units : tuple of edges, optional
+        The edges whose Jacobian is 1 or the identity, left out of the products (``D(L_t -> L) = 1``).
 
     Attributes
     ----------
@@ -202,6 +205,7 @@ class PathSum:
     inline: bool = False
     truncate: int | None = None
     dropped: int = 0
+    units: tuple[Edge, ...] = ()
 
     @property
     def model(self) -> Model:
@@ -344,12 +348,21 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
         )
     paths = list(iter_paths(G, source, loss, truncate))
     families = dict(_families(model))
+    units: dict = {}  # edges whose Jacobian is 1 or I: left out of the products (D(L_t -> L) = 1)
+
+    def unit(edge) -> bool:
+        if edge not in units:
+            jac = edge_jacobian(G, *edge)
+            units[edge] = jac == 1 or isinstance(jac, Identity)
+        return units[edge]
+
     k = _common_suffix(paths) if len(paths) > 1 else 0
     shared = None
     if k:
         last = paths[0]
-        edges = tuple((last[j], last[j + 1]) for j in range(len(last) - 2, len(last) - 2 - k, -1))
-        shared = Factor(FactorKind.SHARED, edges, _shared_name(model))
+        edges = tuple(e for e in ((last[j], last[j + 1]) for j in range(len(last) - 2, len(last) - 2 - k, -1))
+                      if not unit(e))
+        shared = Factor(FactorKind.SHARED, edges, _shared_name(model)) if edges else None
     terms = []
     for p in paths:
         edges = [(p[j], p[j + 1]) for j in range(len(p) - 2, -1, -1)]  # loss side first
@@ -357,16 +370,28 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
         for u, v in edges[k:-1]:
             if u.name == v.name and u.name in families:
                 factors.append(Factor(FactorKind.RECURRENCE, ((u, v),), f"{families[u.name]}^{{{u.t}}}"))
-            else:
+            elif not unit((u, v)):
                 factors.append(Factor(FactorKind.EDGE, ((u, v),)))
         factors.append(Factor(FactorKind.PARTIAL, (edges[-1],)))
         terms.append(tuple(factors))
+    left_out = tuple(e for e, is_unit in units.items() if is_unit)
     return PathSum(nx.freeze(G), source, loss, tuple(paths), tuple(terms), shared, _families(model), layout, inline,
-                   truncate, total - count)
+                   truncate, total - count, left_out)
 
 
 def _is_number(model: Model, node: Node) -> bool:
     return model.var(node.name).shape == (1, 1)
+
+
+def _edge_groups(G: nx.DiGraph, edges: list) -> list[list]:
+    """``edges`` in groups that print as one template line: the same two variables, the same step
+    apart, read the same way, at several steps of the reader (in the order first met)."""
+    groups: dict = {}
+    for u, v in edges:
+        timed = u.t is not None and v.t is not None
+        key = (u.name, v.name, v.t - u.t, G.edges[u, v]["refs"]) if timed else (u, v)
+        groups.setdefault(key, []).append((u, v))
+    return list(groups.values())
 
 
 def where_lines(ps: PathSum) -> tuple[WhereLine, ...]:
@@ -407,10 +432,19 @@ def where_lines(ps: PathSum) -> tuple[WhereLine, ...]:
     edges: list = list(ps.shared.edges) if ps.shared else []
     for term in ps.terms:
         edges += [f.edges[0] for f in term if f.kind is FactorKind.EDGE and f.edges[0] not in edges]
-    for u, v in edges:
+    for group in _edge_groups(G, edges):
+        u, v = group[0]
         jac = edge_jacobian(G, u, v)
         number = al.is_scalar(jac) and _is_number(model, u) and _is_number(model, v)
-        lines.append(WhereLine(name(u, v), jac if number else value(jac), number=number))
+        if len(group) == 1:
+            lines.append(WhereLine(name(u, v), jac if number else value(jac), number=number))
+            continue
+        # one variable's edge at several steps: one template line, D(s_{t} -> L_{t}), t = 1, 2
+        target, source = model.var(v.name), model.var(u.name)
+        edge = EdgeName(source.display(T + (u.t - v.t)) if source.timed else source.latex, target.display(T))
+        template = edge_template(G, u, v)
+        lines.append(WhereLine(edge, template if number else value(template), times=tuple(w.t for _, w in group),
+                               number=number))
     partials = ps.partials
     targets = {v.name for _, v in partials}
     refs = {G.edges[e]["refs"] for e in partials}

@@ -322,19 +322,30 @@ class SymRNNLatexPrinter(LatexPrinter):
             r"and a column for each component of $a$.",
         ]
         loss = G.nodes[ps.loss]["latex"]
-        if ps.layout is Layout.DENOMINATOR:
-            notes.append(
-                f"Denominator layout: ${partial(loss, wrt)}$ is a column, the transpose of the "
-                "numerator-layout row, so each product is transposed and read from the variable up to the loss."
-            )
         rows, cols = model.var(ps.wrt.name).shape
-        if cols != 1:
+        r, c = self._print(rows), self._print(cols)
+        vec = (f"Jacobians with respect to ${wrt}$ (${r} \\times {c}$) use the vec convention: "
+               f"$\\operatorname{{vec}}({wrt})$ stacks its columns, so that "
+               f"${wrt} u = (u^{{\\top}} \\otimes I_{{{r}}}) \\operatorname{{vec}}({wrt})$")
+        if ps.layout is Layout.DENOMINATOR and cols == 1:
+            notes.append(f"Denominator layout: ${partial(loss, wrt)}$ is a column shaped like ${wrt}$, the transpose "
+                         "of the numerator-layout row, so each product is transposed and read from the variable up "
+                         "to the loss.")
+        elif ps.layout is Layout.DENOMINATOR:
+            notes.append(f"Denominator layout: each product is transposed and read from the variable up to the loss, "
+                         f"and gives $\\operatorname{{vec}}({partial(loss, wrt)})$: the ${self._print(rows * cols)}$ "
+                         f"entries of ${partial(loss, wrt)}$ (shaped like ${wrt}$) with its columns stacked. {vec}.")
+        elif cols != 1:
             notes.append(
-                f"${wrt}$ is ${self._print(rows)} \\times {self._print(cols)}$; Jacobians with respect to it use "
+                f"${wrt}$ is ${r} \\times {c}$; Jacobians with respect to it use "
                 f"the vec convention: $\\operatorname{{vec}}({wrt})$ stacks its columns, so that "
-                f"${wrt} u = (u^{{\\top}} \\otimes I_{{{self._print(rows)}}}) \\operatorname{{vec}}({wrt})$ "
+                f"${wrt} u = (u^{{\\top}} \\otimes I_{{{r}}}) \\operatorname{{vec}}({wrt})$ "
                 f"and ${partial(loss, wrt)}$ is a row of ${self._print(rows * cols)}$ entries."
             )
+        if ps.units:
+            shown = [f"${self._edge(G.nodes[u]['latex'], G.nodes[v]['latex'])}$" for u, v in ps.units[:4]]
+            more = ", \\dots" if len(ps.units) > 4 else ""
+            notes.append(f"Edges whose Jacobian is $1$ or $I$ are left out of the products: {', '.join(shown)}{more}.")
         return notes
 
     def _pathsum_body(self, ps) -> str:

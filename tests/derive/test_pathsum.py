@@ -103,3 +103,29 @@ def test_many_paths_are_grouped_by_the_step_they_leave_wrt():
     assert text.count(r"\Big(") == 2 and r"\Big) \frac{\partial h^{(1)}}{\partial W^{hx}} \\" in text
     assert "The 8 paths are grouped by the step at which they leave $W^{hx}$" in text
     assert not pathsum(elman(), "W^{hx}", 5).grouped  # one path per partial: nothing to group
+
+
+def test_unit_edges_are_left_out_and_an_edge_at_every_step_is_one_line():
+    from symrnn import zoo
+    from symrnn.numeric.gradcheck import check_model
+
+    model = zoo.get("vanilla_every")
+    ps = pathsum(model, "W_x", 3)
+    assert [(str(u), str(v)) for u, v in ps.units] == [("Lt[1]", "L"), ("Lt[2]", "L"), ("Lt[3]", "L")]
+    assert all(e not in f.edges for term in ps.terms for f in term for e in ps.units)
+    text = latex(ps)
+    assert r"D(s_{t} \rightarrow L_{t}) &= -y_{t}^{\top} (I - \mathbf{1}\,\operatorname{softmax}(s_{t})^{\top}), " \
+           r"\quad t = 1, 2, 3 \\" in text
+    assert r"D(h_{t} \rightarrow s_{t}) &= V, \quad t = 1, 2, 3 \\" in text
+    assert r"D(L_{1} \rightarrow L)" not in text.split("where")[0]
+    assert (r"Edges whose Jacobian is $1$ or $I$ are left out of the products: $D(L_{1} \rightarrow L)$, "
+            r"$D(L_{2} \rightarrow L)$, $D(L_{3} \rightarrow L)$.") in text
+    rows = check_model(model, 3, {"m": 3, "d": 2, "K": 3}, seed=3, forms=("pathsum",))
+    assert rows and all(r.passed for r in rows)  # what is printed still sums to the gradient
+
+
+def test_the_denominator_note_of_a_matrix_says_one_thing():
+    text = latex(pathsum(elman(), "W^{hx}", 2, layout="denominator"))
+    assert (r"gives $\operatorname{vec}(\frac{\partial o}{\partial W^{hx}})$: the $d m$ entries of "
+            r"$\frac{\partial o}{\partial W^{hx}}$ (shaped like $W^{hx}$) with its columns stacked.") in text
+    assert "is a row of" not in text and "is a column," not in text

@@ -41,8 +41,9 @@ def _identifier(parts) -> str:
 
 
 names = st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map(_identifier)
-BASES = ["W", "U", "b", "V", "\\alpha", "\\tilde{c}", "\\mathbf{u}", "\\eta", "w"]
-SCRIPTS = ["", "^{hx}", "_{0}", "^{(0)}", "_{y}", "^{\\top}", "^{\\beta y}", "_{h}^{z}"]
+BASES = ["W", "U", "b", "V", "\\alpha", "\\tilde{c}", "\\mathbf{u}", "\\eta", "w", "\\hat{U}", "\\bar{W}"]
+STATES = ["h^{({t})}", "h_{{t}}", "h^{1}_{{t}}", "\\hat{h}^{z}_{{t}}", "\\tilde{c}_{{t}}"]  # superscript first too
+SCRIPTS = ["", "^{hx}", "_{0}", "^{(0)}", "_{y}", "^{\\top}", "^{\\beta y}", "_{h}^{z}", "^{1}_{x}", "^{z}_{h}"]
 written = st.builds(lambda base, script: base + script, st.sampled_from(BASES), st.sampled_from(SCRIPTS))
 displays = st.one_of(written, st.lists(st.sampled_from(LATEX), min_size=1, max_size=4).map("".join))
 titles = st.one_of(st.text(st.characters(codec="ascii", categories=["L", "N", "P", "Zs"]), max_size=30),
@@ -60,18 +61,18 @@ def _run(args):
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(names, min_size=3, max_size=3, unique=True), st.lists(displays, min_size=3, max_size=3, unique=True),
-       titles, st.integers(1, 4), st.integers(1, 4))
-def test_two_outcomes_only(tmp_path_factory, names, shown, title, m, K):
+       titles, st.integers(1, 4), st.integers(1, 4), st.sampled_from(STATES))
+def test_two_outcomes_only(tmp_path_factory, names, shown, title, m, K, state):
     folder = tmp_path_factory.mktemp("chain")
     try:
         mb = ModelBuilder("chain", title)
         size_m, size_K = mb.sizes("m", "K")
         x = mb.input("x", size_m)
         W = mb.parameter(names[0], (size_m, size_m), latex=shown[0])
-        h0 = mb.parameter(names[1], size_m, latex="h^{(0)}")  # an initial state prints as the state at 0
+        h0 = mb.parameter(names[1], size_m, latex=state.replace("{t}", "0"))  # prints as the state at 0
         V = mb.parameter(names[2], (size_K, size_m), latex=shown[2])
         y = mb.label("y", size_K)
-        h = mb.state("h", size_m, init=h0)
+        h = mb.state("h", size_m, init=h0, latex=state)
         mb.recur(h, tanh(W @ h[mb.t - 1] + x[mb.t]))
         q = mb.define("q", LS(V @ h[mb.n]))
         model = mb.build(loss=mb.define("o", -q[y]))

@@ -50,6 +50,8 @@ def attach_superscript(name: str, sup: str) -> str:
     --------
     >>> attach_superscript("x^{(t)}", r"\\top"), attach_superscript("V", r"\\top")
     ('x^{(t)\\\\top}', 'V^{\\\\top}')
+    >>> attach_superscript("h^{1}_{t}", r"\\top")  # a superscript written first: the name braced
+    '{h^{1}_{t}}^{\\\\top}'
     """
     if name.endswith("}"):
         depth = 0
@@ -59,6 +61,8 @@ def attach_superscript(name: str, sup: str) -> str:
                 if i > 0 and name[i - 1] == "^" and _top_level(name, i - 1):
                     return name[:-1] + sup + "}"
                 break
+    if any(ch == "^" and _top_level(name, k) for k, ch in enumerate(name)):  # h^{1}_{t}: superscript first
+        return f"{{{name}}}^{{{sup}}}"
     return f"{name}^{{{sup}}}"
 
 

@@ -113,6 +113,10 @@ g_option = click.option("--g", "g", default=None, metavar="FUNCTION", callback=_
 n_option = click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Sequence length.")
 i_option = click.option("--i", "i", type=click.IntRange(min=1), default=None,
                         help="Label position, for the models that have one (bidirectional, tagger).")
+deltas_option = click.option(
+    "--deltas/--no-deltas", default=True, show_default=True,
+    help="Name each gate's error term in the recursion and closed form (delta^f_t = dL/d f-bar_t, the "
+         "total derivative in its pre-activation), as textbooks write a gated cell's BPTT.")
 truncate_option = click.option("--truncate", "truncate", type=click.IntRange(min=0), default=None, metavar="K",
                                help="Truncated BPTT: only the paths that go back at most K steps (the path sum).")
 layout_option = click.option("--layout", type=click.Choice(LAYOUTS), default="numerator",
@@ -195,8 +199,9 @@ def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only
 @click.option("--pdf", "make_pdf", is_flag=True, help="Also compile DIR/derivation.pdf with pdflatex.")
 @click.option("--inline", is_flag=True, help="Print interims (pre-activations, gates) expanded, not by name.")
 @truncate_option
+@deltas_option
 def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str, layout: str, out: Path | None,
-           formats, edge_labels: bool, make_pdf: bool, inline: bool, truncate: int | None) -> None:
+           formats, edge_labels: bool, make_pdf: bool, inline: bool, truncate: int | None, deltas: bool) -> None:
     """Print d(loss)/d(WRT) in LaTeX: as a sum over paths of products of edge Jacobians, as the
     backward recursion of the total derivatives, or in closed form (a sum over t).
 
@@ -208,7 +213,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     """
     from symrnn.derive import pathsum
     from symrnn.derive.adjoints import closed_form, recursion
-    from symrnn.graph import find_node, unroll
+    from symrnn.derive.deltas import named_deltas
     from symrnn.render.document import compile_pdf, latex_text, standalone
     from symrnn.render.dot import graph_dot, render_graph
     from symrnn.render.latex import latex
@@ -217,30 +222,18 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     if truncate is not None and form != "pathsum":
         raise SymRNNError("--truncate applies to the path sum (--form pathsum): the recursion and the closed form "
                           "of truncated BPTT are not printed yet")
-    G = None
-    if form in ("recursion", "closed") and out is None:
-        # these forms do not depend on n: a parameter's are found on a short graph (n = 1000000 took 77 s)
-        short = max(2, i or 0)
-        if short < n:
-            try:
-                small = unroll(m, short, i)
-                node = find_node(small, wrt)
-            except SymRNNError:  # the model reads a fixed time the short graph lacks (z_0 = h_3)
-                small, node = None, None
-            if node is not None and node.t is None:
-                G = small
-    if G is None:
-        G = unroll(m, n, i)
-        node = find_node(G, wrt)
+    G, node = _graph(m, wrt, n, i, short=form in ("recursion", "closed") and out is None)
+    factored = named_deltas(m) if deltas else m  # the gates' error terms named, as textbooks write them
     derived = []
     ps = None
     if form in ("pathsum", "all"):
         ps = pathsum(m, node, n, graph=G, layout=layout, inline=inline, truncate=truncate)
         derived.append(ps)
     if form == "recursion":
-        derived.append(recursion(m, node.name, layout, inline))
+        derived.append(recursion(factored, node.name, layout, inline))
     if form in ("closed", "all"):
-        derived.append(closed_form(m, node, n, i, layout, graph=G, inline=inline))
+        fG = G if factored is m else _graph(factored, wrt, n, i, short=form == "closed" and out is None)[0]
+        derived.append(closed_form(factored, node, n, i, layout, graph=fG, inline=inline))
     body = "\n\n".join(latex(d) for d in derived)
     click.echo(body)
     if out is not None:
@@ -259,6 +252,24 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
             written.append(compile_pdf(tex))
         for path in written:
             click.echo(f"wrote {path}", err=True)
+
+
+def _graph(m, wrt: str, n: int, i: int | None, short: bool):
+    """The unrolled graph and the node of ``wrt``. With ``short`` (the recursion and the closed form,
+    which do not depend on n) a parameter's are found on a short graph: n = 1000000 took 77 s."""
+    from symrnn.graph import find_node, unroll
+
+    length = max(2, i or 0)
+    if short and length < n:
+        try:
+            small = unroll(m, length, i)
+            node = find_node(small, wrt)
+        except SymRNNError:  # the model reads a fixed time the short graph lacks (z_0 = h_3)
+            small, node = None, None
+        if node is not None and node.t is None:
+            return small, node
+    G = unroll(m, n, i)
+    return G, find_node(G, wrt)
 
 
 #: The files `symrnn derive --out DIR` writes; each run removes them first, so none is stale.
@@ -286,8 +297,9 @@ def _paths_to_draw(G, node) -> tuple:
               help="A dimension, e.g. --size m=4 (repeatable; default m=4, d=3, K=5).")
 @click.option("--wrt", "wrt", multiple=True, help="Check only these (repeatable; default every parameter).")
 @truncate_option
+@deltas_option
 def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, seed: int, size_pairs,
-          wrt, truncate: int | None) -> None:
+          wrt, truncate: int | None, deltas: bool) -> None:
     """Evaluate each printed form of each gradient and compare it with finite differences.
 
     Prints one row per printed formula (the path sum and the closed form of each
@@ -327,7 +339,7 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
     with Progress(transient=True, disable=total < 500 or not sys.stderr.isatty()) as bar:
         task = bar.add_task("finite differences", total=total or None)
         rows = check_model(m, n, sizes, seed, list(wrt) or None, bindings, forms=forms, layout=layout, i=i,
-                           progress=lambda: bar.advance(task), truncate=truncate)
+                           progress=lambda: bar.advance(task), truncate=truncate, deltas=deltas)
     where = f"n = {n}" + (f", i = {i}" if i is not None else "")
     if truncate is not None:
         where += f", truncated to {truncate} step{'' if truncate == 1 else 's'} back"

@@ -168,7 +168,11 @@ def test_a_spec_file_works_wherever_a_zoo_name_does():
     assert checked.exit_code == 0 and "printed formulas pass" in checked.output
     derived = run("derive", "examples/specs/sheet/q3.rnn", "--wrt", "U^z", "--n", "2", "--form", "closed",
                   "--layout", "denominator")
-    assert derived.output.startswith("\\begin{align*}\n  \\frac{\\partial o}{\\partial U^{z}} &= \\sum_{t=1}^{n} ((")
+    assert derived.output.startswith("\\begin{align*}\n  \\frac{\\partial o}{\\partial U^{z}} &= \\sum_{t=1}^{n} "
+                                     "\\delta_{z}^{(t)} h^{(t-1)\\top}\n")  # the gate's error term, named
+    plain = run("derive", "examples/specs/sheet/q3.rnn", "--wrt", "U^z", "--n", "2", "--form", "closed",
+                "--layout", "denominator", "--no-deltas")
+    assert plain.output.startswith("\\begin{align*}\n  \\frac{\\partial o}{\\partial U^{z}} &= \\sum_{t=1}^{n} ((")
 
 
 def test_spec_errors_print_located_without_traceback(tmp_path):

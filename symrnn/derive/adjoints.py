@@ -30,7 +30,7 @@ from symrnn.errors import SymRNNError
 from symrnn.graph.jacobians import expand_interims, interims_read, symbolic
 from symrnn.graph.node import Node
 from symrnn.graph.unroll import find_node, unroll
-from symrnn.model.declared import Kind, Model
+from symrnn.model.declared import Kind, Model, Ref
 from symrnn.operations import algebra as al
 from symrnn.operations.symbols import SumOver, T, TotalDerivative
 
@@ -167,7 +167,18 @@ def _where(model: Model, equations) -> tuple:
     for name in interims_read(model, exprs):
         decl = model.var(name)
         out.append((decl.display(T) if decl.timed else decl.latex, symbolic(model, model.definition(name).expr)))
-    return tuple(out)
+    pre = {}  # a gate's pre-activation, whose error term is named (symrnn.derive.deltas), after its gate
+    for eq in equations:
+        decl = model.var(eq.name)
+        if decl.delta is not None:
+            gate = next(d.target for d in model.definitions if Ref(eq.name, T) in getattr(d.expr, "args", ()))
+            pre[model.var(gate).display(T)] = (decl.display(T), symbolic(model, model.definition(eq.name).expr))
+    ordered = []
+    for line in out:
+        ordered.append(line)
+        if line[0] in pre:
+            ordered.append(pre.pop(line[0]))
+    return tuple(ordered + list(pre.values()))
 
 
 # -- derivation objects -----------------------------------------------------------------

@@ -155,6 +155,8 @@ def adjoint_symbol(model: Model, name: str, time, layout: str) -> TotalDerivativ
     loss = model.var(model.loss).latex
     rows, cols = decl.shape
     latex = rf"\frac{{\partial {loss}}}{{\partial {decl.latex}}}"
+    if decl.delta is not None:  # a gate's error term, as the textbooks name it (symrnn.derive.deltas)
+        latex = decl.delta
     shape = (1, rows * cols) if check_layout(layout) is Layout.NUMERATOR else (rows, cols)
     return TotalDerivative(name, time if decl.timed else None, *shape, latex)
 

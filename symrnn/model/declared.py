@@ -133,6 +133,7 @@ class VarDecl:
     loop: Loop | None = None
     init: str | None = None
     onehot: bool = False
+    delta: str | None = None  # a gate's pre-activation: how its total derivative prints (\delta^{f}_{{t}})
 
     def symbol(self, time: sp.Expr | None = None):
         """The SymPy atom of this variable at ``time``."""

@@ -363,7 +363,7 @@ def sample_coordinates(shape: tuple, limit: int, rng) -> list | None:
 def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None = None,
                 bindings: dict | None = None, forms=("pathsum",), layout: str = "numerator",
                 i: int | None = None, max_coordinates: int = MAX_COORDINATES, progress=None,
-                truncate: int | None = None) -> list[CheckRow]:
+                truncate: int | None = None, deltas: bool = False) -> list[CheckRow]:
     """Check the printed forms of the gradient in every parameter (or in ``wrt``) for length ``n``.
 
     ``forms`` chooses among "pathsum" (the sum over paths), "closed" (the closed form
@@ -398,6 +398,12 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
         The most entries of a parameter compared with finite differences.
     progress : callable, optional
         Called with no argument once per entry differentiated (a progress bar).
+    truncate : int, optional
+        Check the truncated path sum against the truncated gradient (:func:`truncated_reference`).
+    deltas : bool
+        Check the closed form and the recursion as ``symrnn derive`` prints them by default, with
+        the gates' error terms named (:func:`symrnn.derive.deltas.named_deltas`): each
+        ``\\delta`` line against finite differences in its pre-activation.
 
     Returns
     -------
@@ -433,8 +439,10 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
     G = unroll(model, n, i)
     point = random_point(model, G, sizes, seed, bindings)
     names = wrt if wrt is not None else [p.latex for p in model.parameters]
+    factored = _factored(model, n, i, sizes, bindings) if deltas else None
     with np.errstate(all="ignore"):  # an overflow shows in the table as NaN or Inf, and fails there
-        rows = _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress, truncate)
+        rows = _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress, truncate,
+                      factored and factored(seed))
         kinked = [f for f in model.functions if not FUNCTIONS[dict(bindings or {}).get(f, f)].smooth]
         if all(r.passed for r in rows) or not kinked:
             return rows
@@ -444,7 +452,8 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
         for attempt in range(1, KINK_RETRIES + 1):
             moved = seed + 7919 * attempt
             other = random_point(model, G, sizes, moved, bindings)
-            retry = _check(model, n, G, other, names, forms, layout, i, moved, max_coordinates, None, truncate)
+            retry = _check(model, n, G, other, names, forms, layout, i, moved, max_coordinates, None, truncate,
+                           factored and factored(moved))
             if all(r.passed for r in retry):
                 note = (f"{', '.join(kinked)} has a kink, where finite differences are not the derivative: the "
                         f"check failed at the point of seed {seed} and passes at the point of seed {moved}, "
@@ -453,8 +462,20 @@ def check_model(model, n: int, sizes: dict, seed: int = 0, wrt: list[str] | None
         return rows
 
 
+def _factored(model, n: int, i, sizes: dict, bindings):
+    """For a seed, the model with its gates' error terms named, its graph and its point there (the
+    same parameters and inputs as the model's point of that seed: the named pre-activations are
+    computed)."""
+    from symrnn.derive.deltas import named_deltas
+    from symrnn.graph.unroll import unroll
+
+    named = named_deltas(model)
+    G = unroll(named, n, i)
+    return lambda seed: (named, G, random_point(named, G, sizes, seed, bindings))
+
+
 def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, progress,
-           truncate=None) -> list[CheckRow]:
+           truncate=None, factored=None) -> list[CheckRow]:
     from symrnn.derive.adjoints import closed_form, recursion
     from symrnn.graph.unroll import find_node
     from symrnn.paths import count_paths
@@ -488,10 +509,11 @@ def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, p
         if Form.PATHSUM in forms:
             rows.append(check_pathsum(pathsum(model, node, n, graph=G, layout=layout, truncate=truncate), point,
                                       reference, mask))
+        fmodel, fG, fpoint = factored or (model, G, point)  # the closed form and recursion as printed
         if Form.CLOSED in forms:
-            rows.append(check_closed_form(closed_form(model, node, n, i, layout, graph=G), point, reference, mask))
+            rows.append(check_closed_form(closed_form(fmodel, node, n, i, layout, graph=fG), fpoint, reference, mask))
         if Form.RECURSION in forms:
-            rec = recursion(model, node.name, layout)
-            rows += check_recursion(rec, G, point, skip=checked)
+            rec = recursion(fmodel, node.name, layout)
+            rows += check_recursion(rec, fG, fpoint, skip=checked)
             checked |= {eq.name for eq in rec.equations}
     return rows

@@ -436,6 +436,13 @@ class SymRNNLatexPrinter(LatexPrinter):
             r"through every path from $v$ to the loss; the recursion computes them from the loss backwards.",
             self._layout_note(model, rec.layout),
         ]
+        named = [model.var(eq.name) for eq in rec.equations if model.var(eq.name).delta is not None]
+        if named:
+            shown = ", ".join(f"${d.delta.replace('{t}', 't')}$" for d in named)
+            first = named[0]
+            notes.append(f"Each gate's error term ({shown}) is the total derivative of ${loss}$ in the gate's "
+                         f"pre-activation: ${first.delta.replace('{t}', 't')} = \\frac{{\\partial {loss}}}"
+                         f"{{\\partial {first.display(T)}}}$.")
         if rec.has_conditions:
             notes.append(r"A bracket $[P]$ is 1 when $P$ holds and 0 otherwise.")
         if rec.zeros:

@@ -133,6 +133,10 @@ NOTES: dict[str, tuple[str, str]] = {
 }
 
 
+#: In a generated README, what follows this line is written by hand and kept when it is regenerated.
+BY_HAND = "<!-- written by hand below; examples/regenerate.py keeps it -->"
+
+
 def readme(folder: str) -> str:
     title, note = NOTES[folder]
     rows = [f"| `symrnn {' '.join(_quote(a) for a in command)}` | `expected/{name}` |"
@@ -169,7 +173,9 @@ def main(check: bool = False) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             if folder in NOTES:
-                (HERE / folder / "README.md").write_text(readme(folder))
+                readme_path = HERE / folder / "README.md"
+                kept = readme_path.read_text().partition(BY_HAND)[2] if readme_path.exists() else ""
+                readme_path.write_text(readme(folder) + (f"\n{BY_HAND}{kept}" if kept else ""))
     for path in stale:
         print(f"differs: {path}")
     return 1 if stale else 0

@@ -214,7 +214,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     from symrnn.derive import pathsum
     from symrnn.derive.adjoints import closed_form, recursion
     from symrnn.derive.deltas import named_deltas
-    from symrnn.render.document import compile_pdf, latex_text, standalone
+    from symrnn.render.document import compile_pdf, derivation_document, latex_text, standalone
     from symrnn.render.dot import graph_dot, render_graph
     from symrnn.render.latex import latex
 
@@ -242,7 +242,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
             (out / name).unlink(missing_ok=True)
         tex = out / "derivation.tex"
         where = f"$n = {n}$" + (f", $i = {i}$" if i is not None else "")
-        document = "\n\n".join(latex(d, breaking=True) for d in derived)  # long lines broken by breqn
+        document = derivation_document(m, derived)
         tex.write_text(standalone(document, f"{latex_text(m.title)}: the gradient with respect to "
                                             f"${G.nodes[node]['latex']}$, {where}"))
         written = [tex]

@@ -21,6 +21,7 @@ import re
 import sympy as sp
 
 from symrnn.model.declared import Apply, Definition, Kind, Model, Ref, VarDecl
+from symrnn.operations.primitives import MATVEC
 from symrnn.operations.symbols import T
 
 
@@ -37,10 +38,24 @@ def gates(model: Model) -> list[VarDecl]:
     for d in model.definitions:
         decl = model.var(d.target)
         expr = d.expr
-        if decl.kind is Kind.INTERIM and decl.timed and isinstance(expr, Apply) and expr.prim.function \
-                and isinstance(expr.args[0], Apply) and _loop_of(model, expr.args[0]) is not None:
+        if decl.kind is Kind.INTERIM and decl.timed and isinstance(expr, Apply) \
+                and expr.prim.function not in (None, *NOT_ACTIVATIONS) and _affine(model, expr.args[0]) \
+                and _loop_of(model, expr.args[0]) is not None:
             found.append(decl)
     return found
+
+
+#: Elementwise functions that are not a unit's activation (a layer norm's \sqrt of a variance).
+NOT_ACTIVATIONS = ("sqrt", "exp", "log", "reciprocal")
+
+
+def _affine(model: Model, expr) -> bool:
+    r"""Whether ``expr`` multiplies a variable by a parameter matrix (``W_x^f x_t + \dots``)."""
+    if not isinstance(expr, Apply):
+        return False
+    if expr.prim is MATVEC and isinstance(expr.args[0], Ref) and model.var(expr.args[0].name).kind is Kind.PARAMETER:
+        return True
+    return any(_affine(model, a) for a in expr.args)
 
 
 def gate_label(template: str) -> str:

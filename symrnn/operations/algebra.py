@@ -173,25 +173,43 @@ def ones(rows) -> OneMatrix:
 
 
 def onehot_facts(expr, onehots: frozenset):
-    """``expr`` with ``\\mathbf{1}^\\top y`` written as 1 wherever ``y`` is one of the one-hot
-    inputs named in ``onehots`` (its components sum to 1): ``\\operatorname{softmax}(s) \\mathbf{1}^\\top y - y``
-    becomes ``\\operatorname{softmax}(s) - y``."""
+    """``expr`` with ``\\mathbf{1}^\\top y`` (and ``y^\\top \\mathbf{1}``) written as 1 wherever ``y`` is one
+    of the one-hot inputs named in ``onehots`` (its components sum to 1): the softmax head's
+    ``\\operatorname{softmax}(s) \\mathbf{1}^\\top y - y`` becomes ``\\operatorname{softmax}(s) - y``, and in
+    numerator layout ``-y^\\top (I - \\mathbf{1} \\operatorname{softmax}(s)^\\top)`` becomes
+    ``\\operatorname{softmax}(s)^\\top - y^\\top`` (the product expanded only where that applies)."""
     if not onehots or is_scalar(expr):
         return expr
 
-    def ones_then_onehot(a, b) -> bool:
-        return (isinstance(a, Transpose) and isinstance(a.arg, OneMatrix)
-                and isinstance(b, Var) and b.name in onehots)
+    def onehot(e, transposed: bool) -> bool:
+        inner = e.arg if transposed and isinstance(e, Transpose) else (None if transposed else e)
+        return isinstance(inner, Var) and inner.name in onehots
+
+    def ones_t(e) -> bool:
+        return isinstance(e, Transpose) and isinstance(e.arg, OneMatrix)
+
+    def pair(a, b) -> bool:  # 1^T y or y^T 1
+        return (ones_t(a) and onehot(b, False)) or (onehot(a, True) and isinstance(b, OneMatrix))
 
     def rewrite(m):
         args, out = list(m.args), []
         while args:
             a = args.pop(0)
-            if args and ones_then_onehot(a, args[0]):
+            if args and pair(a, args[0]):
                 args.pop(0)
                 continue
             out.append(a)
         return mul(*out) if out else sp.S.One
 
-    return expr.replace(lambda e: isinstance(e, MatMul) and any(
-        ones_then_onehot(a, b) for a, b in zip(e.args, e.args[1:], strict=False)), rewrite)
+    def apply(e):
+        return e.replace(lambda x: isinstance(x, MatMul) and any(
+            pair(a, b) for a, b in zip(x.args, x.args[1:], strict=False)), rewrite)
+
+    found = apply(expr)
+    if found != expr:
+        return found
+    if any(onehot(t, True) for t in expr.atoms(Transpose)):  # -y^T (I - 1 p^T): expanded, if that helps
+        expanded = apply(expr.expand())
+        if expanded != expr.expand():
+            return expanded
+    return expr

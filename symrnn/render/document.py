@@ -46,6 +46,30 @@ def latex_text(text: str) -> str:
     return "".join(_SPECIALS.get(c, c) for c in text if c.isprintable())
 
 
+#: The heading of each form in a derivation document, by the class of the derived object.
+HEADINGS = {"PathSum": "The sum over paths", "Recursion": "The backward recursion",
+            "ClosedForm": "The closed form"}
+
+
+def derivation_document(model, derived: list) -> str:
+    """The body of a derivation document: the model's equations, then each derived form under
+    its heading, typeset with breqn's line breaking.
+
+    Examples
+    --------
+    >>> from symrnn import pathsum, zoo
+    >>> body = derivation_document(zoo.scalar(), [pathsum(zoo.scalar(), "w_{h}", 2)])
+    >>> [line for line in body.splitlines() if line.startswith(r"\\subsection")]
+    ['\\\\subsection*{The model}', '\\\\subsection*{The sum over paths}']
+    """
+    from symrnn.render.latex import latex, model_latex
+
+    parts = [r"\subsection*{The model}", r"\[" + model_latex(model) + r"\]"]
+    for d in derived:
+        parts += [rf"\subsection*{{{HEADINGS[type(d).__name__]}}}", latex(d, breaking=True)]
+    return "\n\n".join(parts)
+
+
 def standalone(body: str, title: str = "") -> str:
     """A complete LaTeX document around ``body`` (needs only amsmath and amssymb); ``title`` is LaTeX
     already (escape user text with :func:`latex_text`).

@@ -116,20 +116,28 @@ class SymRNNLatexPrinter(LatexPrinter):
             inner = rf"\left({inner}\right)"
         return subscripted(inner, self._print(expr.label))
 
+    def _bracket(self, inner: str) -> str:
+        """``(inner)``; in a typeset document, ``\\Bigl( \\Bigr)`` around a fraction, so that the
+        brackets are as tall as a displayed ``\\frac`` (breqn breaks lines inside them, which it
+        does not do inside ``\\left( \\right)``)."""
+        if self._settings["breaking"] and r"\frac" in inner:
+            return rf"\Bigl({inner}\Bigr)"
+        return f"({inner})"
+
     def _print_Elementwise(self, expr):
         fn = function(expr.fname)
         if fn.form is not None:
             return fn.form.format(self._print(expr.arg))
-        return rf"{fn.latex}({self._print(expr.arg)})"
+        return fn.latex + self._bracket(self._print(expr.arg))
 
     def _print_Softmax(self, expr):
-        return rf"\operatorname{{softmax}}({self._print(expr.args[0])})"
+        return r"\operatorname{softmax}" + self._bracket(self._print(expr.args[0]))
 
     def _print_LogSoftmax(self, expr):
-        return rf"\operatorname{{LS}}({self._print(expr.args[0])})"
+        return r"\operatorname{LS}" + self._bracket(self._print(expr.args[0]))
 
     def _print_DiagMatrix(self, expr):
-        return rf"\operatorname{{diag}}({self._print(expr.args[0])})"
+        return r"\operatorname{diag}" + self._bracket(self._print(expr.args[0]))
 
     def _print_Concat(self, expr):
         return rf"\operatorname{{CONCAT}}({', '.join(self._print(a) for a in expr.args)})"
@@ -141,13 +149,13 @@ class SymRNNLatexPrinter(LatexPrinter):
     def _print_SumOver(self, expr):
         arg = self._print(expr.arg)
         if isinstance(expr.arg, (MatAdd, HadamardProduct)):
-            arg = f"({arg})"
+            arg = self._bracket(arg)
         return rf"\sum_{{{self._print(T)}={self._print(expr.args[1])}}}^{{{self._print(expr.args[2])}}} {arg}"
 
     def _print_SquaredNorm(self, expr):
         arg = expr.arg
         if arg.shape == (1, 1):
-            return f"({self._print(arg)})^{{2}}"
+            return self._bracket(self._print(arg)) + "^{2}"
         return rf"\lVert {self._print(arg)} \rVert^{{2}}"
 
     # -- operators ------------------------------------------------------------
@@ -159,13 +167,13 @@ class SymRNNLatexPrinter(LatexPrinter):
             return attach_superscript(arg.display, r"\top")
         inner = self._print(arg)
         if not isinstance(arg, _ATOMS):
-            inner = f"({inner})"
+            inner = self._bracket(inner)
         return rf"{inner}^{{\top}}"
 
     def _factor(self, f, alone: bool = False) -> str:
         s = self._print(f)
         wrap = (MatAdd, KroneckerProduct) if alone else (MatAdd, KroneckerProduct, HadamardProduct)
-        return f"({s})" if isinstance(f, wrap) else s
+        return self._bracket(s) if isinstance(f, wrap) else s
 
     def _print_MatMul(self, expr):
         coeff, mats = expr.as_coeff_matrices()
@@ -201,7 +209,7 @@ class SymRNNLatexPrinter(LatexPrinter):
         return out
 
     def _hadamard_factor(self, a) -> str:
-        return f"({self._print(a)})" if isinstance(a, (MatAdd, MatMul)) else self._print(a)
+        return self._bracket(self._print(a)) if isinstance(a, (MatAdd, MatMul)) else self._print(a)
 
     def _print_HadamardProduct(self, expr):
         return r" \odot ".join(self._hadamard_factor(a) for a in expr.args)

@@ -120,3 +120,12 @@ def test_inline_expands_interims_and_drops_their_definitions():
     text = latex(recursion(zoo.elman(), "W_hx", inline=True))
     assert r"\operatorname{diag}(g'(W^{hx} x^{(t+1)} + W^{hh} h^{(t)} + b^{h})) W^{hh}" in text
     assert "where" not in text and "a^{(t" not in text
+
+
+def test_one_hot_facts_in_both_layouts():
+    """1^T y = 1 for a one-hot y: the softmax head's total derivative as textbooks print it."""
+    vanilla = zoo.get("vanilla")
+    assert _lines(vanilla, "s", "denominator")[0][0][1] == r"\operatorname{softmax}(s) - y"
+    assert _lines(vanilla, "s", "numerator")[0][0][1] == r"\operatorname{softmax}(s)^{\top} - y^{\top}"
+    elman = zoo.elman()  # an integer label: e_y is not an input, the Jacobian's form stays
+    assert r"\mathbf{1}" in latex(recursion(elman, "W_hx"))

@@ -98,3 +98,15 @@ def test_a_path_sum_too_long_for_breqn_is_written_a_term_per_line_and_compiles(t
     tex.write_text(standalone(latex(ps, breaking=True), "LSTM"))
     with pytest.raises(RenderError, match="Dimension too large"):
         compile_pdf(tex)
+
+
+def test_brackets_around_a_fraction_are_as_tall_as_it_in_a_document():
+    from symrnn import zoo
+    from symrnn.derive.adjoints import closed_form
+    from symrnn.graph import Node
+
+    cf = closed_form(zoo.vanilla(), Node("W_x"), 3, None, "denominator")
+    typeset = latex(cf, breaking=True)
+    assert (r"\sum_{t=1}^{n} \Bigl(\frac{\partial L}{\partial h_{t}} \odot (\mathbf{1} - h_{t} \odot h_{t})\Bigr) "
+            r"x_{t}^{\top}") in typeset  # the bracket without a fraction stays plain
+    assert r"\Bigl(" not in latex(cf)  # the terminal's and Jupyter's text keeps plain brackets

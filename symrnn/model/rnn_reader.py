@@ -422,6 +422,7 @@ class _Reader:
         self.later_timed: list[tuple[re.Pattern, int, str]] = []
         self.loss = None
         self.zero_starts: dict[str, Token] = {}  # h_0 = 0 without a size: sized by the state it starts
+        self.idents: dict[str, str] = {}  # identifier -> the display name it was made from
 
     # -- driver --------------------------------------------------------------------------
     def read(self, tree: Tree) -> Model:
@@ -558,7 +559,7 @@ class _Reader:
         tok = stmt.children[1]
         display = self._declared(tok)
         shape = self._space(stmt.children[3])
-        ident = self._ident(display)
+        ident = self._guard(tok, lambda: self._ident(display))
         self.static[display] = self._guard(tok, lambda: self.mb.parameter(ident, shape, latex=display))
 
     def _input_decl(self, stmt: Tree, loop) -> None:
@@ -575,7 +576,7 @@ class _Reader:
         index = str(head.children[1]) if head is not None else "t"
         template = make_template(display, index)
         if template is None:
-            ident = self._ident(display)
+            ident = self._guard(tok, lambda: self._ident(display))
             if head is not None:
                 raise self.src.at(tok, f"{display} is declared over `for {index} = ...` but does not show {index}",
                                   f"write it with its index, e.g. {display}^{{({index})}}")
@@ -613,7 +614,7 @@ class _Reader:
         if head is not None:
             raise self.src.at(tok, f"{display} is declared over `for {index} = ...` but does not show {index}",
                               f"write it with its index, e.g. {display}_{{{index}}}")
-        ident = self._ident(display)
+        ident = self._guard(tok, lambda: self._ident(display))
         self.labels[display] = self._guard(tok, lambda: self.mb.label(ident, count, latex=display))
 
     def _loss_decl(self, stmt: Tree, loop) -> None:
@@ -653,7 +654,7 @@ class _Reader:
         if shape is None:
             self.zero_starts[display] = tok
             return
-        ident = self._ident(display)
+        ident = self._guard(tok, lambda: self._ident(display))
         self.static[display] = self._guard(tok, lambda: self.mb.define(ident, self.mb.zeros(shape), latex=display))
 
     def _input_start_shape(self, display: str) -> tuple | None:
@@ -722,7 +723,7 @@ class _Reader:
         if loop is None:
             display = self._declared(tok)
             term = self._static_term(tok, expr, display)
-            ident = self._ident(display)
+            ident = self._guard(tok, lambda: self._ident(display))
             self.static[display] = self._guard(tok, lambda: self.mb.interim(ident, term, latex=display))
             return
         template = self._loop_template(tok, loop)
@@ -754,7 +755,7 @@ class _Reader:
             if space is not None:
                 raise self._misplaced_size(space)
             term = self._static_value(tok, value, display)
-            ident = self._ident(display)
+            ident = self._guard(tok, lambda: self._ident(display))
             self.static[display] = self._guard(tok, lambda: self.mb.define(ident, term, latex=display))
             return
         template = make_template(normalize(str(tok)), loop.index)
@@ -907,10 +908,19 @@ class _Reader:
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _ident(self, display: str) -> str:
+        """The identifier of ``display`` (``b^{o}`` -> ``b_o``): in generated code, values files and
+        ``--wrt``; two names that would share one are refused, naming both."""
         if len(self.taken) >= MAX_VARIABLES:
             raise SpecError(f"{self.src.filename}: the spec declares more than {MAX_VARIABLES} variables")
+        base = identifier(display, set())
+        other = self.idents.get(base)
+        if other is not None and other != display and ("{t}" in other) == ("{t}" in display):  # L and L_t differ
+            raise SpecError(f"{display.replace('{t}', 't')} and {other.replace('{t}', 't')} would both be named {base} "
+                            f"(in generated code, values files "
+                            f"and --wrt {base}); give one of them another name")
         ident = identifier(display, self.taken)
         self.taken.add(ident)
+        self.idents.setdefault(base, display)
         return ident
 
     def _add_timed(self, decl, template: str, index: str) -> None:

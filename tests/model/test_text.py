@@ -228,6 +228,9 @@ def test_a_label_range_that_does_not_match_its_vector_is_a_shape_error():
 
 
 _REFUSALS = [  # (spec text, what the error says, what the hint says)
+    ("sizes m\nparam b^{o} \\in \\mathbb{R}^{m}\nparam b_{o} \\in \\mathbb{R}^{m}\n",
+     "3:7: b_{o} and b^{o} would both be named b_o (in generated code, values files and --wrt b_o); give one of them "
+     "another name", None),
     ("sizes m\nsizes m\n", "size m is declared twice", "declare each size once"),
     ("sizes m\nparam W \\in \\mathbb{R}^{m}\nparam W \\in \\mathbb{R}^{m}\n", "W is declared twice",
      "declare each name once, or give one of them another name"),

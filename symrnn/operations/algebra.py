@@ -89,7 +89,8 @@ def mul(*factors):
 
 
 def add(*terms):
-    """Sum in the order given, ``None`` (zero) terms dropped, nested sums flattened."""
+    """Sum in the order given, ``None`` (zero) terms dropped, nested sums flattened, a term met twice
+    written once with its count (``X + X`` is ``2 X``)."""
     kept: list = []
     for term in terms:
         if term is None or isinstance(term, ZeroMatrix):
@@ -97,6 +98,10 @@ def add(*terms):
         kept.extend(term.args if isinstance(term, MatAdd) else [term])
     if not kept:
         return None
+    counts: dict = {}
+    for k in kept:  # a term met twice is written once, doubled (the product rule on (a - mu) * (a - mu))
+        counts[k] = counts.get(k, 0) + 1
+    kept = [k if n == 1 else mul(n, k) for k, n in counts.items()]
     if len(kept) == 1:
         return kept[0]
     mats = [k for k in kept if not is_scalar(k)]

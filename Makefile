@@ -18,15 +18,21 @@ system:
 	fi; \
 	command -v dot >/dev/null && command -v pdflatex >/dev/null && kpsewhich breqn.sty >/dev/null
 
-$(VENV)/.installed: pyproject.toml
+# The demo needs symrnn and its runtime dependencies only; the tests add the dev extra (PyTorch,
+# JAX, hypothesis, nbclient, build, twine: the references and tools of the test suite).
+$(VENV)/.runtime: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
 setup: system $(VENV)/.installed
 
-demo: setup
+demo: system $(VENV)/.runtime
 	$(VENV)/bin/symrnn paths elman --wrt 'W^{hx}' --n 3
 	$(VENV)/bin/symrnn derive elman --wrt 'W^{hx}' --n 3 --out out --pdf --edge-labels
 	$(VENV)/bin/symrnn derive vanilla --wrt W_x --n 3 --form closed --layout denominator

@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system demo test lint clean
+.PHONY: setup system demo test lint docs clean
 
 # System programs: Graphviz's dot (graph images) and pdflatex with breqn (compiling the LaTeX), from Debian.
 system:
@@ -37,6 +37,10 @@ demo: system $(VENV)/.runtime
 	$(VENV)/bin/symrnn derive elman --wrt 'W^{hx}' --n 3 --out out --pdf --edge-labels
 	$(VENV)/bin/symrnn derive vanilla --wrt W_x --n 3 --form closed --layout denominator
 	$(VENV)/bin/symrnn check elman --n 3
+
+# The documentation site (mkdocs.yml), from docs/ and the docstrings, every warning an error.
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,34 @@
+"""The documentation site builds with every warning an error (what `make docs` runs), and its
+generated pages hold what they are generated from: the CLI reference every command and option
+from click, the API reference the docstrings."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_the_site_builds_strict_with_the_cli_and_api_references(tmp_path):
+    pytest.importorskip("mkdocs", reason="the dev extra installs mkdocs")
+    pytest.importorskip("mkdocstrings")
+    site = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    cli = (site / "cli" / "index.html").read_text()
+    from symrnn.cli import main
+
+    for name, command in main.commands.items():  # every command and each of its options, from click
+        assert f"symrnn {name}" in cli, name
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    assert opt in cli, (name, opt)
+    api = (site / "api" / "index.html").read_text()
+    assert "as a sum over the directed paths of the graph unrolled for" in api  # pathsum's docstring
+    assert "named_deltas" in api and "ModelBuilder" in api
+    for page in ("guide", "text-format", "benchmarks"):
+        assert (site / page / "index.html").exists(), page

@@ -81,7 +81,7 @@ def lstm(loss: str = "last") -> Model:
     steps (Q4.4).
     """
     mb = ModelBuilder(f"lstm_{loss}" if loss != "last" else "lstm",
-                      f"LSTM (seed 004, Q4), loss at {'every step' if loss == 'every' else 'the last step'}")
+                      f"LSTM, loss at {'every step' if loss == 'every' else 'the last step'}")
     m, d, K = mb.sizes("m", "d", "K")
     x = mb.input("x", d, latex="x_{{t}}")
     head = _SoftmaxHead(mb, m, K, loss)

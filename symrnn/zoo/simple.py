@@ -20,7 +20,7 @@ def mlp() -> Model:
 
     No recurrence: ``x`` and ``y`` are one-hot words of a vocabulary of size ``N``, ``h`` has size ``M``.
     """
-    mb = ModelBuilder("mlp", "MLP with embed and unembed matrices (seed 002, Q1)")
+    mb = ModelBuilder("mlp", "MLP with embed and unembed matrices")
     N, M = mb.sizes("N", "M")
     x = mb.input("x", N, timed=False, onehot=True)
     W_e = mb.parameter("W_e", (M, N), latex="W^{e}")
@@ -31,7 +31,7 @@ def mlp() -> Model:
 def next_word() -> Model:
     """Seed 002, Q2: ``h_t = \\tanh(W^e x_t + W^r h_{t-1})`` over one-hot words, ``s = W^u h_n``,
     ``J = \\log p(y | s)`` for the next word ``y`` (one-hot). ``h_0`` is a parameter (0 in the seed)."""
-    mb = ModelBuilder("next_word", "Next-word tanh RNN (seed 002, Q2)")
+    mb = ModelBuilder("next_word", "Next-word tanh RNN")
     N, M = mb.sizes("N", "M")
     x = mb.input("x", N, latex="x_{{t}}", onehot=True)
     W_e = mb.parameter("W_e", (M, N), latex="W^{e}")
@@ -60,13 +60,13 @@ def _seed002_q3(name: str, title: str, residual: bool) -> Model:
 
 def plain() -> Model:
     """Seed 002, Q3.1: ``h_t = \\tanh(g_t)``, ``g_t = W_r h_{t-1} + W_e x_t``, with Q2's output ``J``."""
-    return _seed002_q3("plain", "Plain tanh RNN (seed 002, Q3.1)", residual=False)
+    return _seed002_q3("plain", "Plain tanh RNN", residual=False)
 
 
 def residual() -> Model:
     """Seed 002, Q3.2: ``h_t = \\tanh(g_t) + h_{t-1}``: the skip connection keeps ``\\partial J/\\partial h_{t-1}``
     from vanishing."""
-    return _seed002_q3("residual", "Residual tanh RNN (seed 002, Q3.2)", residual=True)
+    return _seed002_q3("residual", "Residual tanh RNN", residual=True)
 
 
 def scalar() -> Model:
@@ -74,7 +74,7 @@ def scalar() -> Model:
 
     Every variable is a number (1 x 1), so nothing prints transposed.
     """
-    mb = ModelBuilder("scalar", "Scalar linear RNN, squared error at every step (seed 003)")
+    mb = ModelBuilder("scalar", "Scalar linear RNN, squared error at every step")
     x = mb.input("x", 1, latex="x_{{t}}")
     y = mb.input("y", 1, latex="y_{{t}}")
     w_x = mb.parameter("w_x", 1, latex="w_{x}")
@@ -94,7 +94,7 @@ def vanilla(loss: str = "last") -> Model:
     ``L`` at the last step (``loss="last"``, Q3.2) or summed over every step (``"every"``, Q3.4)."""
     where = "every step" if loss == "every" else "the last step"
     name = "vanilla" if loss == "last" else f"vanilla_{loss}"
-    mb = ModelBuilder(name, f"Vanilla tanh RNN (seed 004, Q3), loss at {where}")
+    mb = ModelBuilder(name, f"Vanilla tanh RNN, loss at {where}")
     m, d, K = mb.sizes("m", "d", "K")
     x = mb.input("x", d, latex="x_{{t}}")
     head = _SoftmaxHead(mb, m, K, loss)

@@ -117,3 +117,22 @@ def _irnn_loss(torch, params, names, out, inputs):
     logits = out[-1] @ V.T + c
     return -(y * torch.log_softmax(logits, dim=-1)).sum()
 
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.parent.name for s in SPECS])
+def test_the_readme_shows_what_derive_prints(spec):
+    """Each README's `symrnn derive ...` block followed by 'begins' is how that command's output begins."""
+    import re
+    import shlex
+
+    from click.testing import CliRunner
+
+    from symrnn.cli import main
+
+    text = (spec.parent / "README.md").read_text()
+    shown = re.findall(r"```sh\nsymrnn (derive [^\n]*)\n```\n\nbegins\n\n```latex\n(.*?)```", text, re.S)
+    assert shown, spec.parent.name
+    for command, begins in shown:
+        result = CliRunner().invoke(main, shlex.split(command))
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith(begins), (command, begins, result.output[:len(begins) + 200])

@@ -395,6 +395,12 @@ def _last_subscript(display: str) -> tuple[str, str] | None:
     return None
 
 
+def _transposed_base(display: str) -> str | None:
+    """``a`` for a name written transposed, ``a^{\\top}`` or ``a^{T}`` (normalised); else None."""
+    m = re.match(r"(?P<base>.+)\^\{(\\top|T)\}\Z", display)
+    return m.group("base") if m else None
+
+
 def _literal(tree) -> bool:
     """Whether ``tree`` is a number written as digits (``2``, ``0.5``), not a fraction or a size."""
     return isinstance(tree, Tree) and tree.data == "number" and str(tree.children[0])[:1] != "\\"
@@ -677,9 +683,10 @@ class _Reader:
         regex = _template_regex(template)
         for tree in trees.values():
             for node in tree.iter_subtrees():
+                if node.data != "matvec":
+                    continue
                 left, right = node.children[0], node.children[-1]
-                if node.data == "matvec" and isinstance(left, Tree) and left.data == "ref" \
-                        and isinstance(right, Tree) and right.data == "ref":
+                if isinstance(left, Tree) and left.data == "ref" and isinstance(right, Tree) and right.data == "ref":
                     hit = regex.match(normalize(str(right.children[0])))
                     matrix = self.static.get(normalize(str(left.children[0])))
                     if hit and parse_time(hit.group("time"), index) != T and matrix is not None:
@@ -690,7 +697,7 @@ class _Reader:
         """The rows of an expression of a loop's body, where its names tell them (None where not)."""
         if tree.data == "ref":
             name = normalize(str(tree.children[0]))
-            if "^{\\top}" in name or "^\\top" in name:
+            if _transposed_base(name) is not None:
                 return None
             if name in self.static:
                 return self.static[name].shape[0]
@@ -706,7 +713,7 @@ class _Reader:
         children = [c for c in tree.children if isinstance(c, Tree)]
         if tree.data == "matvec" and children and children[0].data == "ref":
             written = normalize(str(children[0].children[0]))
-            if "^{\\top}" in written or "^\\top" in written:  # an inner product a^T b
+            if _transposed_base(written) is not None:  # an inner product a^T b
                 return sp.S.One
             left = self.static.get(written)
             if left is not None and left.shape[1] != 1:
@@ -875,7 +882,7 @@ class _Reader:
                         todo.append(let_expr)
         return False
 
-    def _declare_state(self, tok: Token, template: str, loop: Loop, direction: str, over, trees: list):
+    def _declare_state(self, tok: Token, template: str, loop: Loop, direction: str, over, trees: dict):
         before = sp.expand(sp.sympify(loop.first) - loop.step)
         init_display = normalize(template.replace("{t}", format_time(before)))
         if init_display in self.zero_starts:
@@ -1110,13 +1117,12 @@ class _Reader:
                                       "outside a loop, read it at a fixed time: n, i, i-1 or a number") from None
                 raise self.src.at(tok, f"{display} is read at {time!r}, which is not a time in `for {index} = ...`",
                                   f"write a time with {index}, n, i and numbers: {index}-1, n, 0") from None
-        for suffix in (r"\^\{\\top\}", r"\^\{T\}"):
-            m = re.match(rf"(?P<base>.+){suffix}\Z", display)
-            if m:
-                try:
-                    return _Transposed(self._resolve(m.group("base"), index), tok)
-                except LookupError:
-                    pass
+        transposed = _transposed_base(display)
+        if transposed is not None:
+            try:
+                return _Transposed(self._resolve(transposed, index), tok)
+            except LookupError:
+                pass
         m = re.match(r"(?P<base>.+)_\{(?P<index>[^{},]+),(?P<label>.+)\}\Z", display)
         if m:  # q_{t, y_t}: component y_t of q_t, a label per step
             try:

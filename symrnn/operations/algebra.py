@@ -214,7 +214,8 @@ def onehot_facts(expr, onehots: frozenset):
     if found != expr:
         return found
     if any(onehot(t, True) for t in expr.atoms(Transpose)):  # -y^T (I - 1 p^T): expanded, if that helps
-        expanded = apply(expr.expand())
-        if expanded != expr.expand():
-            return expanded
+        expanded = expr.expand()
+        simplified = apply(expanded)
+        if simplified != expanded:
+            return simplified
     return expr

@@ -336,8 +336,7 @@ class SymRNNLatexPrinter(LatexPrinter):
         loss = G.nodes[ps.loss]["latex"]
         rows, cols = model.var(ps.wrt.name).shape
         r, c = self._print(rows), self._print(cols)
-        vec = (f"Jacobians with respect to ${wrt}$ (${r} \\times {c}$) use the vec convention: "
-               f"$\\operatorname{{vec}}({wrt})$ stacks its columns, so that "
+        vec = (f"the vec convention: $\\operatorname{{vec}}({wrt})$ stacks its columns, so that "
                f"${wrt} u = (u^{{\\top}} \\otimes I_{{{r}}}) \\operatorname{{vec}}({wrt})$")
         if ps.layout is Layout.DENOMINATOR and cols == 1:
             notes.append(f"Denominator layout: ${partial(loss, wrt)}$ is a column shaped like ${wrt}$, the transpose "
@@ -346,14 +345,11 @@ class SymRNNLatexPrinter(LatexPrinter):
         elif ps.layout is Layout.DENOMINATOR:
             notes.append(f"Denominator layout: each product is transposed and read from the variable up to the loss, "
                          f"and gives $\\operatorname{{vec}}({partial(loss, wrt)})$: the ${self._print(rows * cols)}$ "
-                         f"entries of ${partial(loss, wrt)}$ (shaped like ${wrt}$) with its columns stacked. {vec}.")
+                         f"entries of ${partial(loss, wrt)}$ (shaped like ${wrt}$) with its columns stacked. "
+                         f"Jacobians with respect to ${wrt}$ (${r} \\times {c}$) use {vec}.")
         elif cols != 1:
-            notes.append(
-                f"${wrt}$ is ${r} \\times {c}$; Jacobians with respect to it use "
-                f"the vec convention: $\\operatorname{{vec}}({wrt})$ stacks its columns, so that "
-                f"${wrt} u = (u^{{\\top}} \\otimes I_{{{r}}}) \\operatorname{{vec}}({wrt})$ "
-                f"and ${partial(loss, wrt)}$ is a row of ${self._print(rows * cols)}$ entries."
-            )
+            notes.append(f"${wrt}$ is ${r} \\times {c}$; Jacobians with respect to it use {vec} "
+                         f"and ${partial(loss, wrt)}$ is a row of ${self._print(rows * cols)}$ entries.")
         if ps.units:
             shown = [f"${self._edge(G.nodes[u]['latex'], G.nodes[v]['latex'])}$" for u, v in ps.units[:4]]
             more = ", \\dots" if len(ps.units) > 4 else ""

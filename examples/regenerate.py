@@ -15,118 +15,181 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 EXAMPLES: list[tuple[str, str, list[str]]] = [
-    # Question sheet (Collins)
-    ("q1_elman", "paths_Whx_n3.txt", ["paths", "elman", "--wrt", "W^{hx}", "--n", "3"]),
-    ("q1_elman", "recursion_Whx.tex", ["derive", "elman", "--wrt", "W^{hx}", "--n", "3", "--form", "recursion"]),
-    ("q1_elman", "closed_Whx_numerator.tex", ["derive", "elman", "--wrt", "W^{hx}", "--n", "3", "--form", "closed"]),
-    ("q1_elman", "closed_Whx_denominator.tex",
+    # The course handout's questions
+    ("elman", "paths_Whx_n3.txt", ["paths", "elman", "--wrt", "W^{hx}", "--n", "3"]),
+    ("elman", "recursion_Whx.tex", ["derive", "elman", "--wrt", "W^{hx}", "--n", "3", "--form", "recursion"]),
+    ("elman", "closed_Whx_numerator.tex", ["derive", "elman", "--wrt", "W^{hx}", "--n", "3", "--form", "closed"]),
+    ("elman", "closed_Whx_denominator.tex",
      ["derive", "elman", "--wrt", "W^{hx}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
-    ("q2_bidirectional", "paths_Whx_n4_i2.txt",
+    ("bidirectional", "paths_Whx_n4_i2.txt",
      ["paths", "bidirectional", "--wrt", "W^{hx}", "--n", "4", "--i", "2"]),
-    ("q2_bidirectional", "all_Wbhh_n3_i2.tex",
+    ("bidirectional", "all_Wbhh_n3_i2.tex",
      ["derive", "bidirectional", "--wrt", "W^{bhh}", "--n", "3", "--i", "2", "--form", "all"]),
-    ("q2a_stacked", "closed_Whh_denominator.tex",
+    ("stacked_bidirectional", "closed_Whh_denominator.tex",
      ["derive", "stacked_bidirectional", "--wrt", "W^{hh}", "--n", "3", "--i", "2", "--form", "closed",
       "--layout", "denominator"]),
-    ("q2b_tagger", "closed_Wbb_denominator.tex",
+    ("tagger", "closed_Wbb_denominator.tex",
      ["derive", "tagger", "--wrt", r"W^{\beta\beta}", "--n", "4", "--i", "3", "--form", "closed",
       "--layout", "denominator"]),
-    ("q3_gru", "closed_Uh_denominator.tex",
+    ("gru", "closed_Uh_denominator.tex",
      ["derive", "gru", "--wrt", "U^{h}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
-    ("q3_gru", "closed_torch_Whn_denominator.tex",
+    ("gru", "closed_torch_Whn_denominator.tex",
      ["derive", "gru_torch", "--wrt", "W_{hn}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
-    # Seed 002
-    ("seed002_q1_mlp", "closed_Wu.tex", ["derive", "mlp", "--wrt", "W^{u}", "--n", "1", "--form", "closed",
+    # A worked answer to a problem set
+    ("mlp", "closed_Wu.tex", ["derive", "mlp", "--wrt", "W^{u}", "--n", "1", "--form", "closed",
                                          "--layout", "denominator"]),
-    ("seed002_q1_mlp", "closed_We.tex", ["derive", "mlp", "--wrt", "W^{e}", "--n", "1", "--form", "closed",
+    ("mlp", "closed_We.tex", ["derive", "mlp", "--wrt", "W^{e}", "--n", "1", "--form", "closed",
                                          "--layout", "denominator"]),
-    ("seed002_q2_next_word", "closed_Wr.tex",
+    ("next_word", "closed_Wr.tex",
      ["derive", "next_word", "--wrt", "W^{r}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
-    ("seed002_q2_next_word", "closed_We.tex",
+    ("next_word", "closed_We.tex",
      ["derive", "next_word", "--wrt", "W^{e}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
-    ("seed002_q3_residual", "recursion_plain.tex",
+    ("residual", "recursion_plain.tex",
      ["derive", "plain", "--wrt", "h_{0}", "--n", "3", "--form", "recursion", "--layout", "denominator"]),
-    ("seed002_q3_residual", "recursion_residual.tex",
+    ("residual", "recursion_residual.tex",
      ["derive", "residual", "--wrt", "h_{0}", "--n", "3", "--form", "recursion", "--layout", "denominator"]),
-    # Seed 003
-    ("seed003_scalar", "paths_wh_n2.txt", ["paths", "scalar", "--wrt", "w_{h}", "--n", "2"]),
-    ("seed003_scalar", "all_wh_n2.tex",
+    ("scalar", "paths_wh_n2.txt", ["paths", "scalar", "--wrt", "w_{h}", "--n", "2"]),
+    ("scalar", "all_wh_n2.tex",
      ["derive", "scalar", "--wrt", "w_{h}", "--n", "2", "--form", "all", "--layout", "denominator"]),
-    # Seed 004
-    ("seed004_q3_vanilla", "closed_Wx.tex",
+    ("scalar", "eval_exact.txt", ["eval", "scalar", "--values", "examples/scalar/values.json", "--exact"]),
+    ("vanilla", "closed_Wx.tex",
      ["derive", "vanilla", "--wrt", "W_{x}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
-    ("seed004_q3_vanilla", "closed_xt.tex",
+    ("vanilla", "closed_xt.tex",
      ["derive", "vanilla", "--wrt", "x_{2}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
-    ("seed004_q3_vanilla", "closed_every_Wh.tex",
+    ("vanilla", "closed_every_Wh.tex",
      ["derive", "vanilla_every", "--wrt", "W_{h}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
-    ("seed004_q4_lstm", "closed_Wxf.tex",
+    ("lstm", "closed_Wxf.tex",
      ["derive", "lstm", "--wrt", "W_x^{f}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
-    ("seed004_q4_lstm", "closed_every_h0.tex",
+    ("lstm", "closed_every_h0.tex",
      ["derive", "lstm_every", "--wrt", "h_{0}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
 ]
 
 
-#: folder -> (title, what symrnn says about the seed's answer); q1_elman has a hand-written README.
-NOTES: dict[str, tuple[str, str]] = {
-    "q2_bidirectional": (
-        "Question 2 of the question sheet: the bidirectional RNN",
+SHEET = ("Michael Collins, *Flipped Classroom Questions on Recurrent Networks* (a course handout), "
+         "and a student's worked answer to it")
+WORKED = "a student's worked answer to a course problem set on backpropagation through time"
+
+#: folder -> (title, source, the question in full, what symrnn says about it and about the worked answer).
+#: elman has a hand-written README.
+NOTES: dict[str, tuple[str, str, str, str]] = {
+    "bidirectional": (
+        "The bidirectional RNN",
+        SHEET + ", Question 2",
+        "Inputs: a sequence `x^{(1)} ... x^{(n)}`, each in `R^d`, and a label `y \\in {1..K}` for position `i`. "
+        "For `t = 1..n`, `h^{(t)} = g(W^{hx} x^{(t)} + W^{hh} h^{(t-1)} + b^h)`; for `t = n..1`, "
+        "`\\eta^{(t)} = g(W^{bhx} x^{(t)} + W^{bhh} \\eta^{(t+1)} + b^{bh})`; then "
+        "`l = V CONCAT(h^{(i)}, \\eta^{(i)}) + \\gamma`, `q = LS(l)` (log-softmax), `o = -q_y`. "
+        "Asked here, as Question 1 asks it of the one-directional RNN: the paths from a parameter to `o`, "
+        "and the gradient of `o` in each parameter (`n = 4` and `n = 3`, `i = 2`).",
         "The label sits at position `i`, so every command takes `--i`. `\\eta^{(t)}` runs backwards from the "
         "parameter `\\eta^{(n+1)}`. In the recursion, `\\frac{\\partial o}{\\partial \\eta^{(t)}}` reads the "
         "total derivative at `t-1` (the step that reads `\\eta^{(t)}`), and the output layer enters at `t = i` "
         "only: the line `t \\neq i` and the line at `i` say so.",
     ),
-    "q2a_stacked": (
-        "Question 2a: two bidirectional levels",
-        "The completion of the sheet's pseudo-code: `h^{(2,t)} = g(W^{2hx} CONCAT(h^{(t)}, \\eta^{(t)}) + "
-        "W^{2hh} h^{(2,t-1)} + b^{2h})`, and `\\eta^{(2,t)}` alike backwards. The first level's total derivatives "
-        "collect both second-level recursions through the CONCAT selectors.",
+    "stacked_bidirectional": (
+        "Two bidirectional levels",
+        SHEET + ", Question 2a",
+        "Complete the bidirectional RNN's pseudo-code to give a model with two levels of recurrent units, "
+        "where the second level depends on the sequences `h^{(1)} ... h^{(n)}` and `\\eta^{(1)} ... \\eta^{(n)}` "
+        "of the first; the output is `l = V CONCAT(h^{(2,i)}, \\eta^{(2,i)}) + \\gamma`, `q = LS(l)`, "
+        "`o = -q_y`. Asked here: the gradient of `o` in the first level's recurrent matrix `W^{hh}`, which "
+        "reaches `o` through both second-level recurrences (`n = 3`, `i = 2`).",
+        "The completion of the pseudo-code, as the worked answer writes it: `h^{(2,t)} = g(W^{2hx} "
+        "CONCAT(h^{(t)}, \\eta^{(t)}) + W^{2hh} h^{(2,t-1)} + b^{2h})`, and `\\eta^{(2,t)}` alike backwards. "
+        "The first level's total derivatives collect both second-level recursions through the CONCAT "
+        "selectors.",
     ),
-    "q2b_tagger": (
-        "Question 2b: a recurrence over the previous tags",
-        "`\\beta^{(j)} = g(W^{\\beta y} \\bar y^{(j)} + W^{\\beta\\beta} \\beta^{(j-1)} + b^{\\beta})` for "
-        "`j = 1..(i-1)` over one-hot tags. The backward recurrence is typed as the sheet prints it, sharing `b^h` "
-        "with the forward one, so `d o / d b^{h}` collects both. At `i = 1` the loop is empty and "
-        "`\\beta^{(i-1)}` is the parameter `\\beta^{(0)}`: its closed form has a bracketed term `[i = 1]`.",
+    "tagger": (
+        "A recurrence over the previous tags",
+        SHEET + ", Question 2b",
+        "Complete the pseudo-code of a model that reads a sequence `x^{(1)} ... x^{(n)}`, a position `i` and the "
+        "tags `y^{(1)} ... y^{(i-1)}`, and computes the probability of the label `y_i`: the forward and "
+        "backward recurrences of the bidirectional RNN, a third recurrence `\\beta^{(j)}` for `j = 1..(i-1)`, "
+        "and `l = V CONCAT(h^{(i)}, \\eta^{(i)}, \\beta^{(i-1)}) + \\gamma`, `q = LS(l)`, `o = -q_y`. "
+        "Asked here: the gradient of `o` in the tag recurrence's matrix (`n = 4`, `i = 3`).",
+        "`\\beta^{(j)} = g(W^{\\beta y} \\bar y^{(j)} + W^{\\beta\\beta} \\beta^{(j-1)} + b^{\\beta})` over one-hot "
+        "tags. The backward recurrence is typed as the handout prints it, sharing `b^h` with the forward one, "
+        "so `d o / d b^{h}` collects both. At `i = 1` the loop is empty and `\\beta^{(i-1)}` is the parameter "
+        "`\\beta^{(0)}`: its closed form has a bracketed term `[i = 1]`.",
     ),
-    "q3_gru": (
-        "Question 3: the GRU, in Collins' convention and in PyTorch's",
+    "gru": (
+        "The GRU, in the handout's convention and in PyTorch's",
+        SHEET + ", Question 3",
+        "The gated recurrent unit `z^{(t)} = \\sigma(W^z x^{(t)} + U^z h^{(t-1)} + b^z)`, "
+        "`r^{(t)} = \\sigma(W^r x^{(t)} + U^r h^{(t-1)} + b^r)`, "
+        "`h^{(t)} = (1 - z^{(t)}) \\odot h^{(t-1)} + z^{(t)} \\odot g(W^h x^{(t)} + U^h (r^{(t)} \\odot h^{(t-1)}) "
+        "+ b^h)`, with the output layer of Question 1. The handout asks for the role of `z^{(t)}` and "
+        "`r^{(t)}`; asked here: the gradient in `U^h` (`n = 3`), and the same for PyTorch's GRU, whose "
+        "reset gate multiplies after the recurrent product.",
         "The gates `z^{(t)}`, `r^{(t)}` and the pre-activation `a^{(t)}` are named, so the printed derivatives "
         "read `z^{(t)} \\odot (\\mathbf{1} - z^{(t)})` where the sigmoid is differentiated. `gru_torch` is "
         "checked against `torch.nn.GRU` with the same weights (`tests/numeric/test_torch.py`).",
     ),
-    "seed002_q1_mlp": (
-        "Seed 002, Question 1: the MLP with embed and unembed matrices",
-        "The boxed results `dJ/dW^u = (dJ/ds) h^T` and `dJ/dW^e = (dJ/dh) x^T` come out in denominator layout. "
-        "symrnn prints `dJ/ds = y - softmax(s) 1^T y`; the seed's `y - p` uses `1^T y = 1`, true for a one-hot "
-        "`y`, which symrnn does not assume.",
+    "mlp": (
+        "The MLP with embed and unembed matrices",
+        WORKED + ", Question 1",
+        "`x` and `y` are one-hot vectors of size `N` representing words; `h = W^e x` has `M` entries, "
+        "`s = W^u h`, `p = softmax(s)`, and `J = \\log p(y|s) = y^T LS(s)`, to be maximised. "
+        "Asked: the sizes of `W^e` and `W^u`, then `dJ/ds`, `dJ/dh`, `dJ/dW^u` and `dJ/dW^e`.",
+        "The answer's boxed results `dJ/ds = y - p`, `dJ/dh = W^{uT} dJ/ds`, `dJ/dW^u = (dJ/ds) h^T` and "
+        "`dJ/dW^e = (dJ/dh) x^T` are what symrnn prints in denominator layout: `dJ/ds = y - softmax(s)` uses "
+        "`1^T y = 1`, true for a one-hot `y`.",
     ),
-    "seed002_q2_next_word": (
-        "Seed 002, Question 2: the next-word tanh RNN",
-        "The seed's sums `dJ/dW^r = sum_t diag(1 - h_t * h_t) dJ/dh_t h_{t-1}^T` and `dJ/dW^e` alike come out as "
-        "`sum_t (dJ/dh_t \\odot (1 - h_t \\odot h_t)) h_{t-1}^T`: the same matrix, with the diag written as an "
-        "elementwise product.",
+    "next_word": (
+        "The next-word tanh RNN",
+        WORKED + ", Question 2",
+        "The words `x_1 = \"I\"`, `x_2 = \"love\"`, `x_3 = \"machine\"` are one-hot vectors; `h_0 = 0`, "
+        "`h_t = \\tanh(W^e x_t + W^r h_{t-1})` for `t = 1, 2, 3`, `s = W^u h_3`, `p = softmax(s)`, the next word "
+        "`x_4 ~ p`, and `J = \\log p(y|s)` for the true next word `y`. Asked: `dJ/ds`, `dJ/dW^u`, `dJ/dh_3`, then "
+        "`dJ/dh_2`, `dJ/dh_1`, `dJ/dh_0`, `dJ/dW^r` and `dJ/dW^e`.",
+        "The answer's sums `dJ/dW^r = sum_t diag(1 - h_t * h_t) dJ/dh_t h_{t-1}^T` and `dJ/dW^e` alike come "
+        "out as `sum_t (dJ/dh_t \\odot (1 - h_t \\odot h_t)) h_{t-1}^T`: the same matrix, with the diag written "
+        "as an elementwise product. (symrnn's model learns `h_0`, so that `--wrt h_{0}` can be asked; with "
+        "`h_0 = 0 \\in \\mathbb{R}^{M}` in the spec the gradients in the other parameters are the same "
+        "formulas.)",
     ),
-    "seed002_q3_residual": (
-        "Seed 002, Question 3: the plain and the residual RNN",
-        "The plain recursion is the seed's `dJ/dh_{t-1} = W_r^T diag(1 - tanh^2 g_t) dJ/dh_t`; the residual one "
-        "adds the skip term `dJ/dh_t`, the `+ I` of the seed, which keeps the gradient from vanishing.",
+    "residual": (
+        "The plain and the residual RNN",
+        WORKED + ", Question 3",
+        "With the output of Question 2 (`s = W^u h_n`, `J = \\log p(y|s)`): (1) the plain RNN "
+        "`h_t = \\tanh(g_t)`, `g_t = W_r h_{t-1} + W_e x_t`; (2) the residual RNN "
+        "`h_t = \\tanh(g_t) + h_{t-1}`. Asked: `dJ/dh_{t-1}` in terms of `dJ/dh_t`, `dJ/dh_1` for `n = 3`, and why "
+        "the skip connection helps against vanishing gradients.",
+        "The plain recursion is the answer's `dJ/dh_{t-1} = W_r^T diag(1 - tanh^2 g_t) dJ/dh_t`; the residual "
+        "one adds the skip term `dJ/dh_t`, the answer's `+ I`, which keeps the gradient from vanishing.",
     ),
-    "seed003_scalar": (
-        "Seed 003: the scalar linear RNN with a squared error at every step",
-        "Every variable is a number, so nothing is transposed. The path sum has the seed's three terms for "
-        "`dL/dw_h` (one through `L_1`, two through `L_2`). By hand with the seed's numbers, `h_1 = 2`, "
-        "`h_2 = 3`, `yhat_2 = 6` as the seed has it, but its `yhat_1 = w_h h_1 = 2` should read "
-        "`w_y h_1 = 4` (symrnn's exact rational mode, to come, will print these numbers).",
+    "scalar": (
+        "The scalar linear RNN with a squared error at every step",
+        WORKED + ", Questions 1 to 4",
+        "Every variable is a number: `h_t = w_x x_t + w_h h_{t-1}`, `\\hat y_t = w_y h_t`, "
+        "`L = \\sum_t (\\hat y_t - y_t)^2`, with `w_x = 0.1`, `w_h = 1`, `w_y = 2`, `h_0 = 1`, `x_1 = x_2 = 10` "
+        "and targets `y_1 = y_2 = 3` (`values.json`). Asked: (1) `h_1`, `h_2` and `\\hat y_2`; (2) `L` for "
+        "two outputs; (3) `dL/dh_1`; (4) `dL/dw_h`.",
+        "Nothing is transposed. The path sum has the answer's three terms for `dL/dw_h` (one through `L_1`, "
+        "two through `L_2`). `symrnn eval --exact` prints the numbers as fractions: `h_1 = 2`, `h_2 = 3`, "
+        "`\\hat y_2 = 6` and `L = 10` as the answer has them, but its `\\hat y_1 = w_h h_1 = 2` should read "
+        "`w_y h_1 = 4`, and the gradients are `dL/dh_1 = 16` (the answer: `-8`) and `dL/dw_h = 40` (the "
+        "answer: `-4`). `dL/dh_1` is `dL/dh_0` here, since `w_h = 1`.",
     ),
-    "seed004_q3_vanilla": (
-        "Seed 004, Question 3: the tanh RNN, loss at the last step or at every step",
-        "The closed forms are the seed's `sum_t (dL/dh_t \\odot (1 - h_t^2))^T x_t^T` up to the layout: in "
+    "vanilla": (
+        "The tanh RNN, loss at the last step or at every step",
+        WORKED + ", Question 3",
+        "`h_t = \\tanh(Z_t)`, `Z_t = W_x x_t + W_h h_{t-1} + b`. Asked: (2) `dL/dx_t`, `dL/dW_x`, `dL/dh_{t-1}`, "
+        "`dL/dW_h` and `dL/db` for a loss `L` on the last step; (4) the same when a loss is taken at every "
+        "step, and `dL/dh_0`. The answer leaves `L` abstract; symrnn's models close it with a softmax "
+        "cross-entropy output `s = V h_n + b^y`, `L = -y^T LS(s)` (and `s_t`, `L = \\sum_t L_t` for every step).",
+        "The closed forms are the answer's `sum_t (dL/dh_t \\odot (1 - h_t^2))^T x_t^T` up to the layout: in "
         "denominator layout `dL/dh_t` is a column, so no transpose is needed.",
     ),
-    "seed004_q4_lstm": (
-        "Seed 004, Question 4: the LSTM",
+    "lstm": (
+        "The LSTM",
+        WORKED + ", Question 4",
+        "`f_t = \\sigma(W_x^f x_t + W_h^f h_{t-1} + b^f)`, `i_t`, `o_t` alike, "
+        "`\\tilde c_t = \\tanh(W_x^c x_t + W_h^c h_{t-1} + b^c)`, `c_t = f_t \\odot c_{t-1} + i_t \\odot \\tilde c_t`, "
+        "`h_t = o_t \\odot \\tanh(c_t)`, with the output layer of Question 3. Asked: `dL/dx_t`, `dL/dh_{t-1}`, "
+        "`dL/dc_{t-1}` and each gate's weight gradients, for a loss at the last step and at every step.",
         "The recursion gives `dL/dc_t = dL/dc_{t+1} \\odot f_{t+1} + dL/dh_t \\odot o_t \\odot (1 - "
-        "tanh(c_t) \\odot tanh(c_t))`. The seed writes `dL/dh_{t+1} \\odot f_{t+1}` for the first term: the "
+        "tanh(c_t) \\odot tanh(c_t))`. The answer writes `dL/dh_{t+1} \\odot f_{t+1}` for the first term: the "
         "cell state's own total derivative is the right one (checked against finite differences and "
         "`torch.nn.LSTM`).",
     ),
@@ -138,10 +201,11 @@ BY_HAND = "<!-- written by hand below; examples/regenerate.py keeps it -->"
 
 
 def readme(folder: str) -> str:
-    title, note = NOTES[folder]
+    title, source, question, note = NOTES[folder]
     rows = [f"| `symrnn {' '.join(_quote(a) for a in command)}` | `expected/{name}` |"
             for f, name, command in EXAMPLES if f == folder]
-    return (f"# {title}\n\n{note}\n\n| command | expected output |\n|---|---|\n" + "\n".join(rows)
+    return (f"# {title}\n\n**Source:** {source}.\n\n**The question.** {question}\n\n"
+            f"**What symrnn says.** {note}\n\n| command | expected output |\n|---|---|\n" + "\n".join(rows)
             + "\n\nThe tests compare each file with what the command prints (`python examples/regenerate.py`"
             " rewrites them). Add `--out DIR --pdf` to a `derive` command for the LaTeX document and the graph.\n")
 

@@ -122,7 +122,7 @@ truncate_option = click.option("--truncate", "truncate", type=click.IntRange(min
 layout_option = click.option("--layout", type=click.Choice(LAYOUTS), default="numerator",
                              show_default=True,
                              help="numerator: Jacobians and row gradients (question sheet); denominator: "
-                                  "gradients shaped like the variable (seed 002).")
+                                  "gradients shaped like the variable.")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -415,12 +415,12 @@ def eval_command(model: str, values_path: Path, exact: bool, backend: str, g: st
     """Evaluate MODEL at given numbers: every forward value, the loss and the gradients.
 
     With --exact the numbers are rationals (0.1 is 1/10) and so is everything computed,
-    for models whose functions are rational (seed 003's scalar RNN).
+    for models whose functions are rational (the scalar linear RNN).
 
     \b
-    Examples (seed 003):
-      symrnn eval scalar --values examples/seed003_scalar/values.json --exact
-      symrnn eval scalar --values examples/seed003_scalar/values.json --backend torch
+    Examples (the scalar linear RNN of examples/scalar):
+      symrnn eval scalar --values examples/scalar/values.json --exact
+      symrnn eval scalar --values examples/scalar/values.json --backend torch
     """
     from symrnn.numeric.backends import to_numpy
     from symrnn.numeric.engine import CompiledGradient

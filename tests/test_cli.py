@@ -209,12 +209,12 @@ def test_the_sheet_questions_typed_from_the_sheet_check_through_the_cli():
 
 
 def test_eval_exact_prints_seed_003_numbers():
-    result = run("eval", "scalar", "--values", "examples/seed003_scalar/values.json", "--exact")
+    result = run("eval", "scalar", "--values", "examples/scalar/values.json", "--exact")
     assert result.exit_code == 0, result.output
     assert result.output == (
         "scalar, exact:\n  h_{1} = 2\n  h_{2} = 3\n  \\hat{y}_{1} = 4\n  \\hat{y}_{2} = 6\n  L_{1} = 1\n"
         "  L_{2} = 9\n  L = 10\n  dL/dw_{x} = 280\n  dL/dw_{h} = 40\n  dL/dw_{y} = 22\n  dL/dh_{0} = 16\n")
-    refused = run("eval", "vanilla", "--values", "examples/seed003_scalar/values.json", "--exact")
+    refused = run("eval", "vanilla", "--values", "examples/scalar/values.json", "--exact")
     assert refused.exit_code == 2 and "is not a parameter, input or label of vanilla" in refused.output
 
 

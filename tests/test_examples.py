@@ -11,7 +11,7 @@ from symrnn.paths import iter_paths
 from symrnn.render.dot import graph_dot
 from symrnn.zoo import elman
 
-Q1 = Path(__file__).parents[1] / "examples" / "q1_elman"
+Q1 = Path(__file__).parents[1] / "examples" / "elman"
 
 
 def test_paths_example():
@@ -37,7 +37,7 @@ def test_python_example_runs_and_passes():
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        runpy.run_path(str(Q1 / "q1.py"), run_name="__main__")
+        runpy.run_path(str(Q1 / "elman.py"), run_name="__main__")
     out = buffer.getvalue()
     assert "   W^{hx} -> h^{(1)} -> h^{(2)} -> h^{(3)} -> l -> q -> o" in out
     assert out.count(", pass") == 6 and "FAIL" not in out
@@ -68,3 +68,13 @@ def test_every_example_folder_has_a_readme_naming_its_commands():
         for f, name, _ in CATALOG.EXAMPLES:
             if f == folder:
                 assert name in readme, (folder, name)
+
+
+def test_every_example_states_its_source_and_question():
+    """A stranger can follow each example: its README names its source and states the question in full."""
+    folders = sorted(p.parent for p in Q1.parent.glob("*/README.md") if p.parent.name != "literature")
+    assert len(folders) == 11
+    for folder in folders:
+        readme = (folder / "README.md").read_text()
+        assert "**Source:**" in readme and "**The question.**" in readme, folder.name
+        assert "seed" not in readme.lower(), folder.name

@@ -9,7 +9,7 @@ from tests.conftest import require_program
 nbformat = pytest.importorskip("nbformat", reason="nbformat reads the example notebook")
 nbclient = pytest.importorskip("nbclient", reason="nbclient executes the example notebook")
 
-NOTEBOOK = Path(__file__).parents[1] / "examples" / "q1_elman" / "q1.ipynb"
+NOTEBOOK = Path(__file__).parents[1] / "examples" / "elman" / "elman.ipynb"
 
 
 def test_q1_notebook_executes_and_displays():

@@ -7,7 +7,7 @@ equation:
 
 * numerator layout (rows, as the question sheet): ``adjoint(reader) D(h -> reader)``,
   with the Jacobian rules of the registry;
-* denominator layout (columns shaped like the variable, as seed 002): the VJP
+* denominator layout (columns shaped like the variable): the VJP
   rules of the registry applied to ``adjoint(reader)``.
 
 Everything is derived once per model with the loop index ``t`` (and ``n``, ``i``)

@@ -85,7 +85,7 @@ class ExactArrays:
     >>> (xp.swapaxes(a, -1, -2) @ a)[0, 0]
     Fraction(401, 100)
 
-    Seed 003's scalar RNN at its numbers, with targets ``y_t = 3``, exactly:
+    The scalar linear RNN at the worked answer's numbers, with targets ``y_t = 3``, exactly:
 
     >>> from symrnn import CompiledGradient, zoo
     >>> f = CompiledGradient(zoo.scalar(), xp=ExactArrays())
@@ -123,7 +123,7 @@ class ExactArrays:
     def _not_rational(name):
         def refuse(*args, **kwargs):
             raise NumericError(f"exact mode evaluates rational functions only, and {name} is not one; "
-                               "use a model of sums, products and identity transfer functions (seed 003's)")
+                               "use a model of sums, products and identity transfer functions")
         return refuse
 
     exp = staticmethod(_not_rational("exp"))

@@ -93,7 +93,7 @@ def finite_differences(G: nx.DiGraph, point: Point, node: Node, step: float = ST
 
     Examples
     --------
-    Seed 003's scalar RNN at its numbers (``w_x = 0.1``, ``x_t = 10``, ``w_h = 1``, ``h_0 = 1``,
+    The scalar linear RNN at the worked answer's numbers (``w_x = 0.1``, ``x_t = 10``, ``w_h = 1``, ``h_0 = 1``,
     ``w_y = 2``) with targets ``y_t = 3``, where ``L = 10``:
 
     >>> from symrnn import unroll, zoo

@@ -6,7 +6,7 @@ rows for a matrix, and for an input sequence a list over ``t``. Numbers may be J
 numbers or strings (``"0.1"``, ``"1/10"``); in exact mode they are read as exact
 rationals. ``n`` (and ``i``) may be given; otherwise ``n`` is the inputs' length.
 
-Example (seed 003)::
+Example (the scalar linear RNN)::
 
     {"n": 2, "values": {"w_x": "0.1", "w_h": 1, "w_y": 2, "h_0": 1,
                         "x": [10, 10], "y": [3, 3]}}

@@ -1,4 +1,4 @@
-"""Gated cells: the GRU of the question sheet (Q3), PyTorch's GRU, and the LSTM of seed 004."""
+"""Gated cells: the GRU of the course handout (Question 3), PyTorch's GRU, and the LSTM of a worked answer."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def gru_torch() -> Model:
 
 
 def lstm(loss: str = "last") -> Model:
-    """The LSTM of seed 004 (Q4), with two state sequences ``c_t`` and ``h_t``.
+    """The LSTM of a worked answer (Question 4), with two state sequences ``c_t`` and ``h_t``.
 
     ``f_t = \\sigma(W_x^f x_t + W_h^f h_{t-1} + b^f)``, and ``i_t``, ``o_t`` alike;
     ``\\tilde c_t = \\tanh(W_x^c x_t + W_h^c h_{t-1} + b^c)``;

@@ -8,7 +8,7 @@ from symrnn.zoo.gated import _SoftmaxHead
 
 
 def _log_likelihood(mb: ModelBuilder, s_of, N):
-    """``J = log p(y | s) = y^T LS(s)`` with a one-hot ``y`` (seed 002): to be maximised."""
+    """``J = log p(y | s) = y^T LS(s)`` with a one-hot ``y``: to be maximised."""
     y = mb.input("y", N, timed=False, onehot=True)
     W_u = mb.parameter("W_u", (N, s_of.shape[0]), latex="W^{u}")
     s = mb.define("s", W_u @ s_of)
@@ -16,7 +16,9 @@ def _log_likelihood(mb: ModelBuilder, s_of, N):
 
 
 def mlp() -> Model:
-    """Seed 002, Q1: ``h = W^e x``, ``s = W^u h``, ``p = softmax(s)``, ``J = \\log p(y|s) = y^T LS(s)``.
+    """The MLP of a worked answer (Question 1).
+
+    ``h = W^e x``, ``s = W^u h``, ``p = softmax(s)``, ``J = \\log p(y|s) = y^T LS(s)``.
 
     No recurrence: ``x`` and ``y`` are one-hot words of a vocabulary of size ``N``, ``h`` has size ``M``.
     """
@@ -29,8 +31,10 @@ def mlp() -> Model:
 
 
 def next_word() -> Model:
-    """Seed 002, Q2: ``h_t = \\tanh(W^e x_t + W^r h_{t-1})`` over one-hot words, ``s = W^u h_n``,
-    ``J = \\log p(y | s)`` for the next word ``y`` (one-hot). ``h_0`` is a parameter (0 in the seed)."""
+    """The next-word RNN of a worked answer (Question 2).
+
+    ``h_t = \\tanh(W^e x_t + W^r h_{t-1})`` over one-hot words, ``s = W^u h_n``,
+    ``J = \\log p(y | s)`` for the next word ``y`` (one-hot). ``h_0`` is a parameter (0 in the worked answer)."""
     mb = ModelBuilder("next_word", "Next-word tanh RNN")
     N, M = mb.sizes("N", "M")
     x = mb.input("x", N, latex="x_{{t}}", onehot=True)
@@ -44,7 +48,7 @@ def next_word() -> Model:
     return mb.build(loss=_log_likelihood(mb, h[mb.n], N))
 
 
-def _seed002_q3(name: str, title: str, residual: bool) -> Model:
+def _plain_or_residual(name: str, title: str, residual: bool) -> Model:
     mb = ModelBuilder(name, title)
     N, M = mb.sizes("N", "M")
     x = mb.input("x", N, latex="x_{{t}}")
@@ -59,18 +63,24 @@ def _seed002_q3(name: str, title: str, residual: bool) -> Model:
 
 
 def plain() -> Model:
-    """Seed 002, Q3.1: ``h_t = \\tanh(g_t)``, ``g_t = W_r h_{t-1} + W_e x_t``, with Q2's output ``J``."""
-    return _seed002_q3("plain", "Plain tanh RNN", residual=False)
+    """The plain RNN of a worked answer (Question 3.1).
+
+    ``h_t = \\tanh(g_t)``, ``g_t = W_r h_{t-1} + W_e x_t``, with Q2's output ``J``."""
+    return _plain_or_residual("plain", "Plain tanh RNN", residual=False)
 
 
 def residual() -> Model:
-    """Seed 002, Q3.2: ``h_t = \\tanh(g_t) + h_{t-1}``: the skip connection keeps ``\\partial J/\\partial h_{t-1}``
+    """The residual RNN of a worked answer (Question 3.2).
+
+    ``h_t = \\tanh(g_t) + h_{t-1}``: the skip connection keeps ``\\partial J/\\partial h_{t-1}``
     from vanishing."""
-    return _seed002_q3("residual", "Residual tanh RNN", residual=True)
+    return _plain_or_residual("residual", "Residual tanh RNN", residual=True)
 
 
 def scalar() -> Model:
-    """Seed 003: ``h_t = w_x x_t + w_h h_{t-1}``, ``\\hat y_t = w_y h_t``, ``L = \\sum_t (\\hat y_t - y_t)^2``.
+    """The scalar linear RNN of a worked answer.
+
+    ``h_t = w_x x_t + w_h h_{t-1}``, ``\\hat y_t = w_y h_t``, ``L = \\sum_t (\\hat y_t - y_t)^2``.
 
     Every variable is a number (1 x 1), so nothing prints transposed.
     """
@@ -90,7 +100,9 @@ def scalar() -> Model:
 
 
 def vanilla(loss: str = "last") -> Model:
-    """Seed 004, Q3: ``h_t = \\tanh(W_x x_t + W_h h_{t-1} + b)``, with a softmax cross-entropy
+    """The tanh RNN of a worked answer (Question 3).
+
+    ``h_t = \\tanh(W_x x_t + W_h h_{t-1} + b)``, with a softmax cross-entropy
     ``L`` at the last step (``loss="last"``, Q3.2) or summed over every step (``"every"``, Q3.4)."""
     where = "every step" if loss == "every" else "the last step"
     name = "vanilla" if loss == "last" else f"vanilla_{loss}"

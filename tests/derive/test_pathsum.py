@@ -9,7 +9,7 @@ from symrnn.errors import SymRNNError
 from symrnn.render.latex import latex, pathsum_equation, pathsum_where
 from symrnn.zoo import elman
 
-EXAMPLES = Path(__file__).parents[2] / "examples" / "q1_elman" / "expected"
+EXAMPLES = Path(__file__).parents[2] / "examples" / "elman" / "expected"
 
 Q1B = r"""\begin{align*}
   \frac{\partial o}{\partial W^{hx}} &= A \frac{\partial h^{(3)}}{\partial W^{hx}} + A B^{2} \frac{\partial h^{(2)}}{\partial W^{hx}} + A B^{2} B^{1} \frac{\partial h^{(1)}}{\partial W^{hx}}

@@ -1,6 +1,6 @@
 """Question sheet, Question 1, from the Python API: paths (1a), path sum (1b), sensitivity (1c).
 
-Run:  .venv/bin/python examples/q1_elman/q1.py
+Run:  .venv/bin/python examples/elman/elman.py
 """
 
 from symrnn import check_model, iter_paths, latex, pathsum, sensitivity, unroll, zoo

@@ -1,6 +1,6 @@
-"""Write q1.ipynb, the walk through Question 1 in Jupyter (outputs are made by running it).
+"""Write elman.ipynb, the walk through Question 1 in Jupyter (outputs are made by running it).
 
-    python examples/q1_elman/make_notebook.py
+    python examples/elman/make_notebook.py
 """
 
 from pathlib import Path
@@ -42,7 +42,7 @@ def main() -> None:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for kind, text in CELLS:
         nb.cells.append(nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text))
-    nbformat.write(nb, Path(__file__).with_name("q1.ipynb"))
+    nbformat.write(nb, Path(__file__).with_name("elman.ipynb"))
 
 
 if __name__ == "__main__":

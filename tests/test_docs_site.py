@@ -32,3 +32,12 @@ def test_the_site_builds_strict_with_the_cli_and_api_references(tmp_path):
     assert "named_deltas" in api and "ModelBuilder" in api
     for page in ("guide", "text-format", "benchmarks"):
         assert (site / page / "index.html").exists(), page
+    examples = sorted(p.parent.name for p in (ROOT / "examples").glob("*/README.md") if p.parent.name != "literature")
+    literature = sorted(p.parent.name for p in (ROOT / "examples" / "literature").glob("*/README.md"))
+    index = (site / "examples" / "index.html").read_text()
+    for name, page in [(n, site / "examples" / n) for n in examples] + [
+            (n, site / "examples" / "literature" / n) for n in literature]:
+        html = (page / "index.html").read_text()
+        assert f'href="{"literature/" if name in literature else ""}{name}/"' in index, name
+        assert f'src="../{name}.svg"' in html and (page.parent / f"{name}.svg").read_text().startswith("<?xml"), name
+    assert "The question." in (site / "examples" / "scalar" / "index.html").read_text()

@@ -11,6 +11,7 @@ Stages, lowest first; a module may import from its own stage and from lower stag
     5    symrnn.derive
     6    symrnn.render, symrnn.numeric   siblings: neither may import the other
     7    symrnn.codegen      (may import render and numeric)
+    7    symrnn.flow         gradient flow: measured with numeric, drawn with matplotlib
     9    symrnn.cli and the package root symrnn/__init__.py (may import anything)
 
 Module-level imports (including those in class bodies and top-level ``if``/``try`` blocks) must
@@ -44,6 +45,7 @@ STAGES: dict[str, float] = {
     "render": 6,
     "numeric": 6,
     "codegen": 7,
+    "flow": 7,
     "cli": 9,
     "": 9,
 }

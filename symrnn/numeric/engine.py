@@ -105,12 +105,16 @@ class Result:
 
     ``loss`` is ``(B,)``; ``gradients`` maps each parameter's identifier to the gradient of
     the *summed* loss, shaped like the parameter, and each asked-for input node to
-    ``(size, B)``, one column per sequence.
+    ``(size, B)``, one column per sequence. With ``keep_values``, ``values`` maps each node of
+    the graph to its forward value and ``adjoints`` each node on a path to the loss to the total
+    derivative of the loss in it, ``(size, B)``: the recursion's values at every step, and a
+    vector parameter's gradient for each sequence (an initial state's).
     """
 
     loss: object
     gradients: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
+    adjoints: dict = field(default_factory=dict)
 
 
 class CompiledGradient:
@@ -276,6 +280,8 @@ class CompiledGradient:
         grads = {}
         for name, calls in plan.parameters:
             total = self._sum(calls, store, shapes[name], batch, False)
+            if shapes[name][1] == 1 and total.shape[1] == batch:
+                store[Adjoint(Node(name))] = total  # a vector parameter's, one column per sequence
             if shapes[name][1] == 1 and total.shape[1] != 1:
                 total = xp.sum(total, axis=1, keepdims=True)  # a vector parameter: sum over the batch's columns
             grads[name] = total
@@ -284,7 +290,8 @@ class CompiledGradient:
                 grads[node] = self._sum(calls, store, self._shape(name, sizes), batch, True)
         loss = store[loss_node].reshape(batch)
         values = {k: v for k, v in store.items() if isinstance(k, Node)} if keep_values else {}
-        return Result(loss, grads, values)
+        adjoints = {k.node: v for k, v in store.items() if isinstance(k, Adjoint)} if keep_values else {}
+        return Result(loss, grads, values, adjoints)
 
     def _sum(self, calls, store, shape, batch: int, per_sample: bool):
         xp = self.xp

@@ -46,6 +46,9 @@ class Function:
         False for a function with a kink (relu at 0), where finite differences may straddle it.
     form : str or None
         How it prints around its argument when not as ``latex(a)``: ``"\\sqrt{{{}}}"``.
+    slope : float or None
+        The largest ``|f'|`` over the reals (tanh: 1, sigmoid: 1/4), None where unbounded: the
+        factor of the textbook bound on a product of recurrence Jacobians (:mod:`symrnn.flow.bound`).
 
     Examples
     --------
@@ -61,6 +64,7 @@ class Function:
     spellings: tuple[str, ...] = ()
     smooth: bool = True
     form: str | None = None
+    slope: float | None = None
 
     @property
     def abstract(self) -> bool:
@@ -141,14 +145,15 @@ def _out_times_one_minus(a, out):
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in (
-        Function("tanh", r"\tanh", tanh, _one_minus_square, ("\\tanh", "tanh")),
-        Function("sigmoid", r"\sigma", sigmoid, _out_times_one_minus, ("\\sigma", "sigmoid", "sigma")),
-        Function("relu", r"\operatorname{relu}", relu, None, ("relu", "ReLU"), smooth=False),
+        Function("tanh", r"\tanh", tanh, _one_minus_square, ("\\tanh", "tanh"), slope=1.0),
+        Function("sigmoid", r"\sigma", sigmoid, _out_times_one_minus, ("\\sigma", "sigmoid", "sigma"),
+                 slope=0.25),
+        Function("relu", r"\operatorname{relu}", relu, None, ("relu", "ReLU"), smooth=False, slope=1.0),
         Function("relu'", r"\operatorname{relu}'", relu_prime, smooth=False),
         Function("identity", r"\operatorname{id}", identity, lambda a, out: al.ones(out.shape[0]),
-                 ("identity", "id")),
+                 ("identity", "id"), slope=1.0),
         Function("softplus", r"\operatorname{softplus}", softplus, lambda a, out: Elementwise("sigmoid", a),
-                 ("softplus",)),
+                 ("softplus",), slope=1.0),
         Function("exp", r"\exp", exp, lambda a, out: out, (r"\exp", "exp")),
         Function("log", r"\log", log, lambda a, out: reciprocal_of(a), (r"\log", "log", r"\ln", "ln")),
         Function("sqrt", r"\sqrt", sqrt, lambda a, out: al.mul(sp.Rational(1, 2), reciprocal_of(out)),

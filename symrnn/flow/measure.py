@@ -1,0 +1,379 @@
+"""How far the gradient reaches back: the norms of the total derivatives at every step.
+
+For a model's state ``h`` (the one its output reads, or the one asked for), at every step t of
+its loop, over random draws and at several scales of the recurrent weights:
+
+* ``||dL/dh_t||``, the 2-norm of the total derivative of the loss in ``h_t``: the recursion's
+  values, read from the compiled gradient (:class:`~symrnn.numeric.engine.CompiledGradient`);
+* ``||dh_n/dh_t||_2``, the spectral norm of the product of the Jacobians ``B^t`` that the path sum
+  names (all paths from ``h_t`` to ``h_n``, through the other states too): the compiled gradient
+  of a probe loss ``u^T h_n``, for a batch whose columns ``u`` are the unit vectors, gives its rows
+  at every step in one pass.
+
+A scale ``S`` sets the recurrent weights (every parameter multiplied with a state read one step
+back, :func:`recurrent_weights`) to spectral radius ``S``; the other matrices are drawn
+``N(0, 1/columns)``, vectors are zero and scalars ``N(0, 1)``; inputs ``N(0, 1)``.
+Everything is float64. :func:`finite_difference_check` recomputes both norms from the forward pass
+alone, by central differences, at a small ``n``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import sympy as sp
+
+from symrnn.errors import NumericError, SpecError
+from symrnn.graph.node import Node
+from symrnn.model.declared import Apply, Definition, Kind, Model, Ref, VarDecl, refs
+from symrnn.numeric.forward import Point, concrete_shape
+from symrnn.operations.primitives import INNER
+from symrnn.operations.symbols import T, canonical
+
+#: The quantiles of the band drawn around the median.
+BAND = (0.1, 0.9)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """The measured norms of one model at one scale.
+
+    Attributes
+    ----------
+    model, title : str
+        The model's name and title.
+    state : str
+        The state measured (its identifier).
+    state_latex, last_latex, loss_latex : str
+        Display names: the state at ``t`` (``h_{t}``) and at its last step (``h_{n}``), the loss.
+    scale : float
+        The spectral radius of the recurrent weights.
+    steps : numpy.ndarray
+        The steps ``t``, in the loop's order; the first is the initial state when it is a
+        parameter.
+    loss_grad, jacobian : numpy.ndarray
+        ``(draws, steps)``: ``||dL/dh_t||`` and ``||dh_n/dh_t||_2`` for each draw.
+    bound : numpy.ndarray or None
+        ``(draws, steps)``: the theoretical bound on ``||dh_n/dh_t||_2`` for each draw
+        (:mod:`symrnn.flow.bound`), or None where theory gives none for the model.
+    bound_latex : str or None
+        The bound as a formula.
+    """
+
+    model: str
+    title: str
+    state: str
+    state_latex: str
+    last_latex: str
+    loss_latex: str
+    scale: float
+    steps: np.ndarray
+    loss_grad: np.ndarray
+    jacobian: np.ndarray
+    bound: np.ndarray | None = None
+    bound_latex: str | None = None
+
+    def summary(self, which: str = "jacobian") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The median and the band (quantiles :data:`BAND`) over the draws, at each step."""
+        values = getattr(self, which)
+        return (np.median(values, axis=0), np.quantile(values, BAND[0], axis=0),
+                np.quantile(values, BAND[1], axis=0))
+
+    @property
+    def bound_respected(self) -> bool | None:
+        """Whether every draw's norm is at most its bound (to rounding), or None without a bound."""
+        if self.bound is None:
+            return None
+        return bool(np.all(self.jacobian <= self.bound * (1 + 1e-9) + 1e-300))
+
+
+def flow_state(model: Model, name: str | None = None) -> VarDecl:
+    """The state to measure: ``name``, else the one an equation outside the loops reads at its last step
+    (the output's ``h_n``), else the first state.
+
+    Examples
+    --------
+    >>> from symrnn import zoo
+    >>> flow_state(zoo.lstm()).name, flow_state(zoo.elman()).name
+    ('h', 'h')
+    """
+    states = [v for v in model.variables if v.kind is Kind.STATE]
+    if not states:
+        raise SpecError(f"model {model.name!r} has no state over time: there is no gradient flow to measure")
+    if name is not None:
+        wanted = canonical(name)
+        for decl in states:
+            index = sp.Symbol(decl.loop.index, integer=True)
+            if wanted in (decl.name, canonical(decl.display(T)), canonical(decl.display(index))):
+                return decl
+        raise SpecError(f"{name} is not a state of {model.name}; its states: "
+                        f"{', '.join(s.display(sp.Symbol(s.loop.index)) for s in states)}")
+    for d in model.definitions:
+        if model.var(d.target).timed:
+            continue
+        for r in refs(d.expr):
+            decl = model.var(r.name)
+            if decl.kind is Kind.STATE and r.time is not None and sp.sympify(r.time) == decl.loop.last:
+                return decl
+    return states[0]
+
+
+def _reads_previous_state(model: Model, expr) -> bool:
+    """Whether ``expr`` reads a state one step back (``h_{t-1}``), directly or through interims."""
+    for r in refs(expr):
+        decl = model.var(r.name)
+        if r.time is None:
+            continue
+        if decl.kind is Kind.STATE and sp.sympify(r.time) - T == -decl.loop.step:
+            return True
+        if decl.kind is Kind.INTERIM and sp.sympify(r.time) == T and _reads_previous_state(
+                model, model.definition(r.name).expr):
+            return True
+    return False
+
+
+def recurrent_weights(model: Model) -> list[str]:
+    """The parameters multiplied (a matrix product or ``\\odot``) with a state read one step back.
+
+    Examples
+    --------
+    >>> from symrnn import zoo
+    >>> recurrent_weights(zoo.elman()), recurrent_weights(zoo.lstm())
+    (['W_hh'], ['Wh_f', 'Wh_i', 'Wh_c', 'Wh_o'])
+    """
+    found: list[str] = []
+
+    def visit(expr):
+        if not isinstance(expr, Apply):
+            return
+        if expr.prim.name in ("matvec", "hadamard") and len(expr.args) == 2:
+            for weight, other in (expr.args, expr.args[::-1]):
+                if (isinstance(weight, Ref) and model.var(weight.name).kind is Kind.PARAMETER
+                        and _reads_previous_state(model, other) and weight.name not in found):
+                    found.append(weight.name)
+        for a in expr.args:
+            visit(a)
+
+    for d in model.definitions:
+        visit(d.expr)
+    return found
+
+
+def draw_parameters(model: Model, sizes: dict, scale: float, rng: np.random.Generator) -> dict:
+    """Random parameters with the recurrent weights at spectral radius ``scale`` (module docstring)."""
+    recurrent = set(recurrent_weights(model))
+    params = {}
+    for p in model.parameters:
+        rows, cols = concrete_shape(model, p.name, sizes)
+        if p.name in recurrent:
+            g = rng.standard_normal((rows, cols))
+            radius = np.max(np.abs(np.linalg.eigvals(g))) if rows == cols and rows > 1 else np.max(np.abs(g))
+            params[p.name] = scale * g / radius
+        elif rows == 1 and cols == 1:
+            params[p.name] = rng.standard_normal((1, 1))
+        elif cols == 1:
+            params[p.name] = np.zeros((rows, 1))
+        else:
+            params[p.name] = rng.standard_normal((rows, cols)) / np.sqrt(cols)
+    return params
+
+
+def draw_inputs(model: Model, sizes: dict, n: int, rng: np.random.Generator, i: int | None = None):
+    """Random inputs ``N(0, 1)`` (one-hot where declared so) and labels, for one sequence."""
+    inputs, labels = {}, {}
+    for v in model.variables:
+        if v.kind is Kind.INPUT:
+            rows = concrete_shape(model, v.name, sizes)[0]
+            steps = max(v.loop.range(n, i), default=0) if v.timed else None
+            shape = ((steps,) if v.timed else ()) + (rows, 1)
+            value = rng.standard_normal(shape)
+            if v.onehot:
+                value = np.zeros(shape)
+                hot = rng.integers(rows, size=shape[:-2])
+                np.put_along_axis(value, hot.reshape(shape[:-2] + (1, 1)), 1.0, axis=-2)
+            inputs[v.name] = value
+        elif v.kind is Kind.LABEL:
+            classes = int(v.shape[0].subs({s: sizes[str(s)] for s in model.sizes}))
+            labels[v.name] = rng.integers(1, classes + 1, size=(n, 1) if v.timed else (1,))
+    return inputs, labels
+
+
+def probe_model(model: Model, state: VarDecl) -> Model:
+    """``model`` with the loss ``u^T h_n``: ``h_n`` the state at its last step, ``u`` a new input."""
+    taken = {v.name for v in model.variables}
+    u, J = "flow_u", "flow_J"
+    while u in taken or J in taken:
+        u, J = u + "_", J + "_"
+    probe = VarDecl(u, Kind.INPUT, state.shape, "u")
+    loss = VarDecl(J, Kind.DEFINED, (sp.S.One, sp.S.One), "J")
+    definition = Definition(J, Apply(INNER, (Ref(u), Ref(state.name, state.loop.last))))
+    needed, todo = set(), [state.name]
+    while todo:  # what h_n is computed from: the output and the losses are left out
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        decl = model.var(name)
+        if decl.init is not None:
+            todo.append(decl.init)
+        if decl.kind in (Kind.STATE, Kind.DEFINED, Kind.INTERIM):
+            todo += [r.name for r in refs(model.definition(name).expr)]
+    keep = tuple(v for v in model.variables if v.name in needed or v.kind in (Kind.PARAMETER, Kind.INPUT))
+    return replace(model, variables=keep + (probe, loss),
+                   definitions=tuple(d for d in model.definitions if d.target in needed) + (definition,), loss=J)
+
+
+def _initial(model: Model, state: VarDecl) -> str | None:
+    """The parameter the state starts from, if it starts from one."""
+    if state.init is not None and model.var(state.init).kind is Kind.PARAMETER:
+        return state.init
+    return None
+
+
+def measure(model: Model, n: int, scales=(1.0,), draws: int = 5, sizes: dict | None = None,
+            bindings: dict | None = None, state: str | None = None, seed: int = 0, i: int | None = None,
+            progress=None) -> list[Curve]:
+    """The norms of the gradient reaching every step, at each scale, over ``draws`` random draws.
+
+    Parameters
+    ----------
+    model : Model
+        The declared model (abstract functions bound by ``bindings``).
+    n : int
+        The sequence length.
+    scales : sequence of float
+        Spectral radii of the recurrent weights.
+    draws : int
+        Random draws (parameters and inputs) per scale.
+    sizes : dict, optional
+        An integer per size of the model; 8 for each one not given.
+    bindings : dict, optional
+        Concrete functions for abstract ones (``{"g": "tanh"}``).
+    state : str, optional
+        The state to measure (:func:`flow_state` chooses by default).
+    seed : int
+        The seed of the draws.
+    i : int, optional
+        The label position, for models that read one.
+    progress : callable, optional
+        Called with no argument after each draw.
+
+    Returns
+    -------
+    list of Curve
+        One per scale.
+
+    Examples
+    --------
+    >>> from symrnn import zoo
+    >>> curve, = measure(zoo.scalar(), 5, scales=[0.5], draws=2)
+    >>> [float(v) for v in curve.jacobian[0]]  # |w_h|^(n-t): w_h = 0.5
+    [0.03125, 0.0625, 0.125, 0.25, 0.5, 1.0]
+    >>> curve.bound_respected
+    True
+    """
+    from symrnn.flow.bound import recurrence_bound
+    from symrnn.numeric.engine import CompiledGradient
+
+    if not recurrent_weights(model) and any(s != 1.0 for s in scales):
+        raise SpecError(f"model {model.name!r} has no recurrent weight (a parameter multiplied with a state one step "
+                        "back), so a scale has nothing to set; leave --scale out")
+    decl = flow_state(model, state)
+    sizes = {str(s): (sizes or {}).get(str(s), 8) for s in model.sizes}
+    rows = concrete_shape(model, decl.name, sizes)[0]
+    compiled = CompiledGradient(model, bindings)
+    probe = CompiledGradient(probe_model(model, decl), bindings)
+    probe_labels = {v.name for v in probe.model.variables if v.kind is Kind.LABEL}
+    steps = list(decl.loop.range(n, i))
+    start = _initial(model, decl)
+    keys = ([Node(start)] if start else []) + [Node(decl.name, t) for t in steps]
+    shown = ([0 if decl.loop.step == 1 else steps[0] + 1] if start else []) + steps
+    bound = recurrence_bound(model, decl, bindings)
+    curves = []
+    for scale in scales:
+        rng = np.random.default_rng([seed, int(round(scale * 1e6))])
+        loss_grad, jacobian, limits = [], [], []
+        for _ in range(draws):
+            params = draw_parameters(model, sizes, scale, rng)
+            inputs, labels = draw_inputs(model, sizes, n, rng, i)
+            out = compiled(params, inputs, labels, n, i, keep_values=True)
+            loss_grad.append([float(np.linalg.norm(out.adjoints[k])) for k in keys])
+            wide = {k: np.repeat(v, rows, axis=-1) for k, v in inputs.items()}
+            wide[probe.model.variables[-2].name] = np.eye(rows)
+            wide_labels = {k: np.repeat(v, rows, axis=-1) for k, v in labels.items() if k in probe_labels}
+            rows_of = probe(params, wide, wide_labels, n, i if probe.model.positional else None,
+                            keep_values=True).adjoints
+            jacobian.append([float(np.linalg.norm(np.asarray(rows_of[k]), 2)) for k in keys])
+            if bound is not None:
+                limits.append(bound.values(params, len(keys)))
+            if progress is not None:
+                progress()
+        curves.append(Curve(model.name, model.title, decl.name, decl.display(T), decl.display(decl.loop.last),
+                            model.var(model.loss).latex,
+                            float(scale), np.array(shown), np.array(loss_grad), np.array(jacobian),
+                            np.array(limits) if bound is not None else None,
+                            bound.latex if bound is not None else None))
+    return curves
+
+
+def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes: dict | None = None,
+                            bindings: dict | None = None, state: str | None = None, seed: int = 0,
+                            i: int | None = None) -> float:
+    """The largest relative difference between :func:`measure`'s norms and the same norms from central
+    differences of the forward pass alone (in long double), at one draw of length ``n``.
+
+    Examples
+    --------
+    >>> from symrnn import zoo
+    >>> finite_difference_check(zoo.lstm(), n=3, sizes={"m": 3, "d": 2, "K": 3}) < 1e-6
+    True
+    """
+    from symrnn.graph.unroll import unroll
+    from symrnn.numeric.forward import forward
+
+    curve, = measure(model, n, [scale], 1, sizes, bindings, state, seed, i)
+    decl = flow_state(model, state)
+    sizes = {str(s): (sizes or {}).get(str(s), 8) for s in model.sizes}
+    rng = np.random.default_rng([seed, int(round(scale * 1e6))])
+    params = draw_parameters(model, sizes, scale, rng)
+    inputs, labels = draw_inputs(model, sizes, n, rng, i)
+    G = unroll(model, n, i)
+    leaves = {Node(k): v for k, v in params.items()}
+    for v in model.inputs:
+        if v.timed:
+            leaves.update({Node(v.name, t): inputs[v.name][t - 1] for t in v.loop.range(n, i)})
+        else:
+            leaves[Node(v.name)] = inputs[v.name]
+    point = Point(leaves, {k: ({t: int(v[s, 0]) for s, t in enumerate(model.var(k).loop.range(n, i))}
+                               if model.var(k).timed else int(v[0])) for k, v in labels.items()},
+                  sizes, tuple(sorted((bindings or {}).items())))
+    start = _initial(model, decl)
+    keys = ([Node(start)] if start else []) + [Node(decl.name, t) for t in decl.loop.range(n, i)]
+    last = Node(decl.name, list(decl.loop.range(n, i))[-1])
+    base = forward(G, point, dtype=np.longdouble)
+    eps = 1e-6
+    worst = 0.0
+    for k, key in enumerate(keys):
+        value = np.asarray(base[key], dtype=np.longdouble)
+        loss_grad = np.zeros(value.shape[0])
+        jac = np.zeros((concrete_shape(model, decl.name, sizes)[0], value.shape[0]))
+        for j in range(value.shape[0]):
+            up, down = value.copy(), value.copy()
+            up[j] += eps
+            down[j] -= eps
+            if key.t is None:
+                hi = forward(G, point.with_leaf(key, up), dtype=np.longdouble)
+                lo = forward(G, point.with_leaf(key, down), dtype=np.longdouble)
+            else:
+                hi = forward(G, point, dtype=np.longdouble, overrides={key: up})
+                lo = forward(G, point, dtype=np.longdouble, overrides={key: down})
+            loss_node = G.graph["loss"]
+            loss_grad[j] = float((hi[loss_node] - lo[loss_node]).reshape(()) / (2 * eps))
+            jac[:, j] = ((hi[last] - lo[last]) / (2 * eps)).reshape(-1).astype(float)
+        for measured, reference in ((curve.loss_grad[0, k], np.linalg.norm(loss_grad)),
+                                    (curve.jacobian[0, k], np.linalg.norm(jac, 2))):
+            worst = max(worst, abs(measured - reference) / max(abs(reference), 1e-12))
+    if not np.isfinite(worst):
+        raise NumericError("the finite differences of the flow are not finite")
+    return float(worst)

@@ -1,0 +1,151 @@
+"""symrnn flow: the norms of the gradient reaching each step, against independent references.
+
+* the scalar linear RNN, where ``dh_n/dh_t = w_h^{n-t}`` exactly;
+* a hand-written PyTorch Elman RNN, whose autograd gives ``dL/dh_t`` and the Jacobians ``dh_n/dh_t``;
+* central differences of the forward pass, for the gated cells;
+* the textbook bound, in print and against the measurements.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from symrnn import zoo
+from symrnn.cli import main
+from symrnn.errors import SymRNNError
+from symrnn.flow import finite_difference_check, measure, recurrence_bound, recurrent_weights
+from symrnn.flow.measure import draw_inputs, draw_parameters
+
+
+def test_the_scalar_rnn_is_w_h_to_the_power_n_minus_t():
+    for scale in (0.5, 0.9, 1.0, 1.3):
+        curve, = measure(zoo.scalar(), 30, [scale], draws=3)
+        exponents = 30 - curve.steps
+        assert curve.steps.tolist() == list(range(31))
+        assert np.allclose(curve.jacobian, scale ** exponents, rtol=1e-12, atol=0)  # |w_h| = scale
+        assert np.allclose(curve.bound, curve.jacobian, rtol=1e-12) and curve.bound_respected
+
+
+def test_elman_against_torch_autograd():
+    torch = pytest.importorskip("torch")
+    model, n = zoo.get("elman", g="tanh"), 6
+    sizes = {"m": 4, "d": 3, "K": 5}
+    curve, = measure(model, n, [1.3], draws=2, sizes=sizes, seed=7)
+    rng = np.random.default_rng([7, int(round(1.3 * 1e6))])  # the draws measure makes, in its order
+    for k in range(2):
+        p = {name: torch.tensor(v) for name, v in draw_parameters(model, sizes, 1.3, rng).items()}
+        inputs, labels = draw_inputs(model, sizes, n, rng)
+        assert np.max(np.abs(np.linalg.eigvals(p["W_hh"].numpy()))) == pytest.approx(1.3)
+        x = torch.tensor(inputs["x"])
+        hs = [p["h0"].clone().requires_grad_(True)]
+        for t in range(n):
+            h = torch.tanh(p["W_hx"] @ x[t] + p["W_hh"] @ hs[-1] + p["b_h"])
+            h.retain_grad()
+            hs.append(h)
+        loss = -torch.log_softmax((p["V"] @ hs[-1] + p["gamma"]).reshape(-1), 0)[int(labels["y"][0]) - 1]
+        loss.backward()
+        expected = [float(torch.linalg.norm(h.grad)) for h in hs]
+        assert np.allclose(curve.loss_grad[k], expected, rtol=1e-10)
+
+        def last(h_t, t, p=p, x=x):  # h_n as a function of h_t
+            for s in range(t, n):
+                h_t = torch.tanh(p["W_hx"] @ x[s] + p["W_hh"] @ h_t + p["b_h"])
+            return h_t.reshape(-1)
+
+        norms = [float(torch.linalg.matrix_norm(torch.autograd.functional.jacobian(
+            lambda h, t=t: last(h, t), hs[t].detach()).reshape(4, 4), 2)) for t in range(n + 1)]
+        assert np.allclose(curve.jacobian[k], norms, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name,bindings", [("lstm", None), ("gru", {"g": "tanh"}), ("gru_torch", None),
+                                           ("residual", None), ("vanilla_every", None)])
+def test_gated_and_residual_cells_against_finite_differences(name, bindings):
+    error = finite_difference_check(zoo.get(name), 4, 1.2, {"m": 3, "d": 2, "K": 3, "N": 3, "M": 3}, bindings)
+    assert error < 1e-7
+
+
+def test_a_backward_loop_and_a_loop_to_the_label_position():
+    model = zoo.get("tagger", g="tanh")
+    curve, = measure(model, 5, [1.0], 2, {"m": 3, "d": 2, "K": 3}, state=r"\beta^{(j)}", i=4)
+    assert curve.state == "beta" and curve.steps.tolist() == [0, 1, 2, 3]
+    assert finite_difference_check(model, 5, 1.0, {"m": 3, "d": 2, "K": 3}, state="beta", i=4) < 1e-7
+    eta, = measure(zoo.get("bidirectional", g="tanh"), 4, [1.0], 1, {"m": 3, "d": 2, "K": 3}, state="eta", i=2)
+    assert eta.steps.tolist() == [5, 4, 3, 2, 1]  # eta^{(n+1)} first, then the loop's order
+
+
+def test_recurrent_weights_and_bounds():
+    assert recurrent_weights(zoo.get("gru_torch")) == ["W_hr", "W_hz", "W_hn"]
+    assert recurrent_weights(zoo.get("gru")) == ["U_z", "U_r", "U_h"]
+    assert recurrent_weights(zoo.scalar()) == ["w_h"] and recurrent_weights(zoo.mlp()) == []
+    residual = zoo.get("residual")
+    assert recurrence_bound(residual, residual.var("h")).latex == r"(1 + \max|\tanh'| \, \|W_{r}\|_{2})^{n-t}"
+    elman = zoo.get("elman")
+    assert recurrence_bound(elman, elman.var("h"), {"g": "sigmoid"}).latex == \
+        r"(\max|\sigma'| \, \|W^{hh}\|_{2})^{n-t}"
+    assert recurrence_bound(elman, elman.var("h"), {"g": "sigmoid"}).slope == 0.25
+    for gated in ("lstm", "gru", "gru_torch"):
+        m = zoo.get(gated)
+        assert recurrence_bound(m, m.var("h"), {"g": "tanh"}) is None
+    for name in ("plain", "residual"):
+        for curve in measure(zoo.get(name), 40, [0.5, 1.0, 2.0], 3, {"M": 6, "N": 4}):
+            assert curve.bound_respected and np.all(curve.jacobian <= curve.bound * (1 + 1e-9))
+
+
+def test_the_residual_connection_keeps_the_gradient_and_the_plain_rnn_loses_it():
+    plain, = measure(zoo.get("plain"), 100, [1.0], 5, {"M": 16, "N": 8})
+    residual, = measure(zoo.get("residual"), 100, [1.0], 5, {"M": 16, "N": 8})
+    assert np.median(plain.jacobian[:, 0]) < 1e-10 < 1 <= np.median(residual.jacobian[:, 0])
+
+
+def test_errors_say_what_to_do():
+    with pytest.raises(SymRNNError, match="no state over time"):
+        measure(zoo.mlp(), 3)
+    with pytest.raises(SymRNNError, match="its states"):
+        measure(zoo.lstm(), 3, state="V")
+
+
+def test_the_command_writes_the_figure_and_the_numbers(tmp_path):
+    result = CliRunner().invoke(main, ["flow", "scalar", "plain", "--n", "20", "--scale", "0.8,1.2", "--seeds", "3",
+                                       "--size", "M=5", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "scalar: ||dh_n/dh_t||_2 <= |w_{h}|^{n-t}" in result.output
+    assert "plain: ||dh_n/dh_t||_2 <= (\\max|\\tanh'| \\, \\|W_{r}\\|_{2})^{n-t}" in result.output
+    assert result.output.count("against finite differences of the forward pass") == 2
+    assert "FAIL" not in result.output
+    rows = (tmp_path / "flow.csv").read_text().splitlines()
+    assert rows[0] == "model,scale,quantity,t,median,low,high,bound" and len(rows) == 1 + 2 * 2 * 2 * 21
+    scalar_12 = [r.split(",") for r in rows if r.startswith("scalar,1.2,jacobian,")]
+    assert [float(r[4]) for r in scalar_12] == pytest.approx([1.2 ** (20 - t) for t in range(21)], rel=1e-12)
+    data = json.loads((tmp_path / "flow.json").read_text())
+    assert [(d["model"], d["scale"], d["bound_respected"]) for d in data] == [
+        ("scalar", 0.8, True), ("scalar", 1.2, True), ("plain", 0.8, True), ("plain", 1.2, True)]
+    assert (tmp_path / "flow.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = (tmp_path / "flow.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "scale 1.2" in svg
+
+
+@pytest.mark.parametrize("args,message", [
+    (["scalar", "--n", "5", "--scale", "0,1"], "spectral radius"),
+    (["scalar", "--n", "5", "--scale", "one"], "numbers separated by commas"),
+    (["scalar", "plain", "--n", "5", "--size", "q=3"], "a size of the models"),
+    (["mlp", "--n", "2"], "no state over time"),
+    (["bidirectional", "--n", "3"], "give --i"),
+    (["lstm", "--n", "3", "--state", "x"], "its states"),
+])
+def test_the_command_refuses_with_a_reason(args, message):
+    result = CliRunner().invoke(main, ["flow", *args])
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_the_figure_is_labelled_in_the_models_notation():
+    from symrnn.flow.plot import axis_labels, figure
+
+    curves = measure(zoo.get("elman", g="tanh"), 8, [1.0], 2, {"m": 3, "d": 2, "K": 3})
+    assert axis_labels(curves) == (r"$\|\partial o / \partial h^{(t)}\|$", r"$\|\partial h^{(n)} / \partial h^{(t)}\|_2$")
+    fig = figure(curves)
+    assert [ax.get_ylabel() for ax in fig.axes] == list(axis_labels(curves))
+    assert [line.get_label() for line in fig.axes[1].get_lines()] == ["elman, scale 1", "bound, elman 1"]

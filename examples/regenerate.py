@@ -196,6 +196,15 @@ NOTES: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+#: Figures (folder, command): made by ``python examples/regenerate.py``, not compared by ``--check``
+#: (pixels vary with the matplotlib version); the commands are run by tests/test_docs_commands.py.
+FIGURES: list[tuple[str, list[str]]] = [
+    ("scalar", ["flow", "scalar", "--n", "30", "--scale", "0.9,1,1.1", "--out", "examples/scalar/flow"]),
+    ("residual", ["flow", "plain", "residual", "lstm", "gru_torch", "--n", "100", "--size", "M=16", "--size", "N=8",
+                  "--size", "m=16", "--size", "d=8", "--size", "K=8", "--out", "examples/residual/flow"]),
+]
+
+
 #: In a generated README, what follows this line is written by hand and kept when it is regenerated.
 BY_HAND = "<!-- written by hand below; examples/regenerate.py keeps it -->"
 
@@ -226,6 +235,9 @@ def output(command: list[str]) -> str:
 
 
 def main(check: bool = False) -> int:
+    import os
+
+    os.chdir(HERE.parent)  # the commands name files from the repository's root (examples/scalar/values.json)
     stale = []
     for folder, name, command in EXAMPLES:
         path = HERE / folder / "expected" / name
@@ -240,6 +252,9 @@ def main(check: bool = False) -> int:
                 readme_path = HERE / folder / "README.md"
                 kept = readme_path.read_text().partition(BY_HAND)[2] if readme_path.exists() else ""
                 readme_path.write_text(readme(folder) + (f"\n{BY_HAND}{kept}" if kept else ""))
+    if not check:
+        for _, command in FIGURES:
+            output(command)
     for path in stale:
         print(f"differs: {path}")
     return 1 if stale else 0

@@ -7,8 +7,8 @@
   succeeds (exit code 0: a ``check`` exits 0 only if every formula passes); the literature READMEs'
   ``derive`` blocks are compared with what they print in tests/test_literature.py.
 
-Commands run in a temporary folder that sees the repository's ``examples/``, so files they write
-(``--out out/``, ``-o /tmp/x.py``, ``> my_lstm.rnn``) land there.
+Commands run in a temporary folder holding a copy of the repository's ``examples/``, so files they
+write (``--out out/``, ``-o /tmp/x.py``, ``> my_lstm.rnn``, ``--out examples/scalar/flow``) land there.
 """
 
 from __future__ import annotations
@@ -85,7 +85,9 @@ def run(command: str, folder: Path) -> tuple[int, str]:
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    import shutil
+
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")  # a copy: a command's --out never writes into the repository
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -28,3 +28,5 @@ def test_q1_notebook_executes_and_displays():
     assert len(svg) == 1 and "<svg" in svg[0] and "W" in svg[0]
     assert "W^{hx} -> h^{(1)} -> h^{(2)} -> h^{(3)} -> l -> q -> o" in text
     assert text.count(" pass") == 15 and "FAIL" not in text
+    png = [o.data["image/png"] for o in outputs if "data" in o and "image/png" in o.data]
+    assert len(png) == 1 and png[0].startswith("iVBORw0KGgo")  # the flow figure, inline (base64 PNG)

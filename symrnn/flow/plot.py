@@ -9,10 +9,12 @@ the same colour the textbook bound where there is one. It is drawn with matplotl
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from symrnn.flow.measure import BAND, Curve
 
@@ -38,8 +40,17 @@ def axis_labels(curves: list[Curve]) -> tuple[str, str]:
     return "$\\|\\partial L / \\partial h_t\\|$", "$\\|\\partial h_n / \\partial h_t\\|_2$"
 
 
+class FlowFigure(Figure):
+    """A matplotlib figure that Jupyter displays inline as PNG, without pyplot's inline backend."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
 def figure(curves: list[Curve], title: str | None = None):
-    """The figure (a :class:`matplotlib.figure.Figure`) of the measured curves.
+    """The figure (a :class:`matplotlib.figure.Figure`, shown inline in Jupyter) of the measured curves.
 
     Examples
     --------
@@ -49,9 +60,7 @@ def figure(curves: list[Curve], title: str | None = None):
     >>> [ax.get_yscale() for ax in fig.axes], len(fig.axes[1].get_lines())
     (['log', 'log'], 4)
     """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 4.4), layout="constrained")
+    fig = FlowFigure(figsize=(11, 4.4), layout="constrained")
     left, right = fig.subplots(1, 2)
     colours = [f"C{k % 10}" for k in range(len(curves))]
     labels = axis_labels(curves)

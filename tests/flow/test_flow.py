@@ -149,3 +149,26 @@ def test_the_figure_is_labelled_in_the_models_notation():
     fig = figure(curves)
     assert [ax.get_ylabel() for ax in fig.axes] == list(axis_labels(curves))
     assert [line.get_label() for line in fig.axes[1].get_lines()] == ["elman, scale 1", "bound, elman 1"]
+
+
+@pytest.mark.parametrize("folder", ["scalar", "residual"])
+def test_the_examples_figures_hold_what_the_command_measures_now(folder, tmp_path):
+    """The committed data beside each example's figure is what its command (examples/regenerate.py) measures."""
+    import csv
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    spec = importlib.util.spec_from_file_location("regenerate", root / "examples" / "regenerate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    command = next(c for f, c in module.FIGURES if f == folder)
+    command = command[:command.index("--out")] + ["--out", str(tmp_path)]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 0, result.output
+    committed = list(csv.DictReader((root / "examples" / folder / "flow" / "flow.csv").open()))
+    now = list(csv.DictReader((tmp_path / "flow.csv").open()))
+    assert [(r["model"], r["scale"], r["quantity"], r["t"]) for r in committed] == [
+        (r["model"], r["scale"], r["quantity"], r["t"]) for r in now]
+    for a, b in zip(committed, now, strict=True):
+        assert float(a["median"]) == pytest.approx(float(b["median"]), rel=1e-8), (a, b)

@@ -38,8 +38,25 @@ def _figure(readme: str) -> str | None:
         return (Path(out) / "graph.svg").read_text()
 
 
+IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+
+
+def _images(readme: str, folder: Path, name: str) -> str:
+    """The README with each figure it shows from its folder copied into the site beside its page."""
+    def copy(found: re.Match) -> str:
+        alt, target = found.groups()
+        source = folder / target
+        if "://" in target or not source.is_file():
+            return found.group(0)
+        with mkdocs_gen_files.open(f"examples/{name}/{target}", "wb") as f:
+            f.write(source.read_bytes())
+        return f"![{alt}]({Path(name).name}/{target})"
+
+    return IMAGE.sub(copy, readme)
+
+
 def _page(folder: Path, name: str) -> str:
-    readme = (folder / "README.md").read_text()
+    readme = _images((folder / "README.md").read_text(), folder, name)
     svg = _figure(readme)
     if svg is not None:
         with mkdocs_gen_files.open(f"examples/{name}.svg", "w") as f:

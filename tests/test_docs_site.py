@@ -41,3 +41,6 @@ def test_the_site_builds_strict_with_the_cli_and_api_references(tmp_path):
         assert f'href="{"literature/" if name in literature else ""}{name}/"' in index, name
         assert f'src="../{name}.svg"' in html and (page.parent / f"{name}.svg").read_text().startswith("<?xml"), name
     assert "The question." in (site / "examples" / "scalar" / "index.html").read_text()
+    scalar = (site / "examples" / "scalar" / "index.html").read_text()
+    assert 'src="flow/flow.png"' in scalar and (site / "examples" / "scalar" / "flow" / "flow.png").read_bytes() == (
+        ROOT / "examples" / "scalar" / "flow" / "flow.png").read_bytes()

@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system demo test lint docs clean
+.PHONY: setup system test-system demo test lint docs clean
 
 # System programs: Graphviz's dot (graph images) and pdflatex with breqn (compiling the LaTeX), from Debian.
 system:
@@ -17,6 +17,18 @@ system:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi; \
 	command -v dot >/dev/null && command -v pdflatex >/dev/null && kpsewhich breqn.sty >/dev/null
+
+# The tests also open the HTML solution sheet in a real browser (Debian's chromium) and turn the
+# PDF's pages into images (pdftoppm, poppler-utils).
+test-system: system
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi; \
+	command -v chromium >/dev/null && command -v pdftoppm >/dev/null
 
 # The demo needs symrnn and its runtime dependencies only; the tests add the dev extra (PyTorch,
 # JAX, hypothesis, nbclient, build, twine: the references and tools of the test suite).
@@ -30,7 +42,7 @@ $(VENV)/.installed: $(VENV)/.runtime
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-setup: system $(VENV)/.installed
+setup: system test-system $(VENV)/.installed
 
 demo: system $(VENV)/.runtime
 	$(VENV)/bin/symrnn paths elman --wrt 'W^{hx}' --n 3

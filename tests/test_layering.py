@@ -12,6 +12,7 @@ Stages, lowest first; a module may import from its own stage and from lower stag
     6    symrnn.render, symrnn.numeric   siblings: neither may import the other
     7    symrnn.codegen      (may import render and numeric)
     7    symrnn.flow         gradient flow: measured with numeric, drawn with matplotlib
+    8    symrnn.report       solution sheets (may import flow)
     9    symrnn.cli and the package root symrnn/__init__.py (may import anything)
 
 Module-level imports (including those in class bodies and top-level ``if``/``try`` blocks) must
@@ -46,6 +47,7 @@ STAGES: dict[str, float] = {
     "numeric": 6,
     "codegen": 7,
     "flow": 7,
+    "report": 8,
     "cli": 9,
     "": 9,
 }

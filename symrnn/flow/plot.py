@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from symrnn.flow.measure import BAND, Curve
 
@@ -80,6 +81,7 @@ def figure(curves: list[Curve], title: str | None = None):
         if measured.size:  # the measurements fill the panel; a bound far above them leaves it at the top
             low, high = float(measured.min()), float(measured.max())
             ax.set_ylim(low / 10, high * (10 if high / low < 1e6 else 1e3))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("$t$")
         ax.set_ylabel(label)
         ax.grid(True, which="major", alpha=0.3)

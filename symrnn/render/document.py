@@ -29,7 +29,8 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 
 #: Each LaTeX special character of text mode and what prints it.
 _SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-             "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}"}
+             "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}  # OT1 prints <, >, | as others
 #: Seconds pdflatex may run.
 PDFLATEX_TIMEOUT = 60
 
@@ -83,8 +84,11 @@ def standalone(body: str, title: str = "") -> str:
     return PREAMBLE + "\\begin{document}\n" + heading + body + "\n\\end{document}\n"
 
 
-def compile_pdf(tex: str | Path, out_dir: str | Path | None = None) -> Path:
-    """Compile a ``.tex`` file with ``pdflatex``; raises RenderError with the log's first error."""
+def compile_pdf(tex: str | Path, out_dir: str | Path | None = None, assets=(), runs: int = 1) -> Path:
+    """Compile a ``.tex`` file with ``pdflatex``; raises RenderError with the log's first error.
+
+    ``assets`` (figures the document includes) are copied beside it by their file names; ``runs``
+    is how many times pdflatex runs (2 for a table of contents)."""
     tex = Path(tex)
     if shutil.which("pdflatex") is None:
         raise RenderError("pdflatex is not installed (Debian: apt-get install texlive-latex-base "
@@ -92,16 +96,21 @@ def compile_pdf(tex: str | Path, out_dir: str | Path | None = None) -> Path:
     out_dir = Path(out_dir or tex.parent)
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copyfile(tex, Path(tmp) / "document.tex")
+        for asset in assets:
+            shutil.copyfile(asset, Path(tmp) / Path(asset).name)
         # paranoid file access: only the folder itself, no absolute paths, no parent folders, no dot files
         env = {**os.environ, "openin_any": "p", "openout_any": "p", "shell_escape": "f"}
-        try:
-            run = subprocess.run(
-                ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "document.tex"],
-                capture_output=True, text=True, timeout=PDFLATEX_TIMEOUT, cwd=tmp, env=env,
-                stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired:
-            raise RenderError(f"pdflatex ran more than {PDFLATEX_TIMEOUT} s on {tex} and was stopped") from None
+        for _ in range(runs):
+            try:
+                run = subprocess.run(
+                    ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "document.tex"],
+                    capture_output=True, text=True, timeout=PDFLATEX_TIMEOUT, cwd=tmp, env=env,
+                    stdin=subprocess.DEVNULL,
+                )
+            except subprocess.TimeoutExpired:
+                raise RenderError(f"pdflatex ran more than {PDFLATEX_TIMEOUT} s on {tex} and was stopped") from None
+            if run.returncode != 0:
+                break
         pdf = Path(tmp) / "document.pdf"
         if run.returncode != 0 or not pdf.exists():
             errors = [line for line in run.stdout.splitlines() if line.startswith("!")]

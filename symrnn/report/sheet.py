@@ -17,6 +17,8 @@ from pathlib import Path
 
 from symrnn.model.declared import Kind, Model
 
+#: Characters of a spec line in the PDF (\\small typewriter on the page's width).
+SPEC_WIDTH = 88
 #: The forms a sheet can show, in order, with their headings.
 FORMS = {"pathsum": "The sum over paths", "recursion": "The backward recursion", "closed": "The closed form"}
 
@@ -302,12 +304,18 @@ def _bound_latex(s: Section) -> str:
 
 def _verbatim(text: str) -> str:
     """Text in a typewriter block, every character escaped (a spec may come from a stranger)."""
+    import textwrap
+
     from symrnn.render.document import latex_text
 
     lines = []
-    for line in text.splitlines():
+    for line in text.splitlines():  # a long line continues, further indented, so none runs off the page
         indent = len(line) - len(line.lstrip(" "))
-        lines.append((f"\\hspace*{{{indent / 2:g}em}}" if indent else "") + (latex_text(line.strip()) or "~"))
+        pieces = textwrap.wrap(line.strip(), SPEC_WIDTH - indent, break_long_words=True, break_on_hyphens=False,
+                               subsequent_indent="    ") or [""]
+        for piece in pieces:
+            pad = indent + len(piece) - len(piece.lstrip(" "))
+            lines.append((f"\\hspace*{{{pad / 2:g}em}}" if pad else "") + (latex_text(piece.strip()) or "~"))
     return "{\\small\\ttfamily\\frenchspacing\n" + "\\\\\n".join(lines) + "\\par}"
 
 

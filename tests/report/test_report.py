@@ -139,3 +139,18 @@ def test_a_model_without_a_state_has_no_flow_section(tmp_path):
     page = html_page([section], "MLP")
     assert "The gradient flow" not in page and page.count("<h3") == 4
     assert shutil.which("pdflatex") is None or write([section], tmp_path, "MLP")[-1].name == "report.pdf"
+
+
+def test_no_line_of_the_pdf_runs_off_the_page(tmp_path):
+    """A long spec line continues on the next line; breqn breaks the long formulas (pdflatex's log)."""
+    require_program("pdflatex")
+    from symrnn.model.rnn_reader import load_spec
+
+    model = load_spec("examples/literature/peephole_lstm/model.rnn")  # spec lines of 150 characters
+    section = build(model, 3, ("pathsum", "closed"), flow_n=0)
+    (tmp_path / "sheet.tex").write_text(latex_document([section], "Peephole LSTM"))
+    (tmp_path / f"{section.anchor}-graph.pdf").write_bytes(section.graph_pdf)
+    subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "sheet.tex"], cwd=tmp_path,
+                   capture_output=True, timeout=120)
+    log = (tmp_path / "sheet.log").read_text(errors="replace")
+    assert "Output written" in log and "Overfull \\hbox" not in log

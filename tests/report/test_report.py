@@ -142,7 +142,7 @@ def test_a_model_without_a_state_has_no_flow_section(tmp_path):
 
 
 def test_no_line_of_the_pdf_runs_off_the_page(tmp_path):
-    """A long spec line continues on the next line; breqn breaks the long formulas (pdflatex's log)."""
+    """pdflatex's log has no overfull line for a model with long spec lines and long formulas."""
     require_program("pdflatex")
     from symrnn.model.rnn_reader import load_spec
 

@@ -30,3 +30,5 @@ def test_q1_notebook_executes_and_displays():
     assert text.count(" pass") == 15 and "FAIL" not in text
     png = [o.data["image/png"] for o in outputs if "data" in o and "image/png" in o.data]
     assert len(png) == 1 and png[0].startswith("iVBORw0KGgo")  # the flow figure, inline (base64 PNG)
+    html = [o.data["text/html"] for o in outputs if "data" in o and "text/html" in o.data]
+    assert len(html) == 1 and html[0].count("<math") > 50 and "The numeric check" in html[0]  # the sheet's section

@@ -41,6 +41,10 @@ CELLS = [
              "from symrnn.flow.plot import figure\n"
              "\n"
              "figure(measure(model, 50, scales=[0.8, 1.0, 1.5], draws=5, bindings={'g': 'tanh'}))"),
+    ("markdown", "The solution sheet's section for the model (`symrnn report` writes it as HTML and PDF):"),
+    ("code", "from symrnn.report.sheet import build\n"
+             "\n"
+             "build(model, 3, forms=('closed',), flow_n=0)"),
 ]
 
 

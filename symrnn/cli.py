@@ -464,16 +464,26 @@ def flow_command(models, n: int, i: int | None, g: str | None, scales: list[floa
     for c in curves:
         loss_grad, jac = np.median(c.loss_grad, axis=0), np.median(c.jacobian, axis=0)
         span = len(c.steps) - 1
-        factor = (jac[0] / jac[-1]) ** (1 / span) if span and jac[0] > 0 else float("nan")
+        factor = (jac[0] / jac[-1]) ** (1 / span) if span and 0 < jac[0] < np.inf else float("nan")
         bound = "-" if c.bound is None else f"{np.median(c.bound[:, 0]):.2e}"
         within = "-" if c.bound_respected is None else ("yes" if c.bound_respected else "NO")
         table.add_row(terminal_text(c.model), f"{c.scale:g}", str(int(c.steps[0])), f"{loss_grad[0]:.2e}",
-                      f"{jac[0]:.2e}", f"{factor:.3f}", bound, within)
+                      f"{jac[0]:.2e}", f"{factor:.3g}", bound, within)
     Console(width=140).print(table)
     for model_name in dict.fromkeys(c.model for c in curves):
         c = next(c for c in curves if c.model == model_name)
         if c.bound_latex:
-            click.echo(terminal_text(f"{model_name}: ||dh_n/dh_t||_2 <= {c.bound_latex}", markup=False))
+            click.echo(terminal_text(f"{model_name}: \\|\\partial {c.last_latex} / \\partial {c.state_latex}\\|_2 "
+                                     f"\\le {c.bound_latex}", markup=False))
+        zeros = c.zero_steps()
+        if zeros:
+            click.echo(terminal_text(f"{model_name}: dL/d{c.state_latex} is 0 at {len(zeros)} step"
+                                     f"{'s' if len(zeros) > 1 else ''} (t = {zeros[0]}..{zeros[-1]}): the loss does "
+                                     "not read them; they are left out of the log-scale figure", markup=False))
+        overflowed = sum(k.overflowed for k in curves if k.model == model_name)
+        if overflowed:
+            click.echo(f"{model_name}: {overflowed} norms are beyond float64's range (about 1.8e308) and show as inf; "
+                       "they are left out of the figure (choose a smaller scale or a shorter n)")
     failed = []
     for name, small, error in checks:
         result = "pass" if error < 1e-6 else "FAIL"

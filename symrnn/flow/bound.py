@@ -20,7 +20,7 @@ import sympy as sp
 from symrnn.model.declared import Apply, Kind, Model, Ref, VarDecl, refs
 from symrnn.operations.functions import bound as bound_function
 from symrnn.operations.functions import function
-from symrnn.operations.symbols import T
+from symrnn.operations.symbols import T, format_time
 
 
 @dataclass(frozen=True)
@@ -119,5 +119,8 @@ def recurrence_bound(model: Model, state: VarDecl, bindings: dict | None = None)
     factor = norm if shown is None else f"\\max|{shown}'| \\, {norm}"
     if residual:
         factor = f"1 + {factor}"
-    text = f"{factor}^{{n-t}}" if shown is None and not residual else f"({factor})^{{n-t}}"
+    # the steps from h_t to the state's last step: n-t forward, t-1 for a backward loop ending at 1
+    last = sp.sympify(state.loop.last)
+    steps = format_time(last - T if state.loop.step == 1 else T - last)
+    text = f"{factor}^{{{steps}}}" if shown is None and not residual else f"({factor})^{{{steps}}}"
     return Bound(weight.name, elementwise, slope, residual, text)

@@ -12,7 +12,8 @@ its loop, over random draws and at several scales of the recurrent weights:
 
 A scale ``S`` sets the recurrent weights (every parameter multiplied with a state read one step
 back, :func:`recurrent_weights`) to spectral radius ``S``; the other matrices are drawn
-``N(0, 1/columns)``, vectors are zero and scalars ``N(0, 1)``; inputs ``N(0, 1)``.
+``N(0, 1/columns)``, vectors are zero (biases) or one (:func:`gains`, a normalisation's gain) and
+scalars ``N(0, 1)``; inputs ``N(0, 1)``.
 Everything is float64. :func:`finite_difference_check` recomputes both norms from the forward pass
 alone, by central differences, at a small ``n``.
 """
@@ -43,6 +44,8 @@ class Curve:
     ----------
     model, title : str
         The model's name and title.
+    n : int
+        The sequence length.
     state : str
         The state measured (its identifier).
     state_latex, last_latex, loss_latex : str
@@ -63,6 +66,7 @@ class Curve:
 
     model: str
     title: str
+    n: int
     state: str
     state_latex: str
     last_latex: str
@@ -77,15 +81,29 @@ class Curve:
     def summary(self, which: str = "jacobian") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The median and the band (quantiles :data:`BAND`) over the draws, at each step."""
         values = getattr(self, which)
-        return (np.median(values, axis=0), np.quantile(values, BAND[0], axis=0),
-                np.quantile(values, BAND[1], axis=0))
+        with np.errstate(invalid="ignore"):  # norms beyond float64 (inf) give an inf or NaN quantile
+            return (np.median(values, axis=0), np.quantile(values, BAND[0], axis=0),
+                    np.quantile(values, BAND[1], axis=0))
 
     @property
     def bound_respected(self) -> bool | None:
-        """Whether every draw's norm is at most its bound (to rounding), or None without a bound."""
+        """Whether every draw's norm is at most its bound (to rounding), or None without a bound.
+
+        Where the bound is beyond float64 (an overflow) it holds; where only the norm is, it does not."""
         if self.bound is None:
             return None
-        return bool(np.all(self.jacobian <= self.bound * (1 + 1e-9) + 1e-300))
+        j, b = self.jacobian, self.bound
+        held = np.where(np.isfinite(b), j <= b * (1 + 1e-9) + 1e-300, True)
+        return bool(np.all(held & ~np.isnan(j)))
+
+    @property
+    def overflowed(self) -> int:
+        """How many of the measured norms are beyond float64's range (infinite)."""
+        return int(np.sum(np.isinf(self.loss_grad)) + np.sum(np.isinf(self.jacobian)))
+
+    def zero_steps(self) -> list[int]:
+        """The steps where ``dL/dh_t`` is exactly 0 in every draw: the loss does not read them."""
+        return [int(t) for t, column in zip(self.steps, self.loss_grad.T, strict=True) if np.all(column == 0)]
 
 
 def flow_state(model: Model, name: str | None = None) -> VarDecl:
@@ -119,22 +137,47 @@ def flow_state(model: Model, name: str | None = None) -> VarDecl:
     return states[0]
 
 
-def _reads_previous_state(model: Model, expr) -> bool:
-    """Whether ``expr`` reads a state one step back (``h_{t-1}``), directly or through interims."""
-    for r in refs(expr):
-        decl = model.var(r.name)
-        if r.time is None:
-            continue
-        if decl.kind is Kind.STATE and sp.sympify(r.time) - T == -decl.loop.step:
-            return True
-        if decl.kind is Kind.INTERIM and sp.sympify(r.time) == T and _reads_previous_state(
-                model, model.definition(r.name).expr):
-            return True
+#: Operations through which a recurrent weight still multiplies the previous state itself (not a
+#: function of it): ``U (r \odot h_{t-1})``, ``W (h_{t-1} + x_t)``.
+_LINEAR = ("hadamard", "add", "neg", "one_minus", "CONCAT")
+
+
+def _multiplies_previous_state(model: Model, expr) -> bool:
+    """Whether ``expr`` is the state one step back, up to the operations of :data:`_LINEAR` and interims."""
+    if isinstance(expr, Ref):
+        decl = model.var(expr.name)
+        if expr.time is None:
+            return False
+        if decl.kind is Kind.STATE:
+            return sp.sympify(expr.time) - T == -decl.loop.step
+        if decl.kind is Kind.INTERIM and sp.sympify(expr.time) == T:
+            return _multiplies_previous_state(model, model.definition(expr.name).expr)
+        return False
+    if expr.prim.name in _LINEAR or expr.prim.name.startswith("scale "):
+        return any(_multiplies_previous_state(model, a) for a in expr.args)
     return False
 
 
+def _products(model: Model):
+    """Every ``(parameter, other operand)`` of a matrix product or ``\\odot`` in the model's equations."""
+    def visit(expr):
+        if not isinstance(expr, Apply):
+            return
+        if expr.prim.name in ("matvec", "hadamard") and len(expr.args) == 2:
+            for weight, other in (expr.args, expr.args[::-1]):
+                if isinstance(weight, Apply) and weight.prim.name == "divide" and expr.prim.name == "hadamard":
+                    weight = weight.args[0]  # (g / sigma_t) \odot (a_t - mu_t): g multiplies elementwise
+                if isinstance(weight, Ref) and model.var(weight.name).kind is Kind.PARAMETER:
+                    yield expr.prim.name, weight.name, other
+        for a in expr.args:
+            yield from visit(a)
+
+    for d in model.definitions:
+        yield from visit(d.expr)
+
+
 def recurrent_weights(model: Model) -> list[str]:
-    """The parameters multiplied (a matrix product or ``\\odot``) with a state read one step back.
+    """The parameters that multiply (a matrix product or ``\\odot``) the state one step back.
 
     Examples
     --------
@@ -143,26 +186,23 @@ def recurrent_weights(model: Model) -> list[str]:
     (['W_hh'], ['Wh_f', 'Wh_i', 'Wh_c', 'Wh_o'])
     """
     found: list[str] = []
-
-    def visit(expr):
-        if not isinstance(expr, Apply):
-            return
-        if expr.prim.name in ("matvec", "hadamard") and len(expr.args) == 2:
-            for weight, other in (expr.args, expr.args[::-1]):
-                if (isinstance(weight, Ref) and model.var(weight.name).kind is Kind.PARAMETER
-                        and _reads_previous_state(model, other) and weight.name not in found):
-                    found.append(weight.name)
-        for a in expr.args:
-            visit(a)
-
-    for d in model.definitions:
-        visit(d.expr)
+    for _, weight, other in _products(model):
+        if weight not in found and _multiplies_previous_state(model, other):
+            found.append(weight)
     return found
+
+
+def gains(model: Model) -> list[str]:
+    """The vector parameters that multiply something other than a state elementwise and are not recurrent
+    weights (a normalisation's gain): drawn as ones, as they are initialised, where a bias is zero."""
+    recurrent = recurrent_weights(model)
+    return list(dict.fromkeys(w for prim, w, other in _products(model) if prim == "hadamard" and w not in recurrent
+                              and not (isinstance(other, Ref) and model.var(other.name).kind is Kind.STATE)))
 
 
 def draw_parameters(model: Model, sizes: dict, scale: float, rng: np.random.Generator) -> dict:
     """Random parameters with the recurrent weights at spectral radius ``scale`` (module docstring)."""
-    recurrent = set(recurrent_weights(model))
+    recurrent, gain = set(recurrent_weights(model)), set(gains(model))
     params = {}
     for p in model.parameters:
         rows, cols = concrete_shape(model, p.name, sizes)
@@ -173,7 +213,7 @@ def draw_parameters(model: Model, sizes: dict, scale: float, rng: np.random.Gene
         elif rows == 1 and cols == 1:
             params[p.name] = rng.standard_normal((1, 1))
         elif cols == 1:
-            params[p.name] = np.zeros((rows, 1))
+            params[p.name] = np.ones((rows, 1)) if p.name in gain else np.zeros((rows, 1))
         else:
             params[p.name] = rng.standard_normal((rows, cols)) / np.sqrt(cols)
     return params
@@ -222,6 +262,20 @@ def probe_model(model: Model, state: VarDecl) -> Model:
     keep = tuple(v for v in model.variables if v.name in needed or v.kind in (Kind.PARAMETER, Kind.INPUT))
     return replace(model, variables=keep + (probe, loss),
                    definitions=tuple(d for d in model.definitions if d.target in needed) + (definition,), loss=J)
+
+
+def norm2(a) -> float:
+    """The 2-norm of a vector (its largest singular value for a matrix), scaled first, so that it
+    neither underflows (entries below 1e-154) nor overflows; ``inf`` if an entry is, NaN if one is."""
+    a = np.asarray(a, dtype=float)
+    if not np.all(np.isfinite(a)):
+        return float("nan") if np.any(np.isnan(a)) else float("inf")
+    largest = float(np.max(np.abs(a))) if a.size else 0.0
+    if largest == 0.0:
+        return 0.0
+    scaled = a / largest
+    value = np.linalg.norm(scaled, 2) if scaled.ndim == 2 and min(scaled.shape) > 1 else np.linalg.norm(scaled)
+    return float(largest * value)
 
 
 def _initial(model: Model, state: VarDecl) -> str | None:
@@ -276,45 +330,65 @@ def measure(model: Model, n: int, scales=(1.0,), draws: int = 5, sizes: dict | N
     from symrnn.flow.bound import recurrence_bound
     from symrnn.numeric.engine import CompiledGradient
 
+    scales = [float(s) for s in scales]
+    if not scales or not all(np.isfinite(s) and 0 < s <= 100 for s in scales):
+        raise SpecError(f"each scale is a spectral radius in (0, 100], got {scales}")
+    unknown = sorted(set(sizes or {}) - {str(s) for s in model.sizes})
+    if unknown:
+        raise SpecError(f"{model.name} has no size {', '.join(unknown)}; its sizes: "
+                        f"{', '.join(str(s) for s in model.sizes) or 'none'}")
+    if not isinstance(draws, int) or draws < 1:
+        raise SpecError(f"draws must be a positive integer, got {draws!r}")
     if not recurrent_weights(model) and any(s != 1.0 for s in scales):
         raise SpecError(f"model {model.name!r} has no recurrent weight (a parameter multiplied with a state one step "
                         "back), so a scale has nothing to set; leave --scale out")
     decl = flow_state(model, state)
     sizes = {str(s): (sizes or {}).get(str(s), 8) for s in model.sizes}
-    rows = concrete_shape(model, decl.name, sizes)[0]
     compiled = CompiledGradient(model, bindings)
     probe = CompiledGradient(probe_model(model, decl), bindings)
-    probe_labels = {v.name for v in probe.model.variables if v.kind is Kind.LABEL}
     steps = list(decl.loop.range(n, i))
     start = _initial(model, decl)
     keys = ([Node(start)] if start else []) + [Node(decl.name, t) for t in steps]
     shown = ([0 if decl.loop.step == 1 else steps[0] + 1] if start else []) + steps
     bound = recurrence_bound(model, decl, bindings)
     curves = []
-    for scale in scales:
-        rng = np.random.default_rng([seed, int(round(scale * 1e6))])
-        loss_grad, jacobian, limits = [], [], []
-        for _ in range(draws):
-            params = draw_parameters(model, sizes, scale, rng)
-            inputs, labels = draw_inputs(model, sizes, n, rng, i)
-            out = compiled(params, inputs, labels, n, i, keep_values=True)
-            loss_grad.append([float(np.linalg.norm(out.adjoints[k])) for k in keys])
-            wide = {k: np.repeat(v, rows, axis=-1) for k, v in inputs.items()}
-            wide[probe.model.variables[-2].name] = np.eye(rows)
-            wide_labels = {k: np.repeat(v, rows, axis=-1) for k, v in labels.items() if k in probe_labels}
-            rows_of = probe(params, wide, wide_labels, n, i if probe.model.positional else None,
-                            keep_values=True).adjoints
-            jacobian.append([float(np.linalg.norm(np.asarray(rows_of[k]), 2)) for k in keys])
-            if bound is not None:
-                limits.append(bound.values(params, len(keys)))
-            if progress is not None:
-                progress()
-        curves.append(Curve(model.name, model.title, decl.name, decl.display(T), decl.display(decl.loop.last),
-                            model.var(model.loss).latex,
-                            float(scale), np.array(shown), np.array(loss_grad), np.array(jacobian),
-                            np.array(limits) if bound is not None else None,
-                            bound.latex if bound is not None else None))
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):  # overflow is reported
+        for scale in scales:
+            rng = np.random.default_rng([seed, int(round(scale * 1e6))])
+            norms = []
+            for _ in range(draws):
+                norms.append(_draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i))
+                if progress is not None:
+                    progress()
+            loss_grad, jacobian, limits = (np.array([d[k] for d in norms]) for k in range(3))
+            curves.append(Curve(model.name, model.title, n, decl.name, decl.display(T),
+                                decl.display(decl.loop.last), model.var(model.loss).latex, float(scale),
+                                np.array(shown), loss_grad, jacobian, limits if bound is not None else None,
+                                bound.latex if bound is not None else None))
     return curves
+
+
+def _draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i):
+    """One draw's norms at every step: ``(dL/dh_t, dh_n/dh_t, bound)``."""
+    from symrnn.flow.bound import recurrence_bound
+
+    rows = concrete_shape(model, decl.name, sizes)[0]
+    params = draw_parameters(model, sizes, scale, rng)
+    inputs, labels = draw_inputs(model, sizes, n, rng, i)
+    out = compiled(params, inputs, labels, n, i, keep_values=True)
+    if any(np.any(np.isnan(np.asarray(v))) for v in out.values.values()):
+        raise NumericError(f"the forward pass of {model.name} gives NaN at scale {scale:g}: a function is evaluated "
+                           "outside its domain (the log or square root of a negative number) or the states overflow; "
+                           "choose another function (--g), smaller scales or a shorter n")
+    loss_grad = [norm2(out.adjoints[k]) for k in keys]
+    wide = {k: np.repeat(v, rows, axis=-1) for k, v in inputs.items()}
+    wide[probe.model.variables[-2].name] = np.eye(rows)
+    probe_labels = {v.name for v in probe.model.variables if v.kind is Kind.LABEL}
+    wide_labels = {k: np.repeat(v, rows, axis=-1) for k, v in labels.items() if k in probe_labels}
+    rows_of = probe(params, wide, wide_labels, n, i if probe.model.positional else None, keep_values=True).adjoints
+    jacobian = [norm2(rows_of[k]) for k in keys]
+    bound = recurrence_bound(model, decl, dict(compiled.bindings))
+    return loss_grad, jacobian, bound.values(params, len(keys)) if bound is not None else None
 
 
 def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes: dict | None = None,
@@ -322,6 +396,9 @@ def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes:
                             i: int | None = None) -> float:
     """The largest relative difference between :func:`measure`'s norms and the same norms from central
     differences of the forward pass alone (in long double), at one draw of length ``n``.
+
+    A norm below 1e-4 of the largest of its kind is compared relative to that bound instead of
+    itself: there the differences are noise (a vanishing gradient's earliest steps).
 
     Examples
     --------
@@ -353,7 +430,7 @@ def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes:
     last = Node(decl.name, list(decl.loop.range(n, i))[-1])
     base = forward(G, point, dtype=np.longdouble)
     eps = 1e-6
-    worst = 0.0
+    pairs = {"loss_grad": [], "jacobian": []}
     for k, key in enumerate(keys):
         value = np.asarray(base[key], dtype=np.longdouble)
         loss_grad = np.zeros(value.shape[0])
@@ -371,9 +448,13 @@ def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes:
             loss_node = G.graph["loss"]
             loss_grad[j] = float((hi[loss_node] - lo[loss_node]).reshape(()) / (2 * eps))
             jac[:, j] = ((hi[last] - lo[last]) / (2 * eps)).reshape(-1).astype(float)
-        for measured, reference in ((curve.loss_grad[0, k], np.linalg.norm(loss_grad)),
-                                    (curve.jacobian[0, k], np.linalg.norm(jac, 2))):
-            worst = max(worst, abs(measured - reference) / max(abs(reference), 1e-12))
+        pairs["loss_grad"].append((curve.loss_grad[0, k], norm2(loss_grad)))
+        pairs["jacobian"].append((curve.jacobian[0, k], norm2(jac)))
+    worst = 0.0
+    for found in pairs.values():  # relative to each value, or to 1e-4 of the largest: the differences' noise floor
+        measured, reference = np.array(found).T
+        floor = 1e-4 * np.max(np.abs(reference))
+        worst = max(worst, float(np.max(np.abs(measured - reference) / np.maximum(np.abs(reference), floor))))
     if not np.isfinite(worst):
         raise NumericError("the finite differences of the flow are not finite")
-    return float(worst)
+    return worst

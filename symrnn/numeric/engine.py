@@ -69,6 +69,10 @@ class Adjoint:
     node: Node
 
 
+#: The key of the sizes by name (with n) in a call's store.
+_SIZES = "#sizes"
+
+
 @dataclass(frozen=True)
 class _Rule:
     """A compiled expression and how to find each of its arguments at a step."""
@@ -246,6 +250,7 @@ class CompiledGradient:
             store.update({Node(k, t): labels[k][s].reshape(1, -1) for s, t in enumerate(steps)})
         store.update({SizeArg(k): v for k, v in sizes.items()})
         store[SizeArg("n")] = n  # the length, for constants such as 1/n
+        store[_SIZES] = {**sizes, "n": n}  # the same by name, for the constant terms (read at every step)
         for name, value in params.items():
             store[Node(name)] = xp.asarray(value)
         for p in model.parameters:
@@ -300,7 +305,7 @@ class CompiledGradient:
         for fn, keys, scalar in calls:
             if fn is None:
                 exact = np.empty(0, dtype=object) if getattr(xp, "exact", False) else None  # Fractions stay exact
-                number = constant_value(scalar, {k.name: v for k, v in store.items() if isinstance(k, SizeArg)}, exact)
+                number = constant_value(scalar, store[_SIZES], exact)
                 part = xp.ones(full) * number
             else:
                 part = fn(xp, *[store[k] for k in keys])

@@ -442,13 +442,14 @@ def flow_command(models, n: int, i: int | None, g: str | None, scales: list[floa
             click.echo(f"{m.name}: {f} is abstract: measuring with {f} = tanh (choose with --g)")
         if m.positional and i is None:
             raise SymRNNError(f"model {m.name!r} reads the label position i: give --i")
-        loaded.append((m, bindings, _sizes(m, size_pairs, {}, 8, strict=len(models) == 1),
-                       i if m.positional else None))
+        loaded.append((m, bindings, i if m.positional else None))
     known = {str(s) for m, *_ in loaded for s in m.sizes}
     for pair in size_pairs:
-        if pair.partition("=")[0] not in known:
+        key, _, value = pair.partition("=")
+        if key not in known or not (value.isascii() and value.isdigit()) or int(value) < 1:
             raise click.BadParameter(f"{pair!r}: expected NAME=POSITIVE_INT with NAME a size of the models: "
                                      f"{', '.join(sorted(known))}", param_hint="--size")
+    loaded = [(m, bindings, _sizes(m, size_pairs, {}, 8, strict=False), mi) for m, bindings, mi in loaded]
     curves, checks = [], []
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("draws", total=len(loaded) * len(scales) * draws)

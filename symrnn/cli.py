@@ -404,19 +404,23 @@ def _scales(ctx, param, value: str) -> list[float]:
               help="Random draws (parameters and inputs) per model and scale.")
 @click.option("--state", "state", default=None, callback=_given,
               help="The state to measure (default: the one the output reads at the last step).")
+@click.option("--wrt", "wrt", default=None, callback=_given, metavar="INPUT",
+              help="An input sequence (x, x_1): plot ||dL/dx_t||, each input's impact on the loss, instead of "
+                   "||dL/dh_t||.")
 @click.option("--size", "size_pairs", multiple=True, metavar="NAME=INT",
               help="A dimension, e.g. --size m=16 (repeatable; default 8 for each).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the draws.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None, callback=_given,
               help="Write flow.png, flow.svg, flow.csv and flow.json here.")
 def flow_command(models, n: int, i: int | None, g: str | None, scales: list[float], draws: int, state: str | None,
-                 size_pairs, seed: int, out: Path | None) -> None:
+                 wrt: str | None, size_pairs, seed: int, out: Path | None) -> None:
     """Measure how the gradient vanishes or explodes going back in time.
 
     For each model, at each step t: the norm of the total derivative of the loss in the
-    state, ||dL/dh_t||, and the spectral norm of the product of the recurrence Jacobians,
-    ||dh_n/dh_t||_2, computed with the compiled gradient in float64 over random draws with
-    the recurrent weights at each spectral radius of --scale. Prints the median at the
+    state, ||dL/dh_t|| (in the input, ||dL/dx_t||, with --wrt x), and the spectral norm of
+    the product of the recurrence Jacobians, ||dh_n/dh_t||_2, computed with the compiled
+    gradient in float64 over random draws with the recurrent weights at each spectral
+    radius of --scale. Prints the median at the
     first step and the median factor per step; where theory bounds the product
     ((max|f'| ||W||_2)^(n-t) for h_t = f(W h_{t-1} + ...)), the bound and whether every
     draw respects it. Each model's numbers are checked against finite differences of the
@@ -454,13 +458,15 @@ def flow_command(models, n: int, i: int | None, g: str | None, scales: list[floa
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("draws", total=len(loaded) * len(scales) * draws)
         for m, bindings, sizes, mi in loaded:
-            curves += measure(m, n, scales, draws, sizes, bindings, state, seed, mi, progress=lambda: bar.advance(task))
+            curves += measure(m, n, scales, draws, sizes, bindings, state, seed, mi,
+                              progress=lambda: bar.advance(task), wrt=wrt)
             small = min(n, 4) if mi is None else max(mi, min(n, 4))
-            error = finite_difference_check(m, small, scales[0], sizes, bindings, state, seed, mi)
+            error = finite_difference_check(m, small, scales[0], sizes, bindings, state, seed, mi, wrt)
             checks.append((m.name, small, error))
     table = Table(title=f"gradient flow over n = {n} steps: median of {draws} draw{'s' if draws > 1 else ''}")
-    for column in ("model", "scale", "first step", "||dL/dh||", "||dh_n/dh||_2", "factor per step",
-                   "bound at first step", "within bound"):
+    columns = ("model", "scale", "first step", "||dL/dx||" if wrt else "||dL/dh||", "||dh_n/dh||_2",
+               "factor per step", "bound at first step", "within bound")
+    for column in columns:
         table.add_column(column)
     for c in curves:
         loss_grad, jac = np.median(c.loss_grad, axis=0), np.median(c.jacobian, axis=0)

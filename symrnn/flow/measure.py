@@ -56,7 +56,8 @@ class Curve:
         The steps ``t``, in the loop's order; the first is the initial state when it is a
         parameter.
     loss_grad, jacobian : numpy.ndarray
-        ``(draws, steps)``: ``||dL/dh_t||`` and ``||dh_n/dh_t||_2`` for each draw.
+        ``(draws, steps)``: ``||dL/dh_t||`` (``||dL/dx_t||`` for an input sequence asked with
+        ``wrt``; NaN at a step it lacks) and ``||dh_n/dh_t||_2`` for each draw.
     bound : numpy.ndarray or None
         ``(draws, steps)``: the theoretical bound on ``||dh_n/dh_t||_2`` for each draw
         (:mod:`symrnn.flow.bound`), or None where theory gives none for the model.
@@ -77,6 +78,7 @@ class Curve:
     jacobian: np.ndarray
     bound: np.ndarray | None = None
     bound_latex: str | None = None
+    wrt_latex: str | None = None  # the input sequence of loss_grad (dL/dx_t), when not the state
 
     def summary(self, which: str = "jacobian") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The median and the band (quantiles :data:`BAND`) over the draws, at each step."""
@@ -287,7 +289,7 @@ def _initial(model: Model, state: VarDecl) -> str | None:
 
 def measure(model: Model, n: int, scales=(1.0,), draws: int = 5, sizes: dict | None = None,
             bindings: dict | None = None, state: str | None = None, seed: int = 0, i: int | None = None,
-            progress=None) -> list[Curve]:
+            progress=None, wrt: str | None = None) -> list[Curve]:
     """The norms of the gradient reaching every step, at each scale, over ``draws`` random draws.
 
     Parameters
@@ -312,6 +314,9 @@ def measure(model: Model, n: int, scales=(1.0,), draws: int = 5, sizes: dict | N
         The label position, for models that read one.
     progress : callable, optional
         Called with no argument after each draw.
+    wrt : str, optional
+        An input sequence (``x``, ``x_{t}``, ``x_1``): ``loss_grad`` is then ``||dL/dx_t||``, the
+        impact of each step's input on the loss, instead of ``||dL/dh_t||``.
 
     Returns
     -------
@@ -351,36 +356,57 @@ def measure(model: Model, n: int, scales=(1.0,), draws: int = 5, sizes: dict | N
     keys = ([Node(start)] if start else []) + [Node(decl.name, t) for t in steps]
     shown = ([0 if decl.loop.step == 1 else steps[0] + 1] if start else []) + steps
     bound = recurrence_bound(model, decl, bindings)
+    wrt_decl = flow_input(model, wrt) if wrt is not None else None
     curves = []
     with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):  # overflow is reported
         for scale in scales:
             rng = np.random.default_rng([seed, int(round(scale * 1e6))])
             norms = []
             for _ in range(draws):
-                norms.append(_draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i))
+                norms.append(_draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i, wrt_decl))
                 if progress is not None:
                     progress()
             loss_grad, jacobian, limits = (np.array([d[k] for d in norms]) for k in range(3))
             curves.append(Curve(model.name, model.title, n, decl.name, decl.display(T),
                                 decl.display(decl.loop.last), model.var(model.loss).latex, float(scale),
                                 np.array(shown), loss_grad, jacobian, limits if bound is not None else None,
-                                bound.latex if bound is not None else None))
+                                bound.latex if bound is not None else None,
+                                wrt_decl.display(T) if wrt_decl is not None else None))
     return curves
 
 
-def _draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i):
+def flow_input(model: Model, name: str) -> VarDecl:
+    """The input sequence ``name`` names (``x``, ``x_{t}``, ``x_1``, ``x^{(1)}``), with a clear error otherwise."""
+    wanted = canonical(name)
+    sequences = [v for v in model.inputs if v.timed]
+    for v in sequences:
+        forms = {v.name, canonical(v.display(T)), canonical(v.latex)}
+        if wanted in forms or any(wanted == canonical(v.display(t)) for t in (0, 1, 2)):
+            return v
+    if any(wanted in (p.name, canonical(p.latex)) for p in model.parameters):
+        raise SpecError(f"{name} is a parameter: its gradient is one sum over the steps, not a gradient at each step; "
+                        "--wrt takes an input sequence (the impact of each x_t), --state a state")
+    raise SpecError(f"{name} is not an input sequence of {model.name}; its input sequences: "
+                    f"{', '.join(v.display(T) for v in sequences) or 'none'} (--state chooses the state)")
+
+
+def _draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i, wrt=None):
     """One draw's norms at every step: ``(dL/dh_t, dh_n/dh_t, bound)``."""
     from symrnn.flow.bound import recurrence_bound
 
     rows = concrete_shape(model, decl.name, sizes)[0]
     params = draw_parameters(model, sizes, scale, rng)
     inputs, labels = draw_inputs(model, sizes, n, rng, i)
-    out = compiled(params, inputs, labels, n, i, keep_values=True)
+    out = compiled(params, inputs, labels, n, i, keep_values=True, wrt_inputs=wrt is not None)
     if any(np.any(np.isnan(np.asarray(v))) for v in out.values.values()):
         raise NumericError(f"the forward pass of {model.name} gives NaN at scale {scale:g}: a function is evaluated "
                            "outside its domain (the log or square root of a negative number) or the states overflow; "
                            "choose another function (--g), smaller scales or a shorter n")
-    loss_grad = [norm2(out.adjoints[k]) for k in keys]
+    if wrt is None:
+        loss_grad = [norm2(out.adjoints[k]) for k in keys]
+    else:  # the input read at each step of the state's loop
+        loss_grad = [norm2(out.gradients[Node(wrt.name, k.t)]) if Node(wrt.name, k.t) in out.gradients
+                     else float("nan") for k in keys]
     wide = {k: np.repeat(v, rows, axis=-1) for k, v in inputs.items()}
     wide[probe.model.variables[-2].name] = np.eye(rows)
     probe_labels = {v.name for v in probe.model.variables if v.kind is Kind.LABEL}
@@ -393,7 +419,7 @@ def _draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i):
 
 def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes: dict | None = None,
                             bindings: dict | None = None, state: str | None = None, seed: int = 0,
-                            i: int | None = None) -> float:
+                            i: int | None = None, wrt: str | None = None) -> float:
     """The largest relative difference between :func:`measure`'s norms and the same norms from central
     differences of the forward pass alone (in long double), at one draw of length ``n``.
 
@@ -409,7 +435,7 @@ def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes:
     from symrnn.graph.unroll import unroll
     from symrnn.numeric.forward import forward
 
-    curve, = measure(model, n, [scale], 1, sizes, bindings, state, seed, i)
+    curve, = measure(model, n, [scale], 1, sizes, bindings, state, seed, i, wrt=wrt)
     decl = flow_state(model, state)
     sizes = {str(s): (sizes or {}).get(str(s), 8) for s in model.sizes}
     rng = np.random.default_rng([seed, int(round(scale * 1e6))])
@@ -429,26 +455,35 @@ def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes:
     keys = ([Node(start)] if start else []) + [Node(decl.name, t) for t in decl.loop.range(n, i)]
     last = Node(decl.name, list(decl.loop.range(n, i))[-1])
     base = forward(G, point, dtype=np.longdouble)
-    eps = 1e-6
-    pairs = {"loss_grad": [], "jacobian": []}
-    for k, key in enumerate(keys):
-        value = np.asarray(base[key], dtype=np.longdouble)
-        loss_grad = np.zeros(value.shape[0])
-        jac = np.zeros((concrete_shape(model, decl.name, sizes)[0], value.shape[0]))
+    wrt_decl = flow_input(model, wrt) if wrt is not None else None
+
+    def differences(key: Node, outputs: list[Node]) -> list[np.ndarray]:
+        """Central differences of each output in ``key`` (a leaf or a computed node), one column per entry."""
+        value = np.asarray(point.leaves[key] if key in point.leaves else base[key], dtype=np.longdouble)
+        found = [np.zeros((np.asarray(base[o]).size, value.shape[0])) for o in outputs]
         for j in range(value.shape[0]):
             up, down = value.copy(), value.copy()
-            up[j] += eps
-            down[j] -= eps
-            if key.t is None:
+            up[j] += 1e-6
+            down[j] -= 1e-6
+            if key in point.leaves:
                 hi = forward(G, point.with_leaf(key, up), dtype=np.longdouble)
                 lo = forward(G, point.with_leaf(key, down), dtype=np.longdouble)
             else:
                 hi = forward(G, point, dtype=np.longdouble, overrides={key: up})
                 lo = forward(G, point, dtype=np.longdouble, overrides={key: down})
-            loss_node = G.graph["loss"]
-            loss_grad[j] = float((hi[loss_node] - lo[loss_node]).reshape(()) / (2 * eps))
-            jac[:, j] = ((hi[last] - lo[last]) / (2 * eps)).reshape(-1).astype(float)
-        pairs["loss_grad"].append((curve.loss_grad[0, k], norm2(loss_grad)))
+            for o, out in zip(outputs, found, strict=True):
+                out[:, j] = ((hi[o] - lo[o]) / 2e-6).reshape(-1).astype(float)
+        return found
+
+    loss_node = G.graph["loss"]
+    pairs = {"loss_grad": [], "jacobian": []}
+    for k, key in enumerate(keys):
+        loss_grad, jac = differences(key, [loss_node, last])
+        if wrt_decl is not None:
+            source = Node(wrt_decl.name, key.t)
+            loss_grad = differences(source, [loss_node])[0] if source in point.leaves else None
+        if loss_grad is not None:
+            pairs["loss_grad"].append((curve.loss_grad[0, k], norm2(loss_grad)))
         pairs["jacobian"].append((curve.jacobian[0, k], norm2(jac)))
     worst = 0.0
     for found in pairs.values():  # relative to each value, or to 1e-4 of the largest: the differences' noise floor

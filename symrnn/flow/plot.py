@@ -36,12 +36,13 @@ def _mathtext(text: str, fallback: str) -> str:
 
 def axis_labels(curves: list[Curve]) -> tuple[str, str]:
     """The two panels' y labels, in the models' notation when they share it."""
-    states = {(c.state_latex, c.last_latex, c.loss_latex) for c in curves}
+    states = {(c.state_latex, c.last_latex, c.loss_latex, c.wrt_latex) for c in curves}
     if len(states) == 1:
-        state, last, loss = states.pop()
-        return (_mathtext(f"\\|\\partial {loss} / \\partial {state}\\|", "||dL/dh_t||"),
+        state, last, loss, wrt = states.pop()
+        return (_mathtext(f"\\|\\partial {loss} / \\partial {wrt or state}\\|", "||dL/dh_t||"),
                 _mathtext(f"\\|\\partial {last} / \\partial {state}\\|_2", "||dh_n/dh_t||"))
-    return "$\\|\\partial L / \\partial h_t\\|$", "$\\|\\partial h_n / \\partial h_t\\|_2$"
+    grad = "x_t" if any(c.wrt_latex for c in curves) else "h_t"
+    return f"$\\|\\partial L / \\partial {grad}\\|$", "$\\|\\partial h_n / \\partial h_t\\|_2$"
 
 
 class FlowFigure(Figure):

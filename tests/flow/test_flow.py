@@ -232,3 +232,23 @@ def test_the_api_refuses_what_it_cannot_measure():
         measure(zoo.scalar(), 3, [-1.0])
     with pytest.raises(ValueError, match="at least one curve"):
         figure([])
+
+
+def test_the_impact_of_each_input_on_the_loss():
+    """--wrt x: ||dL/dx_t|| from the compiled gradient, against torch autograd for the Elman RNN."""
+    torch = pytest.importorskip("torch")
+    model, n, sizes = zoo.get("elman", g="tanh"), 5, {"m": 3, "d": 2, "K": 4}
+    curve, = measure(model, n, [1.1], 1, sizes, seed=3, wrt="x^{(1)}")
+    assert curve.wrt_latex == "x^{(t)}" and np.isnan(curve.loss_grad[0, 0])  # h^{(0)} has no input
+    rng = np.random.default_rng([3, int(round(1.1 * 1e6))])
+    p = {k: torch.tensor(v) for k, v in draw_parameters(model, sizes, 1.1, rng).items()}
+    inputs, labels = draw_inputs(model, sizes, n, rng)
+    x = torch.tensor(inputs["x"], requires_grad=True)
+    h = p["h0"]
+    for t in range(n):
+        h = torch.tanh(p["W_hx"] @ x[t] + p["W_hh"] @ h + p["b_h"])
+    (-torch.log_softmax((p["V"] @ h + p["gamma"]).reshape(-1), 0)[int(labels["y"][0]) - 1]).backward()
+    assert np.allclose(curve.loss_grad[0, 1:], [float(torch.linalg.norm(x.grad[t])) for t in range(n)], rtol=1e-10)
+    assert finite_difference_check(model, 4, 1.0, sizes, wrt="x") < 1e-6
+    with pytest.raises(SymRNNError, match="is a parameter"):
+        measure(model, 3, wrt="W^{hx}")

@@ -52,6 +52,10 @@ EXAMPLES: list[tuple[str, str, list[str]]] = [
     ("scalar", "all_wh_n2.tex",
      ["derive", "scalar", "--wrt", "w_{h}", "--n", "2", "--form", "all", "--layout", "denominator"]),
     ("scalar", "eval_exact.txt", ["eval", "scalar", "--values", "examples/scalar/values.json", "--exact"]),
+    # A hand-written answer, checked
+    ("grade", "tanh_rnn.txt", ["grade", "examples/grade/tanh_rnn_answer.md", "--model", "vanilla"]),
+    ("grade", "tanh_rnn.json",
+     ["grade", "examples/grade/tanh_rnn_answer.md", "--model", "vanilla", "--format", "json"]),
     ("vanilla", "closed_Wx.tex",
      ["derive", "vanilla", "--wrt", "W_{x}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
     ("vanilla", "closed_xt.tex",
@@ -181,6 +185,19 @@ NOTES: dict[str, tuple[str, str, str, str]] = {
         "The closed forms are the answer's `sum_t (dL/dh_t \\odot (1 - h_t^2))^T x_t^T` up to the layout: in "
         "denominator layout `dL/dh_t` is a column, so no transpose is needed.",
     ),
+    "grade": (
+        "A hand-written derivation, checked claim by claim",
+        "an answer written for this example, with the slips students make",
+        "The tanh RNN `h_t = \\tanh(Z_t)`, `Z_t = W_x x_t + W_h h_{t-1} + b`, with the output `s = V h_n + b^y` and "
+        "the loss `L = -y^T LS(s)` at the last step (the `vanilla` model). Asked: the output error, the backward "
+        "recursion of `dL/dh_t`, and the gradients in `W_x`, `W_h`, `b`, `V` and `h_0`. The answer, "
+        "`tanh_rnn_answer.md`, is Markdown with `$$...$$`, `\\[...\\]`, `align*` and inline math, as people write "
+        "it.",
+        "Six of its ten claims hold. `symrnn grade` says which four do not and why: `dL/dW_h` is written "
+        "transposed (`h_{t-1} \\delta_t^T`), `dL/db` has the wrong sign, the second form of `dL/dV` is off by a "
+        "factor 2, and `\\delta_t x_t^T` is one step's term of `dL/dW_x`, not the gradient. The shorthand "
+        "`\\delta_t` is read where it is defined and used below it (`\\delta_1`).",
+    ),
     "lstm": (
         "The LSTM",
         WORKED + ", Question 4",
@@ -229,7 +246,8 @@ def output(command: list[str]) -> str:
     from symrnn.cli import main
 
     result = CliRunner().invoke(main, command)
-    if result.exit_code != 0:
+    if result.exit_code not in (0, 1) or (result.exception and not isinstance(result.exception, SystemExit)):
+        # 1 is a verdict (a wrong claim graded, a failed check) and is part of the output
         raise SystemExit(f"symrnn {' '.join(command)} failed: {result.output}")
     return result.output
 

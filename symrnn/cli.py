@@ -563,6 +563,71 @@ def report_command(models, out: Path, n: int, i: int | None, g: str | None, form
     click.echo(f"every printed formula passes its check ({sum(len(s.checks) for s in sections)} formulas)")
 
 
+#: The largest answer ``grade`` reads, in bytes.
+MAX_ANSWER = 1_000_000
+
+
+@main.command("grade")
+@click.argument("answer", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", "model", required=True, help="The model the answer is about (a zoo name or a .rnn file).")
+@click.option("--n", "n", type=click.IntRange(min=1, max=50), default=3, show_default=True,
+              help="The question's sequence length (claims at a generic t are checked at n and n + 1 too).")
+@i_option
+@g_option
+@click.option("--layout", type=click.Choice(["auto", "numerator", "denominator"]), default="auto", show_default=True,
+              help="The answer's layout; auto finds each claim's.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None, layout: str, fmt: str) -> None:
+    """Check a hand-written derivation claim by claim: which lines are right, which wrong, and why.
+
+    ANSWER is Markdown or LaTeX: every equation in display math ($$...$$, \\[...\\], align,
+    equation) or in inline $...$ is a claim, each side checked numerically against the true
+    gradients of MODEL at random points and, for a claim at a generic t, at every step and two
+    lengths. The answer's own shorthands (\\delta_t = ..., "where Z = ...") are read and used.
+    A wrong claim is diagnosed where a simple reason fits (transposed, wrong sign, off by a
+    factor, one step's term of a sum over t, right at the last step only). Exit code 0 only if
+    every claim is correct.
+
+    \b
+    Examples:
+      symrnn grade my_answer.md --model vanilla
+      symrnn grade answer.tex --model examples/specs/lstm.rnn --format json
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from symrnn.grade.check import CORRECT, DEFINITION, grade
+
+    m = _model(model, g)
+    if m.positional and i is None:
+        raise SymRNNError(f"model {m.name!r} reads the label position i: give --i")
+    if answer.stat().st_size > MAX_ANSWER:
+        raise SymRNNError(f"{answer} is larger than {MAX_ANSWER} bytes; grade one answer at a time")
+    try:
+        source = answer.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SymRNNError(f"{answer} is not UTF-8 text") from None
+    verdicts = grade(source, m, n, i if m.positional else None, layout=layout)
+    graded = [v for v in verdicts if v.verdict != DEFINITION]
+    if fmt == "json":
+        click.echo(json.dumps([v.as_dict() for v in verdicts], indent=1))
+    else:
+        table = Table(title=terminal_text(f"{answer.name} against {m.name}, n = {n}"), show_lines=False)
+        for column in ("line", "claim", "verdict", "diagnosis", "rel. error"):
+            table.add_column(column, overflow="fold")
+        for v in verdicts:
+            colour = {"correct": "green", "wrong": "red", "not understood": "yellow"}.get(v.verdict, "")
+            verdict = v.verdict + (f" ({v.layout})" if v.layout and v.verdict == CORRECT else "")
+            table.add_row(f"{v.line}:{v.column}", terminal_text(v.claim[:160]),
+                          f"[{colour}]{verdict}[/]" if colour else verdict, terminal_text(v.diagnosis),
+                          "" if v.error is None else "< 1e-12" if v.shown_error == 0 else f"{v.error:.1e}")
+        Console(width=160).print(table)
+        counts = {k: sum(v.verdict == k for v in graded) for k in ("correct", "wrong", "not understood")}
+        click.echo(", ".join(f"{c} {k}" for k, c in counts.items()) + f" of {len(graded)} claims")
+    if not graded or any(v.verdict != CORRECT for v in graded):
+        sys.exit(1)
+
+
 @main.command("sensitivity")
 @click.argument("model")
 @click.option("--input", "input_name", required=True, help="An input such as 'x^{(1)}'.")

@@ -118,7 +118,7 @@ def test_shown_matches():
                          ids=[f"{p.relative_to(ROOT)}: {c}" for p, c, _ in TRANSCRIPTS])
 def test_a_transcript_shows_what_the_command_prints(path, command, shown, folder):
     code, printed = run(command, folder)
-    assert code == 0, printed
+    assert code == 0 or (code == 1 and command.startswith("symrnn grade ")), printed  # grade: 1 is a verdict
     assert shown_matches(shown, printed), f"{path.relative_to(ROOT)} shows for `{command}`:\n" + "\n".join(
         shown) + "\n\nit prints:\n" + printed
 

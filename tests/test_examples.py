@@ -73,7 +73,7 @@ def test_every_example_folder_has_a_readme_naming_its_commands():
 def test_every_example_states_its_source_and_question():
     """A stranger can follow each example: its README names its source and states the question in full."""
     folders = sorted(p.parent for p in Q1.parent.glob("*/README.md") if p.parent.name != "literature")
-    assert len(folders) == 11
+    assert len(folders) == 12
     for folder in folders:
         readme = (folder / "README.md").read_text()
         assert "**Source:**" in readme and "**The question.**" in readme, folder.name

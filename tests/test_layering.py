@@ -13,6 +13,7 @@ Stages, lowest first; a module may import from its own stage and from lower stag
     7    symrnn.codegen      (may import render and numeric)
     7    symrnn.flow         gradient flow: measured with numeric, drawn with matplotlib
     8    symrnn.report       solution sheets (may import flow)
+    8    symrnn.grade        checking a hand-written answer (draws its points as flow does)
     9    symrnn.cli and the package root symrnn/__init__.py (may import anything)
 
 Module-level imports (including those in class bodies and top-level ``if``/``try`` blocks) must
@@ -48,6 +49,7 @@ STAGES: dict[str, float] = {
     "codegen": 7,
     "flow": 7,
     "report": 8,
+    "grade": 8,
     "cli": 9,
     "": 9,
 }

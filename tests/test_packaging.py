@@ -47,6 +47,9 @@ def test_the_wheel_runs_on_its_own(dist, tmp_path):
     assert r"\frac{\partial o}{\partial W^{hx}} &= A \frac{\partial h^{(2)}}{\partial W^{hx}}" in derived
     spec = ROOT / "examples" / "specs" / "sheet" / "q1.rnn"  # read with the grammar the wheel ships
     assert "all 15 printed formulas pass" in _run(symrnn, "check", spec, "--n", "2", cwd=tmp_path)
+    answer = tmp_path / "answer.md"  # read with the answer grammar the wheel ships
+    answer.write_text("$$\\frac{\\partial L}{\\partial s} = \\operatorname{softmax}(s) - y$$")
+    assert "1 correct, 0 wrong" in _run(symrnn, "grade", answer, "--model", "vanilla", cwd=tmp_path)
     _run(symrnn, "codegen", "lstm", "-o", tmp_path / "lstm_gradients.py", cwd=tmp_path)
     probe = "import lstm_gradients as m; print(callable(m.gradients), m.__doc__.splitlines()[0][:40])"
     assert _run(bin_dir / "python", "-c", probe, cwd=tmp_path).startswith("True ")  # it imports with the wheel's numpy

@@ -28,7 +28,7 @@ import sympy as sp
 from symrnn.errors import NumericError, SpecError
 from symrnn.graph.node import Node
 from symrnn.model.declared import Apply, Definition, Kind, Model, Ref, VarDecl, refs
-from symrnn.numeric.forward import Point, concrete_shape
+from symrnn.numeric.forward import concrete_shape, point_from_arrays
 from symrnn.operations.primitives import INNER
 from symrnn.operations.symbols import T, canonical
 
@@ -442,15 +442,7 @@ def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes:
     params = draw_parameters(model, sizes, scale, rng)
     inputs, labels = draw_inputs(model, sizes, n, rng, i)
     G = unroll(model, n, i)
-    leaves = {Node(k): v for k, v in params.items()}
-    for v in model.inputs:
-        if v.timed:
-            leaves.update({Node(v.name, t): inputs[v.name][t - 1] for t in v.loop.range(n, i)})
-        else:
-            leaves[Node(v.name)] = inputs[v.name]
-    point = Point(leaves, {k: ({t: int(v[s, 0]) for s, t in enumerate(model.var(k).loop.range(n, i))}
-                               if model.var(k).timed else int(v[0])) for k, v in labels.items()},
-                  sizes, tuple(sorted((bindings or {}).items())))
+    point = point_from_arrays(model, params, inputs, labels, sizes, n, i, bindings)
     start = _initial(model, decl)
     keys = ([Node(start)] if start else []) + [Node(decl.name, t) for t in decl.loop.range(n, i)]
     last = Node(decl.name, list(decl.loop.range(n, i))[-1])

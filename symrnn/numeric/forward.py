@@ -128,6 +128,26 @@ def random_point(model: Model, G: nx.DiGraph, sizes: dict, seed: int = 0,
     return Point(leaves, labels, dict(sizes), tuple(sorted((bindings or {}).items())))
 
 
+def point_from_arrays(model: Model, params: dict, inputs: dict, labels: dict, sizes: dict, n: int,
+                      i: int | None = None, bindings: dict | None = None) -> Point:
+    """The :class:`Point` of one sequence given as a compiled gradient takes it: ``params`` by identifier,
+    each input ``(steps, size, 1)`` (a sequence) or ``(size, 1)``, each label ``(1,)`` or ``(steps, 1)``."""
+    leaves = {Node(k): np.asarray(v, dtype=float) for k, v in params.items()}
+    for v in model.inputs:
+        if v.timed:
+            leaves.update({Node(v.name, t): np.asarray(inputs[v.name][t - 1], dtype=float)
+                           for t in v.loop.range(n, i)})
+        else:
+            leaves[Node(v.name)] = np.asarray(inputs[v.name], dtype=float)
+    given = {}
+    for k, v in labels.items():
+        v = np.asarray(v)
+        decl = model.var(k)
+        given[k] = ({t: int(v[s].reshape(-1)[0]) for s, t in enumerate(decl.loop.range(n, i))} if decl.timed
+                    else int(v.reshape(-1)[0]))
+    return Point(leaves, given, dict(sizes), tuple(sorted((bindings or {}).items())))
+
+
 def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | None = None) -> dict[Node, object]:
     """Values of all nodes of ``G`` at ``point``, interims included (``Node("a", t)``).
 

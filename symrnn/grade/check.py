@@ -1,0 +1,519 @@
+"""Checking an answer's claims against the true gradients, numerically, with a verdict for each.
+
+Each claim ``LHS = RHS (= RHS2 ...)`` is evaluated at random points (parameters, inputs and labels
+drawn as :mod:`symrnn.flow.measure` draws them) and, when it is written at a generic time ``t``, at
+every step of the loop and at two sequence lengths: the total derivatives ``\\frac{\\partial L}{\\partial v}``
+it reads are the true ones, from the compiled gradient. A side is compared with the claim's left side
+(a total derivative of the loss is the true value; anything else is the left side evaluated). The
+answer's layout is found per claim (``auto``): a gradient may be a column (denominator layout) or a row
+(numerator layout), and is compared in both. A claim that holds is ``correct``; one that does not is
+``wrong`` with a diagnosis (transposed, wrong sign, off by a factor, right for the last step only, ...);
+one that cannot be read or evaluated is ``not understood``, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from symrnn.errors import SymRNNError
+from symrnn.grade.claims import Claim, claims
+from symrnn.grade.formula import Absent, Environment, FormulaError, evaluate, parse
+from symrnn.graph.node import Node
+from symrnn.model.declared import Kind, Model
+from symrnn.operations.symbols import N, canonical
+
+#: Relative error below which two sides agree.
+TOLERANCE = 1e-6
+#: Random points per length.
+POINTS = 2
+
+CORRECT, WRONG, NOT_UNDERSTOOD, DEFINITION = "correct", "wrong", "not understood", "definition"
+
+
+@dataclass
+class Verdict:
+    """The verdict on one side of a claim (the claim ``sides[0] = sides[k]``)."""
+
+    line: int
+    column: int
+    claim: str
+    verdict: str
+    diagnosis: str = ""
+    error: float | None = None
+    layout: str | None = None
+
+    @property
+    def shown_error(self) -> float | None:
+        """The relative error to three digits, 0 below 1e-12 (rounding noise, which varies between machines)."""
+        if self.error is None:
+            return None
+        return 0.0 if self.error < 1e-12 else float(f"{self.error:.3g}")
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "claim": self.claim, "verdict": self.verdict,
+                "diagnosis": self.diagnosis, "relative_error": self.shown_error, "layout": self.layout}
+
+
+def _plain(name: str) -> str:
+    """A written name without font commands: ``\\mathcal{J}`` and ``\\mathbf{x}`` are ``J`` and ``x``."""
+    return canonical(re.sub(r"\\(mathcal|mathbf|boldsymbol|bm|mathrm|vec)\{([^{}]*)\}", r"\2", name))
+
+
+def _indexed(name: str) -> tuple[str, str] | None:
+    """``(base, subscript)`` of a name written with one subscript at its end: ``\\delta_{t+1}``, ``e_t``."""
+    found = re.fullmatch(r"(.+?)_(\{([^{}]*)\}|([A-Za-z0-9]))", name.strip())
+    if not found:
+        return None
+    return found.group(1), (found.group(3) if found.group(3) is not None else found.group(4)).strip()
+
+
+class _Names:
+    """The model's variables by their written names, at generic or concrete times."""
+
+    OFFSETS = range(-2, 3)
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.loss = _plain(model.var(model.loss).latex)
+        self.table: dict[str, tuple] = {}
+        for v in model.variables:
+            if v.kind is Kind.LABEL:
+                continue
+            if not v.timed:
+                self.table.setdefault(_plain(v.latex), (v, None))
+                continue
+            for index in {"t", v.loop.index if v.loop is not None else "t"}:
+                symbol = sp.Symbol(index, integer=True)
+                for k in self.OFFSETS:
+                    self.table.setdefault(_plain(v.display(symbol + k)), (v, ("index", index, k)))
+            for k in range(-1, 2):
+                self.table.setdefault(_plain(v.display(N + k)), (v, ("n", k)))
+            for k in range(0, 12):
+                self.table.setdefault(_plain(v.display(k)), (v, ("at", k)))
+
+    def find(self, written: str):
+        """``(declaration, time)`` of a written name, or None."""
+        return self.table.get(_plain(written))
+
+
+class _Point(Environment):
+    """A claim's names at one point, one length ``n`` and one binding of the indices."""
+
+    def __init__(self, grader: Grader, n: int, seed: int, layout: str, shorthands: dict):
+        from symrnn.flow.measure import draw_inputs, draw_parameters
+        from symrnn.graph import unroll
+        from symrnn.numeric.engine import CompiledGradient
+        from symrnn.numeric.forward import forward, point_from_arrays
+
+        self.grader, self.n, self.layout, self.shorthands = grader, n, layout, shorthands
+        model = grader.model
+        rng = np.random.default_rng([seed, n])
+        self.params = draw_parameters(model, grader.sizes, 0.9, rng)
+        for name, value in self.params.items():  # biases and initial states are not zero here: a slip shows
+            if value.shape[1] == 1 and not np.any(value):
+                self.params[name] = 0.5 * rng.standard_normal(value.shape)
+        inputs, labels = draw_inputs(model, grader.sizes, n, rng, grader.i)
+        out = CompiledGradient(model, grader.bindings)(self.params, inputs, labels, n, grader.i, keep_values=True,
+                                                      wrt_inputs=True)
+        self.adjoints, self.gradients = out.adjoints, out.gradients
+        self.graph = unroll(model, n, grader.i)
+        point = point_from_arrays(model, self.params, inputs, labels, grader.sizes, n, grader.i, grader.bindings)
+        self.values = forward(self.graph, point)  # every node's value, the interims' (a_t, g_t) too
+        self.labels = labels
+        self.indices: dict[str, int] = {}
+        self.concrete = False  # whether a name read a concrete time (then only this length applies)
+
+    def bind(self, index: str, value: int) -> _Point:
+        other = object.__new__(_Point)
+        other.__dict__.update(self.__dict__)
+        other.indices = {**self.indices, index: value}
+        return other
+
+    def _index_value(self, text: str) -> int:
+        """A subscript's value: ``1``, ``t+1``, ``n`` at the bound indices."""
+        found = re.fullmatch(r"\s*([A-Za-z]|\d+)\s*(?:([-+])\s*(\d+))?\s*", text)
+        if not found:
+            raise FormulaError(f"the subscript {text!r} is not a step (1, t, t+1, n-1)")
+        base, sign, k = found.groups()
+        if base.isdigit():
+            value = int(base)
+        elif base in self.indices:
+            value = self.indices[base]
+        elif base in ("n", "T"):
+            value = self.n
+        else:
+            raise FormulaError(f"the index {base} has no value here")
+        return value + (int(k) if sign == "+" else -int(k) if sign == "-" else 0)
+
+    def bound(self, text: str) -> int:
+        text = text.strip()
+        if text in ("n", "T", "N"):
+            return self.n
+        if text.isdigit():
+            return int(text)
+        found = re.fullmatch(r"([nT])\s*([-+])\s*(\d+)", text)
+        if found:
+            return self.n + (1 if found.group(2) == "+" else -1) * int(found.group(3))
+        raise FormulaError(f"the bound {text!r} of a sum is not a number, n or T")
+
+    def time(self, written: str) -> int | None:
+        """The concrete time of a written name at the bound indices."""
+        decl, time = self.grader.names.find(written)
+        if time is None:
+            return None
+        if time[0] == "index":
+            if time[1] not in self.indices:
+                raise FormulaError(f"{written} reads the index {time[1]}, which has no value here")
+            return self.indices[time[1]] + time[2]
+        if time[0] == "n":
+            return self.n + time[1]
+        self.concrete = True
+        return time[1]
+
+    def node(self, written: str) -> Node | None:
+        """The graph node of a written name at the bound indices; None where it has none."""
+        found = self.grader.names.find(written)
+        if found is None:
+            raise FormulaError(self.grader.not_a_variable(written))
+        decl, time = found
+        if time is None:
+            return Node(decl.name)
+        t = self.time(written)
+        if decl.kind is Kind.INTERIM:
+            return Node(decl.name, t) if Node(decl.name, t) in self.values else None
+        wanted = _plain(decl.display(t))
+        for node, data in self.graph.nodes(data=True):
+            if _plain(data["latex"]) == wanted:
+                return node
+        return None
+
+    def value(self, name: str):
+        if name in self.shorthands:
+            return evaluate(self.shorthands[name], self)
+        if self.grader.names.find(name) is None:
+            bare = _plain(name)
+            for key, tree in self.shorthands.items():
+                if _plain(key) == bare:
+                    return evaluate(tree, self)
+            written = _indexed(name)
+            for key, tree in self.shorthands.items():  # \delta_t defined, \delta_{t+1} or \delta_1 read
+                defined = _indexed(key)
+                if written and defined and written[0] == defined[0] and len(defined[1]) == 1 and defined[1].isalpha():
+                    return evaluate(tree, self.bind(defined[1], self._index_value(written[1])))
+        node = self.node(name)
+        if node is None:
+            raise Absent(f"{name} does not exist at this step")
+        if node in self.values:
+            return self.values[node]
+        if node.name in self.params:
+            return self.params[node.name]
+        raise FormulaError(f"{name} has no value")
+
+    def derivative(self, of: str, wrt: str):
+        if _plain(of) != self.grader.names.loss:
+            raise FormulaError(f"\\partial {of} / \\partial {wrt} is a local Jacobian: this version grades total "
+                               f"derivatives of the loss {self.grader.model.var(self.grader.model.loss).latex} and "
+                               "formulas written with them")
+        node = self.node(wrt)
+        decl = self.grader.names.find(wrt)[0]
+        if node is None:
+            steps = list(decl.loop.range(self.n, self.grader.i)) if decl.loop is not None else []
+            if not steps or self.time(wrt) != steps[-1] + decl.loop.step:
+                raise Absent(f"{wrt} does not exist at this step")
+            value = np.zeros(self.grader.shape(decl.name))  # just past its loop (h_{n+1}): the total derivative is 0
+        elif node.t is None and node.name in self.params:
+            value = self.gradients[node.name]
+        elif node in self.adjoints:
+            value = self.adjoints[node]
+        elif node in self.gradients:
+            value = self.gradients[node]
+        else:  # not on a path to the loss
+            value = np.zeros(self.grader.shape(node.name))
+        value = np.asarray(value, dtype=float)
+        return value.T if self.layout == "numerator" and value.shape[1] == 1 else value
+
+
+@dataclass
+class Grader:
+    """Grades an answer's claims for ``model``."""
+
+    model: Model
+    n: int = 3
+    i: int | None = None
+    sizes: dict = field(default_factory=dict)
+    bindings: dict = field(default_factory=dict)
+    layout: str = "auto"
+
+    def __post_init__(self):
+        self.names = _Names(self.model)
+        self.sizes = {str(s): self.sizes.get(str(s), 3) for s in self.model.sizes}
+        self.bindings = self.bindings or {f: "tanh" for f in self.model.abstract_functions}
+        self._points: dict = {}
+
+    def not_a_variable(self, name: str) -> str:
+        """The message for a written name the model does not have, listing those it has."""
+        known = ", ".join(sorted({v.display(sp.Symbol(v.loop.index if v.loop else "t")) if v.timed else v.latex
+                                  for v in self.model.variables if v.kind is not Kind.LABEL}))
+        return f"{name} is not a variable of the model (nor a shorthand defined above); its variables: {known}"
+
+    def shape(self, name: str) -> tuple[int, int]:
+        from symrnn.numeric.forward import concrete_shape
+
+        return concrete_shape(self.model, name, self.sizes)
+
+    def point(self, n: int, seed: int, layout: str, shorthands: dict) -> _Point:
+        key = (n, seed)
+        if key not in self._points:
+            self._points[key] = _Point(self, n, seed, layout, shorthands)
+        base = self._points[key]
+        other = object.__new__(_Point)
+        other.__dict__.update(base.__dict__)
+        other.layout, other.shorthands, other.indices, other.concrete = layout, shorthands, {}, False
+        return other
+
+    def grade(self, source: str) -> list[Verdict]:
+        """The verdict on every side of every claim of ``source`` (Markdown or LaTeX)."""
+        verdicts: list[Verdict] = []
+        shorthands: dict = {}
+        for claim in claims(source):
+            verdicts += self._claim(claim, shorthands)
+        return verdicts
+
+    def _claim(self, claim: Claim, shorthands: dict) -> list[Verdict]:
+        line, column = claim.line, claim.column
+        lhs_text = claim.sides[0]
+        for note in claim.notes:  # "where Z = ...": a shorthand for what follows
+            name, _, body = note.partition("=")
+            try:
+                shorthands[name.strip()] = parse(body.strip())
+            except FormulaError:
+                pass
+        try:
+            lhs = parse(lhs_text)
+        except FormulaError as e:
+            return [Verdict(line, column + e.column, claim.text, NOT_UNDERSTOOD, str(e))]
+        if lhs[0] == "name" and self.names.find(lhs[1]) is None and lhs[1] not in shorthands:
+            try:  # a shorthand the answer defines: \delta_t = ...
+                shorthands[lhs[1]] = parse(claim.sides[1])
+            except FormulaError as e:
+                return [Verdict(line, column, claim.text, NOT_UNDERSTOOD, str(e))]
+            return [Verdict(line, column, claim.text, DEFINITION, f"{lhs[1]} is defined here and read below")]
+        out = []
+        lhs_numbers_only = _numbers_only(lhs)
+        for k, side in enumerate(claim.sides[1:], start=1):
+            side_line, side_column = claim.positions[k] if k < len(claim.positions) else (line, column)
+            shown = f"{lhs_text} = {side}"
+            try:
+                rhs = parse(side)
+            except FormulaError as e:
+                out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD, str(e)))
+                continue
+            unknown = self._unknown(lhs, shorthands) or self._unknown(rhs, shorthands)
+            if unknown:
+                out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD, unknown))
+                continue
+            if _numbers_only(rhs) or lhs_numbers_only:
+                out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD,
+                                   "a number: the question's own values are needed to check it, which this version "
+                                   "does not read yet (symrnn eval MODEL --values FILE prints them)"))
+                continue
+            out.append(self._compare(side_line, side_column, shown, lhs, rhs, claim, dict(shorthands)))
+        return out
+
+    def _unknown(self, tree, shorthands: dict) -> str | None:
+        """Why a formula cannot be about this model: a name it does not have, or None."""
+        if not isinstance(tree, tuple):
+            return None
+        names = [tree[1]] if tree[0] == "name" else [tree[2]] if tree[0] == "derivative" else []
+        for name in names:
+            if self.names.find(name) is None and name not in shorthands and not any(
+                    _indexed(name) and _indexed(k) and _indexed(name)[0] == _indexed(k)[0] for k in shorthands):
+                return self.not_a_variable(name)
+        for part in tree[1:]:
+            found = self._unknown(part, shorthands)
+            if found:
+                return found
+        return None
+
+    def _steps(self, point: _Point, claim: Claim, uses_index: bool) -> list[int | None]:
+        if not uses_index:
+            return [None]
+        steps = list(range(0, point.n + 1))
+        if claim.range:
+            found = re.match(r"(?:for\s*)?([A-Za-z])\s*(<|\\le|\\leq|=)\s*(.+)$", claim.range.strip())
+            if found and found.group(2) == "<":
+                limit = point.bound(found.group(3).strip().rstrip("."))
+                steps = [t for t in steps if t < limit]
+            elif found and found.group(2) in ("\\le", "\\leq"):
+                limit = point.bound(found.group(3).strip().rstrip("."))
+                steps = [t for t in steps if t <= limit]
+            elif found:
+                ends = [e.strip() for e in re.split(r",\s*(?:\\dots|\\ldots|\.\.\.)\s*,", found.group(3))]
+                if len(ends) == 2:
+                    low, high = sorted(point.bound(e.rstrip(".")) for e in ends)
+                    steps = [t for t in steps if low <= t <= high]
+        return steps
+
+    def _compare(self, line, column, shown, lhs, rhs, claim, shorthands) -> Verdict:
+        uses_index = bool(re.search(r"(?<![A-Za-z\\])t(?![A-Za-z])", " ".join([claim.sides[0], shown])))
+        layouts = ["denominator", "numerator"] if self.layout == "auto" else [self.layout]
+        results = {}
+        reason = None
+        for layout in layouts:
+            pairs, bad = [], None
+            for n in (self.n, self.n + 1):
+                for seed in range(POINTS):
+                    point = self.point(n, seed, layout, shorthands)
+                    for t in self._steps(point, claim, uses_index):
+                        here = point.bind("t", t) if t is not None else point
+                        try:
+                            with np.errstate(all="ignore"):
+                                left, right = evaluate(lhs, here), evaluate(rhs, here)
+                        except Absent:
+                            continue  # the claim is not about this step (h_{t-1} at t = 0)
+                        except FormulaError as e:
+                            bad = str(e)
+                            break
+                        pairs.append((left, right, t, n, seed))
+                    if bad:
+                        break
+                if bad or point.concrete:
+                    break
+            if bad:
+                reason = reason or bad
+                continue
+            results[layout] = pairs
+        if not results:
+            return Verdict(line, column, shown, NOT_UNDERSTOOD, reason or "nothing to compare")
+        best = None
+        for layout, pairs in results.items():
+            if not pairs:
+                continue
+            errors = [_error(a, b) for a, b, *_ in pairs]
+            worst = max(errors)
+            if worst < TOLERANCE:
+                return Verdict(line, column, shown, CORRECT, "", worst, layout if self.layout == "auto" else None)
+            if best is None or worst < best[1]:
+                best = (layout, worst, pairs, errors)
+        if best is None:
+            return Verdict(line, column, shown, NOT_UNDERSTOOD, "no step where both sides exist")
+        layout, worst, pairs, errors = best
+        stepped = next((name for name, found in results.items() if _one_step(found)), None)
+        if stepped is not None:
+            layout = stepped
+            return Verdict(line, column, shown, WRONG, "one step's term: the gradient is its sum over the steps "
+                           "(\\sum_t of the right side is correct)", worst, layout)
+        return Verdict(line, column, shown, WRONG, _diagnose(pairs, errors, results), worst, layout)
+
+
+def _numbers_only(tree) -> bool:
+    """Whether a formula has no name and no derivative: a number the question's values give."""
+    if not isinstance(tree, tuple):
+        return True
+    if tree[0] in ("name", "derivative"):
+        return False
+    return all(_numbers_only(part) for part in tree[1:] if isinstance(part, tuple))
+
+
+def _error(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        if a.size == b.size == 1:
+            a, b = a.reshape(1, 1), b.reshape(1, 1)
+        else:
+            return float("inf")
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), 1e-12)
+    return float(np.max(np.abs(a - b))) / scale
+
+
+def _one_step(pairs) -> bool:
+    """Whether the left side is the same at every step and the right side, summed over the steps, is it:
+    the claim wrote one step's term of a sum over t."""
+    groups: dict = {}
+    for a, b, t, n, seed in pairs:
+        groups.setdefault((n, seed), []).append((a, b, t))
+    if not groups or any(t is None for group in groups.values() for _, _, t in group):
+        return False
+    for group in groups.values():
+        left = group[0][0]
+        if any(_error(a, left) >= TOLERANCE for a, _, _ in group) or any(np.shape(b) != np.shape(left)
+                                                                           for _, b, _ in group):
+            return False
+        if _error(left, sum(np.asarray(b) for _, b, _ in group)) >= TOLERANCE:
+            return False
+    return True
+
+
+def _diagnose(pairs, errors, results) -> str:
+    """Why a claim fails, where a simple reason fits."""
+    pairs = [(a, b, t, n) for a, b, t, n, _ in pairs] if pairs and len(pairs[0]) == 5 else pairs
+    shapes = {(np.shape(a), np.shape(b)) for a, b, _, _ in pairs}
+    if all(np.shape(a) == np.shape(b)[::-1] for a, b, _, _ in pairs) and all(
+            _error(a, np.asarray(b).T) < TOLERANCE for a, b, _, _ in pairs):
+        return "transposed: the right side is the transpose of the true value (a layout slip)"
+    same = [(a, b) for a, b, _, _ in pairs if np.shape(a) == np.shape(b) and np.any(a)]
+    if same and len(same) == len(pairs) and all(_error(a, -np.asarray(b)) < TOLERANCE for a, b in same):
+        return "wrong sign"
+    ratios = [float(np.sum(np.asarray(b) * np.asarray(a)) / np.sum(np.asarray(a) ** 2)) for a, b in same]
+    if same and len(same) == len(pairs) and max(ratios) - min(ratios) < 1e-6 * max(1, abs(ratios[0])) and all(
+            _error(np.asarray(a) * ratios[0], b) < TOLERANCE for a, b in same) and abs(ratios[0]) > 1e-9:
+        return f"off by a factor {ratios[0]:.6g}"
+    failing = sorted({(t, n) for (a, b, t, n), e in zip(pairs, errors, strict=True) if e >= TOLERANCE})
+    holding = sorted({(t, n) for (a, b, t, n), e in zip(pairs, errors, strict=True) if e < TOLERANCE})
+    if failing and all(t is not None for t, _ in failing):
+        if all(t == n for t, n in failing):
+            return "holds for t < n but not at the last step t = n (its boundary term differs)"
+        if holding and all(t == n for t, n in holding):
+            return "holds only at the last step t = n, where the recursion starts; at t < n the terms through later "\
+                   "steps are missing"
+    if any(a != b for a, b in shapes):
+        a, b = next(iter(shapes))
+        return f"the sides have different shapes: {a[0]} x {a[1]} against {b[0]} x {b[1]}"
+    return "does not match the true value"
+
+
+def grade(source: str, model: Model, n: int = 3, i: int | None = None, sizes: dict | None = None,
+          bindings: dict | None = None, layout: str = "auto") -> list[Verdict]:
+    """The verdict on every claim of an answer.
+
+    Parameters
+    ----------
+    source : str
+        The answer, Markdown or LaTeX.
+    model : Model
+        The model the answer is about, in whose notation it is written.
+    n : int
+        The sequence length of the question (claims at a generic ``t`` are checked at ``n`` and
+        ``n + 1`` too).
+    i : int, optional
+        The label position, for the models that read one.
+    sizes : dict, optional
+        Sizes of the random points (3 for each one not given).
+    bindings : dict, optional
+        Concrete functions for abstract ones (``g`` is ``tanh`` by default).
+    layout : str
+        ``"auto"`` (each claim in the layout it matches), ``"numerator"`` or ``"denominator"``.
+
+    Returns
+    -------
+    list of Verdict
+        One per side of each claim, in order.
+
+    Examples
+    --------
+    >>> from symrnn import zoo
+    >>> answer = r'''
+    ... $$\\frac{\\partial L}{\\partial W_x} = \\sum_{t=1}^{n} (\\frac{\\partial L}{\\partial h_t}
+    ...     \\odot (1 - h_t^2)) x_t^T$$
+    ... $$\\frac{\\partial L}{\\partial h_{t-1}} = W_h (\\frac{\\partial L}{\\partial h_t} \\odot (1 - h_t^2))$$
+    ... '''
+    >>> [(v.verdict, v.diagnosis) for v in grade(answer, zoo.vanilla())]  # doctest: +NORMALIZE_WHITESPACE
+    [('correct', ''), ('wrong', 'does not match the true value')]
+    """
+    if layout not in ("auto", "numerator", "denominator"):
+        raise SymRNNError(f"layout {layout!r}: choose auto, numerator or denominator")
+    return Grader(model, n, i, dict(sizes or {}), dict(bindings or {}), layout).grade(source)

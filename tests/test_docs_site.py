@@ -39,7 +39,9 @@ def test_the_site_builds_strict_with_the_cli_and_api_references(tmp_path):
             (n, site / "examples" / "literature" / n) for n in literature]:
         html = (page / "index.html").read_text()
         assert f'href="{"literature/" if name in literature else ""}{name}/"' in index, name
-        assert f'src="../{name}.svg"' in html and (page.parent / f"{name}.svg").read_text().startswith("<?xml"), name
+        folder = ROOT / "examples" / ("literature" if name in literature else "") / name
+        if "symrnn derive" in (folder / "README.md").read_text():  # the graph its first derive command draws
+            assert f'src="../{name}.svg"' in html and (page.parent / f"{name}.svg").read_text().startswith("<?xml")
     assert "The question." in (site / "examples" / "scalar" / "index.html").read_text()
     scalar = (site / "examples" / "scalar" / "index.html").read_text()
     assert 'src="flow/flow.png"' in scalar and (site / "examples" / "scalar" / "flow" / "flow.png").read_bytes() == (

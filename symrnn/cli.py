@@ -541,20 +541,31 @@ def report_command(models, out: Path, n: int, i: int | None, g: str | None, form
     """
     from rich.progress import Progress
 
+    from symrnn.errors import RenderError
     from symrnn.report.sheet import build, write
 
+    loaded = [_model(name, g) for name in models]
+    known = {str(s) for m in loaded for s in m.sizes}
+    for pair in size_pairs:
+        key, _, value = pair.partition("=")
+        if key not in known or not (value.isascii() and value.isdigit()) or int(value) < 1:
+            raise click.BadParameter(f"{pair!r}: expected NAME=POSITIVE_INT with NAME a size of the models: "
+                                     f"{', '.join(sorted(known)) or 'none'}", param_hint="--size")
     sections = []
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("report", total=None)
-        for name in models:
-            m = _model(name, g)
+        for m in loaded:
             if m.positional and i is None:
                 raise SymRNNError(f"model {m.name!r} reads the label position i: give --i")
             bindings = {f: "tanh" for f in m.abstract_functions}
             sizes = _sizes(m, tuple(p for p in size_pairs if p.partition("=")[0] in {str(s) for s in m.sizes}))
             sections.append(build(m, n, forms or ("closed",), layout, bindings, sizes, i if m.positional else None,
                                   flow_n, seed, progress=lambda what: bar.update(task, description=what)))
-    for path in write(sections, out, title, pdf=make_pdf):
+    try:
+        written = write(sections, out, title, pdf=make_pdf)
+    except RenderError as e:
+        raise SymRNNError(f"{e} (report.html is written; --no-pdf leaves the PDF out)") from None
+    for path in written:
         click.echo(f"wrote {path}")
     failed = [f"{s.model.name}: {r.name}" for s in sections for r in s.checks if not r.passed]
     if failed:

@@ -27,24 +27,27 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-#: Each LaTeX special character of text mode and what prints it.
+#: Each LaTeX special character of text mode and what prints it (OT1, the default encoding, prints <, >, |
+#: and " as other glyphs, and ~ and ^ as accents: the typewriter font has them as typed).
 _SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-             "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
-             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}  # OT1 prints <, >, | as others
+             "^": r"\texttt{\string^}", "_": r"\_", "%": r"\%", "~": r"\texttt{\string~}",
+             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", '"': r'\texttt{\string"}',
+             "-": "-{}"}  # no -- or --- ligature: --no-pdf stays two hyphens
 #: Seconds pdflatex may run.
 PDFLATEX_TIMEOUT = 60
 
 
 def latex_text(text: str) -> str:
     r"""User text (a title) for LaTeX text mode: every special character printed as itself, control
-    characters dropped; nothing in it can be a command.
+    characters dropped; nothing in it can be a command. A character pdflatex's fonts lack (beyond
+    Latin-1: 数, an emoji) is written as its code point, ``[U+6570]``, so the document still compiles.
 
     Examples
     --------
     >>> print(latex_text(r"my_q1 & \input{secret.txt} 100%"))
     my\_q1 \& \textbackslash{}input\{secret.txt\} 100\%
     """
-    return "".join(_SPECIALS.get(c, c) for c in text if c.isprintable())
+    return "".join(_SPECIALS.get(c, c) if ord(c) < 256 else f"[U+{ord(c):04X}]" for c in text if c.isprintable())
 
 
 #: The heading of each form in a derivation document, by the class of the derived object.

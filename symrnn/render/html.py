@@ -55,12 +55,74 @@ def math_html(latex: str, display: bool = False) -> str:
     if left:
         command = re.search(r"\\[A-Za-z]+", left.group(1)).group(0)
         raise RenderError(f"the formula uses {command}, which has no MathML form: {latex[:200]}")
-    return mathml
+    # \operatorname{LS} comes out as an operator <mo>, spaced as one (q = LS (l)): a name, <mi>, is what it is
+    return re.sub(r"<mo>([A-Za-z]{2,})</mo>", r"<mi>\1</mi>", mathml)
+
+
+#: Characters of a row's right side after which the HTML breaks it at a + or - (MathML does not break lines).
+ROW_WIDTH = 200
 
 
 def _rows(body: str) -> str:
-    """An ``align*`` body (rows ``left &= right``) as one formula."""
-    return r"\begin{align*}" + body.strip() + r"\end{align*}"
+    """An ``align*`` body (rows ``left &= right``) as one formula, a long right side broken at its
+    top-level ``+`` and ``-`` into continued rows (``&\\quad + ...``), as the PDF's breqn breaks it."""
+    rows = []
+    for row in _split(body, "\\\\"):
+        left, amp, right = row.partition("&")
+        if not amp or len(right) <= ROW_WIDTH:
+            rows.append(row)
+            continue
+        pieces, current = [], ""
+        for term in _terms(right):
+            if current and len(current) + len(term) > ROW_WIDTH:
+                pieces.append(current)
+                current = ""
+            current += term
+        pieces.append(current)
+        rows.append(left + "&" + pieces[0] + "".join(" \\\\ &\\quad " + piece for piece in pieces[1:]))
+    return r"\begin{align*}" + " \\\\ ".join(rows) + r"\end{align*}"
+
+
+def _split(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside braces and brackets."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text.startswith(separator, i) and depth == 0:
+            parts.append(text[start:i])
+            i += len(separator)
+            start = i
+            continue
+        if text[i] == "\\":
+            i += 2
+            continue
+        depth += {"{": 1, "(": 1, "[": 1, "}": -1, ")": -1, "]": -1}.get(text[i], 0)
+        i += 1
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
+
+
+def _terms(text: str) -> list[str]:
+    """``text`` cut where a row may break: before a ``+`` or ``-`` and at a space between factors, outside
+    braces and ``\\left ... \\right`` (plain parentheses may open on one row and close on the next)."""
+    terms, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            if text.startswith("\\left", i):
+                depth += 1
+            elif text.startswith("\\right", i):
+                depth -= 1
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        before = text[start:i].rstrip()
+        if depth == 0 and before and not before.endswith(("=", "(", "[", "\\odot", "+", "-")) and (
+                c in "+-" or (c == " " and i + 1 < len(text) and text[i + 1] not in " +-)]^_")):
+            terms.append(text[start:i])
+            start = i
+        i += 1
+    terms.append(text[start:])
+    return terms
 
 
 def _prose(text: str) -> str:

@@ -32,6 +32,8 @@ pre { background: #f8f8f8; padding: 0.6rem; overflow-x: auto; font-size: 0.85rem
 math[display="block"] { font-size: 1.05rem; }
 mtd[columnalign="right"] { text-align: right; padding: 0.15rem 0; }
 mtd[columnalign="left"] { text-align: left; padding: 0.15rem 0; }
+[mathvariant="bold"] { font-weight: bold; }
+td math, h4 math { font-size: 1.2em; }
 table { border-collapse: collapse; font-size: 0.9rem; }
 td, th { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; }
 .fail { color: #b00; font-weight: bold; }
@@ -63,14 +65,17 @@ class Section:
     checks: list = field(default_factory=list)
     flow_png: bytes | None = None
     flow_bound: str | None = None  # the textbook bound, as a LaTeX inequality
+    check_point: str = ""  # where the check evaluated: sizes, seed, bindings
     flow_respected: bool | None = None
 
     #: What the flow figure shows (plain text).
     FLOW_NOTE = "Median and 10-90% band of 5 draws, recurrent weights at spectral radius 0.8, 1 and 1.2."
 
+    suffix: str = ""  # set by _unique when two models of one sheet share a name
+
     @property
     def anchor(self) -> str:
-        return "model-" + "".join(c if c.isalnum() else "-" for c in self.model.name)
+        return "model-" + "".join(c if c.isalnum() else "-" for c in self.model.name) + self.suffix
 
     def _repr_html_(self) -> str:
         """Jupyter shows the section as the sheet's HTML (MathML, the graph, the figure)."""
@@ -138,7 +143,8 @@ def build(model: Model, n: int, forms=("closed",), layout: str = "denominator", 
     first = find_node(G, parameters[0].latex) if parameters else None
     paths = tuple(iter_paths(G, first)) if first is not None else ()
     dot = graph_dot(G, paths[:8])
-    where = f"n = {n}" + (f", i = {i}" if i is not None else "")
+    timed = any(v.timed for v in model.variables)
+    where = (f"n = {n}" + (f", i = {i}" if i is not None else "")) if timed else ""
     section = Section(model, spec_text(model), model_latex(model), where, _svg(run_dot(dot, "svg").decode()),
                       run_dot(dot, "pdf"))
     for p in parameters:
@@ -158,8 +164,11 @@ def build(model: Model, n: int, forms=("closed",), layout: str = "denominator", 
             section.gradients.append(Gradient(p.latex, form, latex(derived), latex(derived, breaking=True)))
     say(f"{model.name}: the numeric check")
     check_sizes = {str(s): (sizes or {}).get(str(s), 3) for s in model.sizes}
-    section.checks = check_model(model, n, check_sizes, seed, None, bindings, forms=tuple(forms), layout=layout,
+    checked = tuple(dict.fromkeys([*forms, *(["recursion"] if "closed" in forms else [])]))  # what is printed
+    section.checks = check_model(model, n, check_sizes, seed, None, bindings, forms=checked, layout=layout,
                                  i=i, deltas=True)
+    section.check_point = ", ".join([*(f"{k} = {v}" for k, v in check_sizes.items()), f"seed {seed}",
+                                     *(f"{f} = {b}" for f, b in bindings.items())])
     if flow_n and any(v.kind is Kind.STATE for v in model.variables):
         from symrnn.flow import measure
         from symrnn.flow.plot import figure
@@ -177,6 +186,18 @@ def build(model: Model, n: int, forms=("closed",), layout: str = "denominator", 
             section.flow_bound = rf"\|\partial {c.last_latex} / \partial {c.state_latex}\|_2 \le {c.bound_latex}"
         section.flow_respected = all(c.bound_respected for c in curves) if section.flow_bound else None
     return section
+
+
+def _unique(sections: list[Section]) -> list[Section]:
+    """The sections with anchors (and file names) that differ, two models of one name numbered."""
+    seen: dict[str, int] = {}
+    for section in sections:
+        section.suffix = ""
+        count = seen.get(section.anchor, 0)
+        seen[section.anchor] = count + 1
+        if count:
+            section.suffix = f"-{count + 1}"
+    return sections
 
 
 def _constant(model: Model, name: str) -> bool:
@@ -204,25 +225,29 @@ def html_page(sections: list[Section], title: str) -> str:
     from symrnn.render.html import html_text, latex_html, math_html
 
     toc, body = [], []
-    for s in sections:
+    for s in _unique(sections):
         t = html_text(s.model.title)
         toc.append(f'<li><a href="#{s.anchor}">{t}</a><ul>'
                    + "".join(f'<li><a href="#{s.anchor}-{k}">{h}</a></li>' for k, h in _parts(s)) + "</ul></li>")
         body.append(f'<section id="{s.anchor}"><h2>{t}</h2>')
         body.append(f'<h3 id="{s.anchor}-model">The model</h3><pre class="spec">{html_text(s.spec)}</pre>'
                     f'<div class="math">{math_html(s.equations, display=True)}</div>')
-        body.append(f'<h3 id="{s.anchor}-graph">The graph, {html_text(s.where)}</h3><figure>{s.graph_svg}</figure>')
+        heading = f"The graph, {html_text(s.where)}" if s.where else "The graph"
+        body.append(f'<h3 id="{s.anchor}-graph">{heading}</h3><figure>{s.graph_svg}</figure>')
         body.append(f'<h3 id="{s.anchor}-gradients">The gradients</h3>')
         for g in s.gradients:
             heading = f"{math_html(_dd(s.model, g.parameter))}: {FORMS[g.form].lower()}"
             content = latex_html(g.latex) if g.latex else f"<p>{html_text(g.broken)}</p>"
             body.append(f"<h4>{heading}</h4>{content}")
-        body.append(f'<h3 id="{s.anchor}-check">The numeric check</h3>{_check_html(s)}')
+        body.append(f'<h3 id="{s.anchor}-check">The numeric check</h3><p>{html_text(_check_note(s))}</p>'
+                    f"{_check_html(s)}")
         if s.flow_png is not None:
             data = base64.b64encode(s.flow_png).decode()
             body.append(f'<h3 id="{s.anchor}-flow">The gradient flow</h3><figure><img alt="gradient flow of '
                         f'{t}" src="data:image/png;base64,{data}"></figure>'
                         f"<p>{html_text(s.FLOW_NOTE)} {_bound_html(s)}</p>")
+        if s.flow_png is None:
+            body.append(f"<p>{html_text(NO_FLOW)}</p>")
         body.append("</section>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html_text(title)}</title><style>{STYLE}</style></head><body>"
@@ -247,6 +272,19 @@ def _bound_html(s: Section) -> str:
         return "Theory gives no simple bound for this recurrence."
     respected = "yes" if s.flow_respected else "NO"
     return f"The bound (dashed): {math_html(s.flow_bound)}, respected in every draw: {respected}."
+
+
+#: What a section without a flow figure says in its place.
+NO_FLOW = "No gradient-flow figure: the model has no state over time (or --flow-n 0)."
+
+
+def _check_note(s: Section, latex: bool = False) -> str:
+    """What the check compares, and where."""
+    from symrnn.render.document import latex_text
+
+    text = (f"Each printed formula evaluated at a random point ({s.check_point}) and compared with central finite "
+            "differences of the forward pass; it passes when the relative error is below 1e-6.")
+    return latex_text(text) if latex else text
 
 
 def _check_html(s: Section) -> str:
@@ -276,19 +314,23 @@ def latex_document(sections: list[Section], title: str) -> str:
     """
     from symrnn.render.document import PREAMBLE, latex_text
 
-    parts = [PREAMBLE + "\\usepackage{graphicx}\n\\usepackage{longtable}\n\\begin{document}\n",
+    parts = [PREAMBLE + "\\usepackage{graphicx}\n\\usepackage{longtable}\n\\usepackage[hidelinks]{hyperref}\n"
+             "\\begin{document}\n",
              rf"\title{{{latex_text(title)}}}\date{{}}\maketitle", r"\tableofcontents"]
-    for s in sections:
+    for s in _unique(sections):
         parts.append(rf"\clearpage\section{{{latex_text(s.model.title)}}}")
         parts.append(r"\subsection{The model}" + "\n" + _verbatim(s.spec) + "\n\\[" + s.equations + "\\]")
-        parts.append(rf"\subsection{{The graph, ${latex_text(s.where)}$}}" + "\n"
-                     rf"\begin{{center}}\includegraphics[width=\linewidth,height=0.45\textheight,keepaspectratio]"
+        graph = rf"\subsection{{The graph, ${latex_text(s.where)}$}}" if s.where else r"\subsection{The graph}"
+        parts.append(graph + "\n"
+                     rf"\begin{{center}}\includegraphics[width=\linewidth,height=0.7\textheight,keepaspectratio]"
                      rf"{{{s.anchor}-graph.pdf}}\end{{center}}")
         parts.append(r"\subsection{The gradients}")
         for g in s.gradients:
             parts.append(rf"\subsubsection*{{${_dd(s.model, g.parameter)}$: {FORMS[g.form].lower()}}}")
             parts.append(g.broken if g.latex else latex_text(g.broken))
         parts.append(r"\subsection{The numeric check}" + "\n" + _check_latex(s))
+        if s.flow_png is None:
+            parts.append(latex_text(NO_FLOW))
         if s.flow_png is not None:
             parts.append(r"\subsection{The gradient flow}" + "\n"
                          rf"\begin{{center}}\includegraphics[width=\linewidth]{{{s.anchor}-flow.png}}\end{{center}}"
@@ -322,12 +364,13 @@ def _verbatim(text: str) -> str:
 def _check_latex(s: Section) -> str:
     from symrnn.render.document import latex_text
 
-    rows = [r"\begin{longtable}{llrrl}", r"form & gradient & entries & rel.\ error & result \\ \hline \endhead"]
+    rows = [r"{\renewcommand{\arraystretch}{1.8}\begin{longtable}{llrrl}",
+            r"form & gradient & entries & rel.\ error & result \\ \hline \endhead"]
     for r in s.checks:
         name = r.name if str(r.form) == "recursion" else _dd(s.model, r.name)
         rows.append(f"{latex_text(str(r.form))} & ${name}$ & {r.checked} of {r.total} & {r.error:.1e} & "
                     f"{latex_text(r.result)} \\\\")
-    return "\n".join(rows + [r"\end{longtable}"])
+    return _check_note(s, latex=True) + "\n" + "\n".join(rows + [r"\end{longtable}}"])
 
 
 def write(sections: list[Section], out: Path, title: str, pdf: bool = True) -> list[Path]:
@@ -335,6 +378,8 @@ def write(sections: list[Section], out: Path, title: str, pdf: bool = True) -> l
     from symrnn.render.document import compile_pdf
 
     out.mkdir(parents=True, exist_ok=True)
+    (out / "report.pdf").unlink(missing_ok=True)  # an earlier sheet's PDF must not pass for this one's
+    _unique(sections)
     written = []
     page = out / "report.html"
     page.write_text(html_page(sections, title))

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+import unicodedata
 
 import pytest
 from click.testing import CliRunner
@@ -127,7 +128,7 @@ def test_the_command(tmp_path):
                                        "--form", "pathsum", "--form", "closed", "--flow-n", "8", "--no-pdf",
                                        "--title", "Week 3"])
     assert result.exit_code == 0, result.output
-    assert "every printed formula passes its check (16 formulas)" in result.output
+    assert "every printed formula passes its check (21 formulas)" in result.output  # the recursion's rows too
     assert (tmp_path / "report.html").exists() and not (tmp_path / "report.pdf").exists()
     refused = CliRunner().invoke(main, ["report", "bidirectional", "--out", str(tmp_path)])
     assert refused.exit_code == 2 and "give --i" in refused.output
@@ -154,3 +155,36 @@ def test_no_line_of_the_pdf_runs_off_the_page(tmp_path):
                    capture_output=True, timeout=120)
     log = (tmp_path / "sheet.log").read_text(errors="replace")
     assert "Output written" in log and "Overfull \\hbox" not in log
+
+
+def test_two_models_of_one_name_keep_their_own_anchors_and_figures(tmp_path):
+    sections = [build(zoo.scalar(), 2, flow_n=0), build(zoo.scalar(), 2, flow_n=0)]
+    written = write(sections, tmp_path, "Twice", pdf=False)
+    names = sorted(p.name for p in written if p.suffix == ".pdf")
+    assert names == ["model-scalar-2-graph.pdf", "model-scalar-graph.pdf"]
+    page = (tmp_path / "report.html").read_text()
+    assert 'id="model-scalar"' in page and 'id="model-scalar-2"' in page
+
+
+def test_a_title_beyond_latin1_compiles_and_an_old_pdf_does_not_stay(tmp_path):
+    require_program("pdflatex")
+    require_program("pdftotext")
+    (tmp_path / "report.pdf").write_text("an older sheet")
+    write([build(zoo.scalar(), 2, flow_n=0)], tmp_path, 'Week 3: 数学 "BPTT" ~ ^ é', pdf=True)
+    text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True, text=True).stdout
+    assert 'Week 3: [U+6570][U+5B66] "BPTT" ~ ^ é' in unicodedata.normalize("NFC", text)
+    assert "(or --flow-n 0)" in text
+    assert CliRunner().invoke(main, ["report", "scalar", "--out", str(tmp_path), "--no-pdf"]).exit_code == 0
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def test_long_rows_break_in_the_page_and_the_sheet_says_what_it_checked():
+    from symrnn.model.rnn_reader import load_spec
+
+    section = build(load_spec("examples/literature/layernorm_rnn/model.rnn"), 3, ("closed",), flow_n=0)
+    page = html_page([section], "LN")
+    assert page.count("<mspace width=\"1em\" />") > 3  # the \\quad of each continued row
+    assert "compared with central finite differences" in page and "seed 0" in page
+    assert "No gradient-flow figure" in page
+    sizes = CliRunner().invoke(main, ["report", "scalar", "--out", "/tmp/unused", "--size", "z=4"])
+    assert sizes.exit_code == 2 and "a size of the models" in sizes.output

@@ -404,9 +404,9 @@ def _scales(ctx, param, value: str) -> list[float]:
               help="Random draws (parameters and inputs) per model and scale.")
 @click.option("--state", "state", default=None, callback=_given,
               help="The state to measure (default: the one the output reads at the last step).")
-@click.option("--wrt", "wrt", default=None, callback=_given, metavar="INPUT",
-              help="An input sequence (x, x_1): plot ||dL/dx_t||, each input's impact on the loss, instead of "
-                   "||dL/dh_t||.")
+@click.option("--wrt", "wrt", default=None, callback=_given, metavar="INPUT|PARAM",
+              help="An input sequence (x, x_1): plot ||dL/dx_t||, each input's impact on the loss; or a parameter "
+                   "of the recurrence (W^{hx}): its gradient's term at each step; instead of ||dL/dh_t||.")
 @click.option("--size", "size_pairs", multiple=True, metavar="NAME=INT",
               help="A dimension, e.g. --size m=16 (repeatable; default 8 for each).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the draws.")
@@ -464,8 +464,8 @@ def flow_command(models, n: int, i: int | None, g: str | None, scales: list[floa
             error = finite_difference_check(m, small, scales[0], sizes, bindings, state, seed, mi, wrt)
             checks.append((m.name, small, error))
     table = Table(title=f"gradient flow over n = {n} steps: median of {draws} draw{'s' if draws > 1 else ''}")
-    columns = ("model", "scale", "first step", "||dL/dx||" if wrt else "||dL/dh||", "||dh_n/dh||_2",
-               "factor per step", "bound at first step", "within bound")
+    columns = ("model", "scale", "first step", f"||dL/d{terminal_text(wrt)}||" if wrt else "||dL/dh||",
+               "||dh_n/dh||_2", "factor per step", "bound at first step", "within bound")
     for column in columns:
         table.add_column(column)
     for c in curves:
@@ -474,7 +474,8 @@ def flow_command(models, n: int, i: int | None, g: str | None, scales: list[floa
         factor = (jac[0] / jac[-1]) ** (1 / span) if span and 0 < jac[0] < np.inf else float("nan")
         bound = "-" if c.bound is None else f"{np.median(c.bound[:, 0]):.2e}"
         within = "-" if c.bound_respected is None else ("yes" if c.bound_respected else "NO")
-        table.add_row(terminal_text(c.model), f"{c.scale:g}", str(int(c.steps[0])), f"{loss_grad[0]:.2e}",
+        first = next((k for k, v in enumerate(loss_grad) if np.isfinite(v)), 0)  # x_0 and W at t = 0 do not exist
+        table.add_row(terminal_text(c.model), f"{c.scale:g}", str(int(c.steps[first])), f"{loss_grad[first]:.2e}",
                       f"{jac[0]:.2e}", f"{factor:.3g}", bound, within)
     Console(width=140).print(table)
     for model_name in dict.fromkeys(c.model for c in curves):

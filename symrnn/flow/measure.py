@@ -78,7 +78,7 @@ class Curve:
     jacobian: np.ndarray
     bound: np.ndarray | None = None
     bound_latex: str | None = None
-    wrt_latex: str | None = None  # the input sequence of loss_grad (dL/dx_t), when not the state
+    wrt_latex: str | None = None  # what loss_grad is of, when not the state: x_{t}, or "W^{hx} at t"
 
     def summary(self, which: str = "jacobian") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The median and the band (quantiles :data:`BAND`) over the draws, at each step."""
@@ -316,7 +316,8 @@ def measure(model: Model, n: int, scales=(1.0,), draws: int = 5, sizes: dict | N
         Called with no argument after each draw.
     wrt : str, optional
         An input sequence (``x``, ``x_{t}``, ``x_1``): ``loss_grad`` is then ``||dL/dx_t||``, the
-        impact of each step's input on the loss, instead of ``||dL/dh_t||``.
+        impact of each step's input on the loss; or a parameter of the recurrence (``W^{hx}``): the
+        norm of its gradient's term at each step (``\\delta_t x_t^\\top``), what each step adds to it.
 
     Returns
     -------
@@ -371,23 +372,26 @@ def measure(model: Model, n: int, scales=(1.0,), draws: int = 5, sizes: dict | N
                                 decl.display(decl.loop.last), model.var(model.loss).latex, float(scale),
                                 np.array(shown), loss_grad, jacobian, limits if bound is not None else None,
                                 bound.latex if bound is not None else None,
-                                wrt_decl.display(T) if wrt_decl is not None else None))
+                                None if wrt_decl is None else wrt_decl.display(T) if wrt_decl.timed else
+                                f"{wrt_decl.latex}\\text{{ at }}t"))
     return curves
 
 
 def flow_input(model: Model, name: str) -> VarDecl:
-    """The input sequence ``name`` names (``x``, ``x_{t}``, ``x_1``, ``x^{(1)}``), with a clear error otherwise."""
+    """What ``--wrt`` names: an input sequence (``x``, ``x_{t}``, ``x_1``, ``x^{(1)}``) or a parameter read in
+    a loop (its gradient's term at each step), with a clear error otherwise."""
     wanted = canonical(name)
     sequences = [v for v in model.inputs if v.timed]
     for v in sequences:
         forms = {v.name, canonical(v.display(T)), canonical(v.latex)}
         if wanted in forms or any(wanted == canonical(v.display(t)) for t in (0, 1, 2)):
             return v
-    if any(wanted in (p.name, canonical(p.latex)) for p in model.parameters):
-        raise SpecError(f"{name} is a parameter: its gradient is one sum over the steps, not a gradient at each step; "
-                        "--wrt takes an input sequence (the impact of each x_t), --state a state")
-    raise SpecError(f"{name} is not an input sequence of {model.name}; its input sequences: "
-                    f"{', '.join(v.display(T) for v in sequences) or 'none'} (--state chooses the state)")
+    for p in model.parameters:
+        if wanted in (p.name, canonical(p.latex)):
+            return p
+    raise SpecError(f"{name} is not an input sequence or a parameter of {model.name}; its input sequences: "
+                    f"{', '.join(v.display(T) for v in sequences) or 'none'}, its parameters: "
+                    f"{', '.join(p.latex for p in model.parameters)} (--state chooses the state)")
 
 
 def _draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i, wrt=None):
@@ -397,13 +401,20 @@ def _draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i, wrt=None)
     rows = concrete_shape(model, decl.name, sizes)[0]
     params = draw_parameters(model, sizes, scale, rng)
     inputs, labels = draw_inputs(model, sizes, n, rng, i)
-    out = compiled(params, inputs, labels, n, i, keep_values=True, wrt_inputs=wrt is not None)
+    by_input = wrt is not None and wrt.kind is Kind.INPUT
+    out = compiled(params, inputs, labels, n, i, keep_values=True, wrt_inputs=by_input)
     if any(np.any(np.isnan(np.asarray(v))) for v in out.values.values()):
         raise NumericError(f"the forward pass of {model.name} gives NaN at scale {scale:g}: a function is evaluated "
                            "outside its domain (the log or square root of a negative number) or the states overflow; "
                            "choose another function (--g), smaller scales or a shorter n")
     if wrt is None:
         loss_grad = [norm2(out.adjoints[k]) for k in keys]
+    elif wrt.kind is Kind.PARAMETER:  # its gradient's term at each step (the closed form's summand)
+        terms = out.steps.get(wrt.name, {})
+        if not any(t is not None for t in terms):
+            raise SpecError(f"{wrt.latex} is read outside the loops: its gradient has no term at a step to show; "
+                            "--wrt takes a parameter of the recurrence or an input sequence")
+        loss_grad = [norm2(terms[k.t]) if k.t in terms else (float("nan") if k.t is None else 0.0) for k in keys]
     else:  # the input read at each step of the state's loop
         loss_grad = [norm2(out.gradients[Node(wrt.name, k.t)]) if Node(wrt.name, k.t) in out.gradients
                      else float("nan") for k in keys]
@@ -471,14 +482,16 @@ def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes:
     pairs = {"loss_grad": [], "jacobian": []}
     for k, key in enumerate(keys):
         loss_grad, jac = differences(key, [loss_node, last])
-        if wrt_decl is not None:
+        if wrt_decl is not None:  # an input's; a parameter's terms are tested against torch (tests/flow)
             source = Node(wrt_decl.name, key.t)
-            loss_grad = differences(source, [loss_node])[0] if source in point.leaves else None
+            loss_grad = differences(source, [loss_node])[0] if source in point.leaves and key.t is not None else None
         if loss_grad is not None:
             pairs["loss_grad"].append((curve.loss_grad[0, k], norm2(loss_grad)))
         pairs["jacobian"].append((curve.jacobian[0, k], norm2(jac)))
     worst = 0.0
     for found in pairs.values():  # relative to each value, or to 1e-4 of the largest: the differences' noise floor
+        if not found:
+            continue
         measured, reference = np.array(found).T
         floor = 1e-4 * np.max(np.abs(reference))
         worst = max(worst, float(np.max(np.abs(measured - reference) / np.maximum(np.abs(reference), floor))))

@@ -112,13 +112,16 @@ class Result:
     ``(size, B)``, one column per sequence. With ``keep_values``, ``values`` maps each node of
     the graph to its forward value and ``adjoints`` each node on a path to the loss to the total
     derivative of the loss in it, ``(size, B)``: the recursion's values at every step, and a
-    vector parameter's gradient for each sequence (an initial state's).
+    vector parameter's gradient for each sequence (an initial state's); ``steps`` maps each
+    parameter to its gradient's term at each step (the closed form's summand; ``None`` for a
+    term outside the loops).
     """
 
     loss: object
     gradients: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     adjoints: dict = field(default_factory=dict)
+    steps: dict = field(default_factory=dict)  # parameter -> {t: that step's term of its gradient}
 
 
 class CompiledGradient:
@@ -282,9 +285,15 @@ class CompiledGradient:
         shapes = {name: self._shape(name, sizes) for name in plan.shaped}
         for target, name, calls in plan.backward:
             store[target] = self._sum(calls, store, shapes[name], batch, True)
-        grads = {}
+        grads, steps = {}, {}
         for name, calls in plan.parameters:
             total = self._sum(calls, store, shapes[name], batch, False)
+            if keep_values:  # each step's term of the gradient, summed over the batch
+                by_step: dict = {}
+                for call in calls:
+                    by_step.setdefault(call[3], []).append(call)
+                steps[name] = {t: self._batch_sum(self._sum(group, store, shapes[name], batch, False), shapes[name])
+                               for t, group in by_step.items()}
             if shapes[name][1] == 1 and total.shape[1] == batch:
                 store[Adjoint(Node(name))] = total  # a vector parameter's, one column per sequence
             if shapes[name][1] == 1 and total.shape[1] != 1:
@@ -296,13 +305,19 @@ class CompiledGradient:
         loss = store[loss_node].reshape(batch)
         values = {k: v for k, v in store.items() if isinstance(k, Node)} if keep_values else {}
         adjoints = {k.node: v for k, v in store.items() if isinstance(k, Adjoint)} if keep_values else {}
-        return Result(loss, grads, values, adjoints)
+        return Result(loss, grads, values, adjoints, steps)
+
+    def _batch_sum(self, total, shape):
+        """A vector parameter's term summed over the batch's columns, as its gradient is."""
+        if shape[1] == 1 and total.shape[1] != 1:
+            return self.xp.sum(total, axis=1, keepdims=True)
+        return total
 
     def _sum(self, calls, store, shape, batch: int, per_sample: bool):
         xp = self.xp
         full = (shape[0], batch) if per_sample else shape
         total = None
-        for fn, keys, scalar in calls:
+        for fn, keys, scalar, *_ in calls:
             if fn is None:
                 exact = np.empty(0, dtype=object) if getattr(xp, "exact", False) else None  # Fractions stay exact
                 number = constant_value(scalar, store[_SIZES], exact)
@@ -437,7 +452,7 @@ class _Plan:
 
     def calls(self, equation, tau, key) -> list:
         """The compiled terms of an equation at time ``tau``, with their argument keys."""
-        return [(rule.fn, [key(a, t) for a in rule.args], rule.scalar)
+        return [(rule.fn, [key(a, t) for a in rule.args], rule.scalar, t)
                 for term, rule in equation for t in term_steps(self.graph, term, tau)]
 
     def inputs(self, engine) -> list:

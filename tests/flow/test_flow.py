@@ -250,5 +250,26 @@ def test_the_impact_of_each_input_on_the_loss():
     (-torch.log_softmax((p["V"] @ h + p["gamma"]).reshape(-1), 0)[int(labels["y"][0]) - 1]).backward()
     assert np.allclose(curve.loss_grad[0, 1:], [float(torch.linalg.norm(x.grad[t])) for t in range(n)], rtol=1e-10)
     assert finite_difference_check(model, 4, 1.0, sizes, wrt="x") < 1e-6
-    with pytest.raises(SymRNNError, match="is a parameter"):
-        measure(model, 3, wrt="W^{hx}")
+
+
+def test_each_steps_term_of_a_parameters_gradient():
+    """--wrt W^{hx}: the norm of delta_t x_t^T at each step, against torch autograd (delta_t = dL/da_t);
+    the terms add up to the gradient."""
+    torch = pytest.importorskip("torch")
+    model, n, sizes = zoo.get("elman", g="tanh"), 5, {"m": 3, "d": 2, "K": 4}
+    curve, = measure(model, n, [1.2], 1, sizes, seed=4, wrt="W^{hx}")
+    assert np.isnan(curve.loss_grad[0, 0]) and curve.wrt_latex == r"W^{hx}\text{ at }t"
+    rng = np.random.default_rng([4, int(round(1.2 * 1e6))])
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in draw_parameters(model, sizes, 1.2, rng).items()}
+    inputs, labels = draw_inputs(model, sizes, n, rng)
+    x, h, pre = torch.tensor(inputs["x"]), p["h0"], []
+    for t in range(n):
+        a = p["W_hx"] @ x[t] + p["W_hh"] @ h + p["b_h"]
+        a.retain_grad()
+        pre.append(a)
+        h = torch.tanh(a)
+    (-torch.log_softmax((p["V"] @ h + p["gamma"]).reshape(-1), 0)[int(labels["y"][0]) - 1]).backward()
+    terms = [float(torch.linalg.matrix_norm(pre[t].grad @ x[t].T, 2)) for t in range(n)]
+    assert np.allclose(curve.loss_grad[0, 1:], terms, rtol=1e-10)
+    with pytest.raises(SymRNNError, match="read outside the loops"):
+        measure(zoo.vanilla(), 3, wrt="V")

@@ -321,7 +321,7 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
     from rich.console import Console
     from rich.table import Table
 
-    from symrnn.numeric.gradcheck import TOLERANCE, check_model
+    from symrnn.numeric.gradcheck import RESOLUTION, TOLERANCE, check_model
 
     m = _model(model, g)
     bindings = {}
@@ -380,7 +380,10 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
     if failed or nonfinite:
         sys.exit(1)
     what = "printed formula passes" if len(rows) == 1 else f"{len(rows)} printed formulas pass"
-    click.echo(f"{'the' if len(rows) == 1 else 'all'} {what} (relative error < {TOLERANCE:g})")
+    vanished = sum(r.error >= TOLERANCE for r in rows)
+    note = (f"; {vanished} of them below {RESOLUTION:g} on both sides: the gradient has vanished, finite "
+            "differences cannot resolve it" if vanished else "")
+    click.echo(f"{'the' if len(rows) == 1 else 'all'} {what} (relative error < {TOLERANCE:g}{note})")
 
 
 def _scales(ctx, param, value: str) -> list[float]:

@@ -153,3 +153,16 @@ def test_at_a_kink_a_wrong_rule_still_fails():
         _RULES[relu][0] = saved
         for cache in (template, vjp_template, adjoint_equation):
             cache.cache_clear()
+
+
+def test_a_vanished_gradient_passes_and_says_so():
+    """Below RESOLUTION on both sides (the Elman RNN's h^(0) after 50 steps: 1.7e-22 against a difference of
+    0) the relative error says nothing: the row passes as vanished. Above it, a mismatch still fails."""
+    from symrnn.numeric.gradcheck import RESOLUTION, CheckRow
+
+    vanished = CheckRow("h_0", (2,), np.array([1.7e-22, -3e-23]), np.array([0.0, 0.0]))
+    assert vanished.passed and vanished.vanished and vanished.result == "pass (vanished)"
+    visible = CheckRow("h_0", (2,), np.array([10 * RESOLUTION, 0.0]), np.array([0.0, 0.0]))
+    assert not visible.passed and visible.result == "FAIL"
+    right = CheckRow("h_0", (1,), np.array([1e-20]), np.array([1e-20]))
+    assert right.passed and right.result == "pass"

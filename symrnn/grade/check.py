@@ -122,10 +122,52 @@ class _Point(Environment):
         self.adjoints, self.gradients = out.adjoints, out.gradients
         self.graph = unroll(model, n, grader.i)
         point = point_from_arrays(model, self.params, inputs, labels, grader.sizes, n, grader.i, grader.bindings)
+        self.point = point
         self.values = forward(self.graph, point)  # every node's value, the interims' (a_t, g_t) too
+        self.jacobians: dict = {}  # local Jacobians, by (of, wrt) node
         self.labels = labels
         self.indices: dict[str, int] = {}
         self.concrete = False  # whether a name read a concrete time (then only this length applies)
+
+    def jacobian(self, of: str, wrt: str):
+        """``\\partial of / \\partial wrt`` of two vectors of the model: central differences of the forward pass
+        in extended precision, ``wrt`` moved and what follows it recomputed (a row per entry of ``of`` in
+        numerator layout, its transpose in denominator layout)."""
+        from symrnn.numeric.forward import forward
+
+        for name in (of, wrt):
+            if self.grader.names.find(name) is None:
+                raise FormulaError(self.grader.not_a_variable(name))
+        target, source = self.node(of), self.node(wrt)
+        if target is None or source is None or target in self.point.leaves:  # h_0 given: no equation to derive
+            raise Absent(f"\\partial {of} / \\partial {wrt} does not exist at this step")
+        if source.t is None and source.name in self.params and self.params[source.name].shape[1] > 1:
+            raise FormulaError(f"\\partial {of} / \\partial {wrt} is a Jacobian in a matrix (a 3-index array): "
+                               "symrnn grades it written out, as a product with the total derivatives")
+        key = (target, source)
+        if key not in self.jacobians:
+            base = np.asarray(self.point.leaves[source] if source in self.point.leaves else self.values[source],
+                              dtype=np.longdouble)
+            # a parameter is read at every step: its local Jacobian holds the other steps' values where they are
+            held = {} if source.t is not None or target.t is None else {
+                node: self.values[node] for node in self.graph
+                if self.graph.nodes[node]["kind"] in (Kind.STATE, Kind.DEFINED) and node.t != target.t}
+            columns = []
+            for j in range(base.shape[0]):
+                moved = []
+                for sign in (1, -1):
+                    value = base.copy()
+                    value[j] += sign * 1e-6
+                    if source in self.point.leaves:
+                        out = forward(self.graph, self.point.with_leaf(source, value), dtype=np.longdouble,
+                                      overrides=held)
+                    else:
+                        out = forward(self.graph, self.point, dtype=np.longdouble, overrides={source: value})
+                    moved.append(np.asarray(out[target], dtype=np.longdouble).reshape(-1))
+                columns.append((moved[0] - moved[1]) / 2e-6)
+            self.jacobians[key] = np.asarray(np.stack(columns, axis=1), dtype=float)
+        value = self.jacobians[key]
+        return value.T if self.layout == "denominator" else value
 
     def bind(self, index: str, value: int) -> _Point:
         other = object.__new__(_Point)
@@ -215,9 +257,7 @@ class _Point(Environment):
 
     def derivative(self, of: str, wrt: str):
         if _plain(of) != self.grader.names.loss:
-            raise FormulaError(f"\\partial {of} / \\partial {wrt} is a local Jacobian: this version grades total "
-                               f"derivatives of the loss {self.grader.model.var(self.grader.model.loss).latex} and "
-                               "formulas written with them")
+            return self.jacobian(of, wrt)
         node = self.node(wrt)
         decl = self.grader.names.find(wrt)[0]
         if node is None:
@@ -435,7 +475,8 @@ def _one_step(pairs) -> bool:
     the claim wrote one step's term of a sum over t."""
     groups: dict = {}
     for a, b, t, n, seed in pairs:
-        groups.setdefault((n, seed), []).append((a, b, t))
+        if t is None or t >= 1:  # the loop's steps (t = 0 is the initial state's, no step of the sum)
+            groups.setdefault((n, seed), []).append((a, b, t))
     if not groups or any(t is None for group in groups.values() for _, _, t in group):
         return False
     for group in groups.values():

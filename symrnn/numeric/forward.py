@@ -166,7 +166,7 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | No
     dtype : optional
         The dtype of the computation (``numpy.longdouble`` for finite differences).
     overrides : dict, optional
-        Values that replace those of computed nodes, by node.
+        Values that replace those of computed nodes, by node; an interim's (``Node("a", 2)``) too.
 
     Returns
     -------
@@ -218,6 +218,9 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | No
             values[key] = value(model.definition(rdecl.name).expr, time)
         return values[key]
 
+    for node, value_ in (overrides or {}).items():  # an interim (a_t) is not a node: its value is read from here
+        if node not in G:
+            values[node] = xp.asarray(value_, dtype=dtype or xp.float64)
     for node in nx.topological_sort(G):
         if overrides and node in overrides:
             values[node] = xp.asarray(overrides[node], dtype=dtype or xp.float64)

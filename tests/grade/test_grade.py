@@ -101,13 +101,29 @@ def test_the_plain_and_the_residual_rnn_of_the_worked_answer():
 
 def test_what_is_not_understood_says_where_and_why():
     answer = "Garbage $$\\frac{\\partial L}{\\partial W_x} = W_x ++ ) $$ and $$\\frac{\\partial L}{\\partial q} = 1$$" \
-             "\nand $$\\frac{\\partial h_t}{\\partial h_{t-1}} = W_h$$ and $$h_2 = 3$$"
+             "\nand $$\\frac{\\partial h_t}{\\partial W_h} = h_{t-1}$$ and $$h_2 = 3$$"
     verdicts = grade(answer, zoo.vanilla())
     assert [v.verdict for v in verdicts] == ["not understood"] * 4
     assert "cannot read the formula at column" in verdicts[0].diagnosis and verdicts[0].line == 1
     assert "q is not a variable of the model" in verdicts[1].diagnosis
-    assert "local Jacobian" in verdicts[2].diagnosis
+    assert "a Jacobian in a matrix" in verdicts[2].diagnosis
     assert "a number" in verdicts[3].diagnosis
+
+
+def test_local_jacobians_of_one_step():
+    """The edge Jacobians D(h_{t-1} -> h_t) and D(b -> h_t) (the other steps held), in either layout, and
+    the chain rule written with them."""
+    answer = r"""
+$$\frac{\partial h_t}{\partial h_{t-1}} = \operatorname{diag}(1 - h_t^2) W_h$$
+$$\frac{\partial h_t}{\partial h_{t-1}} = W_h$$
+$$\frac{\partial h_t}{\partial b} = \operatorname{diag}(1 - h_t \odot h_t)$$
+$$\frac{\partial L}{\partial h_{t-1}} = \frac{\partial L}{\partial h_t} \frac{\partial h_t}{\partial h_{t-1}}$$
+$$\frac{\partial L}{\partial b} = \sum_{t=1}^{n} \frac{\partial L}{\partial h_t} \frac{\partial h_t}{\partial b}$$
+"""
+    verdicts = grade(answer, zoo.vanilla())
+    assert [(v.verdict, v.layout) for v in verdicts] == [
+        ("correct", "numerator"), ("wrong", "numerator"), ("correct", "denominator"), ("correct", "numerator"),
+        ("correct", "numerator")]
 
 
 def test_the_command(tmp_path):

@@ -18,6 +18,11 @@ GREEK = {
 }
 
 
+#: Commands around one group that a label shows as the group itself (an accent added for the first four).
+WRAPPERS = ("tilde", "hat", "bar", "vec", "mathbf", "mathrm", "mathcal", "mathit", "mathsf", "boldsymbol", "bm",
+            "operatorname", "text")
+
+
 def latex_to_html(text: str) -> str:
     """An HTML-like Graphviz label for a LaTeX display name.
 
@@ -25,6 +30,8 @@ def latex_to_html(text: str) -> str:
     --------
     >>> latex_to_html("W^{hx}"), latex_to_html("h^{(2,t)}"), latex_to_html(r"\\gamma")
     ('W<SUP>hx</SUP>', 'h<SUP>(2,t)</SUP>', 'γ')
+    >>> latex_to_html(r"\\mathcal{L}_{t}"), latex_to_html(r"\\bm{x}")  # a font command keeps its letter
+    ('L<SUB>t</SUB>', 'x')
     """
     out, _ = _parse(text, 0, closing=False)
     return out
@@ -50,9 +57,9 @@ def _parse(text: str, i: int, closing: bool) -> tuple[str, int]:
             while j < len(text) and text[j].isalpha():
                 j += 1
             command = text[i + 1 : j]
-            if command in ("tilde", "hat", "bar", "mathbf", "mathrm", "operatorname", "text"):
+            if command in WRAPPERS:
                 inner, j = _group(text, j)
-                mark = {"tilde": "\u0303", "hat": "\u0302", "bar": "\u0304"}.get(command, "")
+                mark = {"tilde": "\u0303", "hat": "\u0302", "bar": "\u0304", "vec": "\u20d7"}.get(command, "")
                 out.append(inner + mark)
             elif command in GREEK:
                 out.append(GREEK[command])

@@ -583,7 +583,7 @@ MAX_ANSWER = 1_000_000
 
 
 @main.command("grade")
-@click.argument("answer", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("answer", type=click.Path(exists=True, path_type=Path))
 @click.option("--model", "model", required=True, help="The model the answer is about (a zoo name or a .rnn file).")
 @click.option("--n", "n", type=click.IntRange(min=1, max=50), default=3, show_default=True,
               help="The question's sequence length (claims at a generic t are checked at n and n + 1 too).")
@@ -592,7 +592,14 @@ MAX_ANSWER = 1_000_000
 @click.option("--layout", type=click.Choice(["auto", "numerator", "denominator"]), default="auto", show_default=True,
               help="The answer's layout; auto finds each claim's.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None, layout: str, fmt: str) -> None:
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None, callback=_given,
+              help="For a folder of answers: write grades.csv and grades.html here.")
+@click.option("--jobs", type=click.IntRange(min=1, max=256), default=None,
+              help="For a folder: processes to grade on (default one per core).")
+@click.option("--scheduler", default=None, callback=_given, metavar="ADDRESS",
+              help="For a folder: grade on the Dask cluster at ADDRESS (dask.distributed), e.g. tcp://host:8786.")
+def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None, layout: str, fmt: str,
+                  out: Path | None, jobs: int | None, scheduler: str | None) -> None:
     """Check a hand-written derivation claim by claim: which lines are right, which wrong, and why.
 
     ANSWER is Markdown or LaTeX: every equation in display math ($$...$$, \\[...\\], align,
@@ -603,10 +610,15 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
     factor, one step's term of a sum over t, right at the last step only). Exit code 0 only if
     every claim is correct.
 
+    ANSWER may be a folder: every .md, .tex and .txt answer in it is graded, in parallel on this
+    machine's cores (or on a Dask cluster with --scheduler), into one table, one row per
+    student; --out writes grades.csv and grades.html, one row per student and claim.
+
     \b
     Examples:
       symrnn grade my_answer.md --model vanilla
       symrnn grade answer.tex --model examples/specs/lstm.rnn --format json
+      symrnn grade answers/ --model vanilla --out grades/
     """
     from rich.console import Console
     from rich.table import Table
@@ -616,6 +628,11 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
     m = _model(model, g)
     if m.positional and i is None:
         raise SymRNNError(f"model {m.name!r} reads the label position i: give --i")
+    if answer.is_dir():
+        _grade_class(answer, model, m, n, i, g, layout, fmt, out, jobs, scheduler)
+        return
+    if out is not None or jobs is not None or scheduler is not None:
+        raise SymRNNError("--out, --jobs and --scheduler grade a folder of answers; ANSWER is one file")
     if answer.stat().st_size > MAX_ANSWER:
         raise SymRNNError(f"{answer} is larger than {MAX_ANSWER} bytes; grade one answer at a time")
     try:
@@ -640,6 +657,43 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
         counts = {k: sum(v.verdict == k for v in graded) for k in ("correct", "wrong", "not understood")}
         click.echo(", ".join(f"{c} {k}" for k, c in counts.items()) + f" of {len(graded)} claims")
     if not graded or any(v.verdict != CORRECT for v in graded):
+        sys.exit(1)
+
+
+def _grade_class(folder: Path, reference: str, m, n: int, i: int | None, g: str | None, layout: str, fmt: str,
+                 out: Path | None, jobs: int | None, scheduler: str | None) -> None:
+    """``symrnn grade FOLDER``: every answer, one row per student; exit 0 only if every claim is correct."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from symrnn.grade.classroom import Task, answers, grade_class, write_csv, write_html
+
+    paths = answers(folder)
+    reference = str(Path(reference).resolve()) if _is_spec(reference) else reference
+    tasks = [Task(str(p), reference, g, n, i if m.positional else None, layout) for p in paths]
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task(f"grading {len(tasks)} answers", total=len(tasks))
+        results = grade_class(tasks, jobs, scheduler, progress=lambda: bar.advance(task))
+    if fmt == "json":
+        click.echo(json.dumps([{"student": Path(p).stem, "error": e, "claims": v} for p, v, e in results], indent=1))
+    else:
+        table = Table(title=terminal_text(f"{folder.name}: {len(results)} answers against {m.name}, n = {n}"))
+        for column in ("student", "correct", "wrong", "not understood", "claims", "first wrong line"):
+            table.add_column(column)
+        for path, verdicts, error in results:
+            graded = [v for v in verdicts if v["verdict"] != "definition"]
+            counts = [sum(v["verdict"] == k for v in graded) for k in ("correct", "wrong", "not understood")]
+            wrong = next((f"{v['line']}: {v['diagnosis']}" for v in graded if v["verdict"] == "wrong"), "")
+            table.add_row(terminal_text(Path(path).stem), *(str(c) for c in counts), str(len(graded)) if not error
+                          else f"not read: {error}", terminal_text(wrong[:70]))
+        Console(width=140).print(table)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for written in (write_csv(results, out / "grades.csv"),
+                        write_html(results, out / "grades.html", f"{folder.name}: graded against {m.name}")):
+            click.echo(f"wrote {written}", err=fmt == "json")
+    if any(e or not v or any(x["verdict"] not in ("correct", "definition") for x in v) for _, v, e in results):
         sys.exit(1)
 
 

@@ -592,6 +592,9 @@ MAX_ANSWER = 1_000_000
 @click.option("--layout", type=click.Choice(["auto", "numerator", "denominator"]), default="auto", show_default=True,
               help="The answer's layout; auto finds each claim's.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--values", "values_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The question's own numbers (a JSON values file, as symrnn eval reads): claims that are numbers "
+                   "(h_2 = 3) are checked at them.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None, callback=_given,
               help="For a folder of answers: write grades.csv and grades.html here.")
 @click.option("--jobs", type=click.IntRange(min=1, max=256), default=None,
@@ -599,7 +602,7 @@ MAX_ANSWER = 1_000_000
 @click.option("--scheduler", default=None, callback=_given, metavar="ADDRESS",
               help="For a folder: grade on the Dask cluster at ADDRESS (dask.distributed), e.g. tcp://host:8786.")
 def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None, layout: str, fmt: str,
-                  out: Path | None, jobs: int | None, scheduler: str | None) -> None:
+                  values_path: Path | None, out: Path | None, jobs: int | None, scheduler: str | None) -> None:
     """Check a hand-written derivation claim by claim: which lines are right, which wrong, and why.
 
     ANSWER is Markdown or LaTeX: every equation in display math ($$...$$, \\[...\\], align,
@@ -628,8 +631,13 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
     m = _model(model, g)
     if m.positional and i is None:
         raise SymRNNError(f"model {m.name!r} reads the label position i: give --i")
+    given = None
+    if values_path is not None:
+        from symrnn.numeric.values import read_values
+
+        given = read_values(m, values_path)  # read here too: a bad file is one error, not one per student
     if answer.is_dir():
-        _grade_class(answer, model, m, n, i, g, layout, fmt, out, jobs, scheduler)
+        _grade_class(answer, model, m, n, i, g, layout, fmt, out, jobs, scheduler, values_path)
         return
     if out is not None or jobs is not None or scheduler is not None:
         raise SymRNNError("--out, --jobs and --scheduler grade a folder of answers; ANSWER is one file")
@@ -639,7 +647,7 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
         source = answer.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise SymRNNError(f"{answer} is not UTF-8 text") from None
-    verdicts = grade(source, m, n, i if m.positional else None, layout=layout)
+    verdicts = grade(source, m, n, i if m.positional else None, layout=layout, values=given)
     graded = [v for v in verdicts if v.verdict != DEFINITION]
     if fmt == "json":
         click.echo(json.dumps([v.as_dict() for v in verdicts], indent=1))
@@ -661,7 +669,7 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
 
 
 def _grade_class(folder: Path, reference: str, m, n: int, i: int | None, g: str | None, layout: str, fmt: str,
-                 out: Path | None, jobs: int | None, scheduler: str | None) -> None:
+                 out: Path | None, jobs: int | None, scheduler: str | None, values: Path | None = None) -> None:
     """``symrnn grade FOLDER``: every answer, one row per student; exit 0 only if every claim is correct."""
     from rich.console import Console
     from rich.progress import Progress
@@ -671,7 +679,8 @@ def _grade_class(folder: Path, reference: str, m, n: int, i: int | None, g: str 
 
     paths = answers(folder)
     reference = str(Path(reference).resolve()) if _is_spec(reference) else reference
-    tasks = [Task(str(p), reference, g, n, i if m.positional else None, layout) for p in paths]
+    tasks = [Task(str(p), reference, g, n, i if m.positional else None, layout,
+                  str(values.resolve()) if values is not None else None) for p in paths]
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task(f"grading {len(tasks)} answers", total=len(tasks))
         results = grade_class(tasks, jobs, scheduler, progress=lambda: bar.advance(task))

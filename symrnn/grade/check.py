@@ -32,6 +32,8 @@ TOLERANCE = 1e-6
 POINTS = 2
 
 CORRECT, WRONG, NOT_UNDERSTOOD, DEFINITION = "correct", "wrong", "not understood", "definition"
+#: The "seed" of the point made of the question's own numbers (--values).
+GIVEN = "given"
 
 
 @dataclass
@@ -111,12 +113,16 @@ class _Point(Environment):
 
         self.grader, self.n, self.layout, self.shorthands = grader, n, layout, shorthands
         model = grader.model
-        rng = np.random.default_rng([seed, n])
-        self.params = draw_parameters(model, grader.sizes, 0.9, rng)
-        for name, value in self.params.items():  # biases and initial states are not zero here: a slip shows
-            if value.shape[1] == 1 and not np.any(value):
-                self.params[name] = 0.5 * rng.standard_normal(value.shape)
-        inputs, labels = draw_inputs(model, grader.sizes, n, rng, grader.i)
+        if seed == GIVEN:  # the question's own numbers (--values)
+            given = grader.values
+            self.params, inputs, labels = given["params"], given["inputs"], given["labels"]
+        else:
+            rng = np.random.default_rng([seed, n])
+            self.params = draw_parameters(model, grader.sizes, 0.9, rng)
+            for name, value in self.params.items():  # biases and initial states are not zero here: a slip shows
+                if value.shape[1] == 1 and not np.any(value):
+                    self.params[name] = 0.5 * rng.standard_normal(value.shape)
+            inputs, labels = draw_inputs(model, grader.sizes, n, rng, grader.i)
         out = CompiledGradient(model, grader.bindings)(self.params, inputs, labels, n, grader.i, keep_values=True,
                                                       wrt_inputs=True)
         self.adjoints, self.gradients = out.adjoints, out.gradients
@@ -287,10 +293,19 @@ class Grader:
     sizes: dict = field(default_factory=dict)
     bindings: dict = field(default_factory=dict)
     layout: str = "auto"
+    values: dict | None = None  # the question's numbers (symrnn.numeric.values.read_values), for numeric claims
 
     def __post_init__(self):
         self.names = _Names(self.model)
         self.sizes = {str(s): self.sizes.get(str(s), 3) for s in self.model.sizes}
+        if self.values is not None:  # the sizes are those of the numbers given
+            for v in self.model.variables:
+                given = self.values["params"].get(v.name, self.values["inputs"].get(v.name))
+                if given is not None:
+                    shape = np.shape(given)[-2:] if v.timed else np.shape(given)
+                    for dim, size in zip(v.shape, shape, strict=False):
+                        if str(dim) in self.sizes:
+                            self.sizes[str(dim)] = int(size)
         self.bindings = self.bindings or {f: "tanh" for f in self.model.abstract_functions}
         self._points: dict = {}
 
@@ -356,12 +371,12 @@ class Grader:
             if unknown:
                 out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD, unknown))
                 continue
-            if _numbers_only(rhs) or lhs_numbers_only:
+            numeric = _numbers_only(rhs) or lhs_numbers_only
+            if numeric and self.values is None:
                 out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD,
-                                   "a number: the question's own values are needed to check it, which this version "
-                                   "does not read yet (symrnn eval MODEL --values FILE prints them)"))
+                                   "a number: give the question's own numbers with --values FILE to check it"))
                 continue
-            out.append(self._compare(side_line, side_column, shown, lhs, rhs, claim, dict(shorthands)))
+            out.append(self._compare(side_line, side_column, shown, lhs, rhs, claim, dict(shorthands), numeric))
         return out
 
     def _unknown(self, tree, shorthands: dict) -> str | None:
@@ -398,15 +413,16 @@ class Grader:
                     steps = [t for t in steps if low <= t <= high]
         return steps
 
-    def _compare(self, line, column, shown, lhs, rhs, claim, shorthands) -> Verdict:
+    def _compare(self, line, column, shown, lhs, rhs, claim, shorthands, numeric: bool = False) -> Verdict:
         uses_index = bool(re.search(r"(?<![A-Za-z\\])t(?![A-Za-z])", " ".join([claim.sides[0], shown])))
         layouts = ["denominator", "numerator"] if self.layout == "auto" else [self.layout]
         results = {}
         reason = None
         for layout in layouts:
             pairs, bad = [], None
-            for n in (self.n, self.n + 1):
-                for seed in range(POINTS):
+            lengths = [self.values.get("n") or self.n] if numeric else [self.n, self.n + 1]
+            for n in lengths:
+                for seed in [GIVEN] if numeric else range(POINTS):
                     point = self.point(n, seed, layout, shorthands)
                     for t in self._steps(point, claim, uses_index):
                         here = point.bind("t", t) if t is not None else point
@@ -435,8 +451,10 @@ class Grader:
                 continue
             errors = [_error(a, b) for a, b, *_ in pairs]
             worst = max(errors)
-            if worst < TOLERANCE:
-                return Verdict(line, column, shown, CORRECT, "", worst, layout if self.layout == "auto" else None)
+            if worst < TOLERANCE:  # a number (1 x 1) has no layout to report
+                shaped = any(np.size(a) > 1 for a, *_ in pairs)
+                return Verdict(line, column, shown, CORRECT, "", worst,
+                               layout if self.layout == "auto" and shaped else None)
             if best is None or worst < best[1]:
                 best = (layout, worst, pairs, errors)
         if best is None:
@@ -518,7 +536,7 @@ def _diagnose(pairs, errors, results) -> str:
 
 
 def grade(source: str, model: Model, n: int = 3, i: int | None = None, sizes: dict | None = None,
-          bindings: dict | None = None, layout: str = "auto") -> list[Verdict]:
+          bindings: dict | None = None, layout: str = "auto", values: dict | None = None) -> list[Verdict]:
     """The verdict on every claim of an answer.
 
     Parameters
@@ -538,6 +556,9 @@ def grade(source: str, model: Model, n: int = 3, i: int | None = None, sizes: di
         Concrete functions for abstract ones (``g`` is ``tanh`` by default).
     layout : str
         ``"auto"`` (each claim in the layout it matches), ``"numerator"`` or ``"denominator"``.
+    values : dict, optional
+        The question's own numbers (:func:`symrnn.numeric.values.read_values`): a claim that is a number
+        (``h_2 = 3``) is checked at them; without them it is not understood.
 
     Returns
     -------
@@ -557,4 +578,4 @@ def grade(source: str, model: Model, n: int = 3, i: int | None = None, sizes: di
     """
     if layout not in ("auto", "numerator", "denominator"):
         raise SymRNNError(f"layout {layout!r}: choose auto, numerator or denominator")
-    return Grader(model, n, i, dict(sizes or {}), dict(bindings or {}), layout).grade(source)
+    return Grader(model, n, i, dict(sizes or {}), dict(bindings or {}), layout, values).grade(source)

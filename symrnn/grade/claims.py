@@ -52,6 +52,8 @@ def _position(source: str, offset: int) -> tuple[int, int]:
 
 
 def _strip(math: str) -> str:
+    # a row's lead-in words and bullets are not mathematics: "\\therefore x = 1", "\\times x = 1" (a bullet)
+    math = re.sub(r"^\s*(\\therefore|\\because|\\Rightarrow|\\implies|\\bullet|\\times|\*)\s*", "", math)
     math = re.sub(r"\\begin\{(aligned|split|gathered)\}|\\end\{(aligned|split|gathered)\}", " ", math)
     math = re.sub(r"\\(boxed|displaystyle)\s*", "", math)
     math = re.sub(r"\\(label|tag|nonumber|notag)(\{[^{}]*\})?", "", math)
@@ -111,16 +113,20 @@ def claims(source: str) -> list[Claim]:
     taken = []
     for m in _DISPLAY.finditer(source):
         body_index = next(k for k in (1, 2, 4) if m.group(k) is not None)
-        blocks.append((m.start(body_index), m.group(body_index)))
+        blocks.append((m.start(body_index), m.group(body_index), m.start(), m.end()))
         taken.append((m.start(), m.end()))
     for m in _INLINE.finditer(source):
         if any(a <= m.start() < b for a, b in taken) or "=" not in m.group(1):
             continue
-        blocks.append((m.start(1), m.group(1)))
+        blocks.append((m.start(1), m.group(1), m.start(), m.end()))
     blocks.sort()
     previous: Claim | None = None  # a block that starts with "= ..." continues the last claim
     dangling = ""  # a row that ends with + or - continues on the next one
-    for start, math in blocks:
+    last_end = None
+    for start, math, outer_start, outer_end in blocks:
+        if last_end is not None and source[last_end:outer_start].strip():
+            previous, dangling = None, ""  # prose between: a block starting with "=" continues nothing
+        last_end = outer_end
         for offset, row in _rows(math):
             if dangling:
                 row, dangling = dangling + " " + row, ""
@@ -152,7 +158,7 @@ def claims(source: str) -> list[Claim]:
                 previous.notes += notes
                 previous.range = previous.range or range_
                 continue
-            if len(sides) < 2:
+            if len(sides) < 2 or not sides[0]:  # "= c" with nothing before it to continue: no claim
                 previous = None
                 continue
             kept = [s for s in sides if s]

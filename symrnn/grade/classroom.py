@@ -32,6 +32,7 @@ class Task:
     n: int = 3
     i: int | None = None
     layout: str = "auto"
+    values: str | None = None  # a values file: the question's numbers
 
 
 @lru_cache(maxsize=8)
@@ -56,7 +57,13 @@ def grade_file(task: Task) -> tuple[str, list[dict], str | None]:
             raise SymRNNError(f"larger than {MAX_ANSWER} bytes")
         source = path.read_text(encoding="utf-8")
         model = _model(task.model, task.g)
-        verdicts = grade(source, model, task.n, task.i if model.positional else None, layout=task.layout)
+        given = None
+        if task.values is not None:
+            from symrnn.numeric.values import read_values
+
+            given = read_values(model, task.values)
+        verdicts = grade(source, model, task.n, task.i if model.positional else None, layout=task.layout,
+                         values=given)
     except UnicodeDecodeError:
         return task.path, [], "not UTF-8 text"
     except (SymRNNError, OSError) as e:

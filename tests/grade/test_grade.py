@@ -28,9 +28,11 @@ def test_the_claims_of_an_answer_with_their_places():
         (3, 23, 2), (4, 3, 2), (6, 4, 2), (7, 6, 2), (9, 1, 2), (10, 1, 2), (11, 1, 2), (12, 1, 3), (14, 19, 2),
         (15, 3, 2)]
     assert found[2].sides[1] == r"W_h^T \left(\frac{\partial L}{\partial h_{t+1}} \odot (1 - h_{t+1}^2)\right)"
-    continued = claims("$$\\frac{\\partial L}{\\partial b} = a$$\nprose\n$$= c \\quad t = n-1, \\dots, 1$$")
+    continued = claims("$$\\frac{\\partial L}{\\partial b} = a$$\n\n$$= c \\quad t = n-1, \\dots, 1$$")
     assert [(c.sides, c.range, c.positions) for c in continued] == [
         (["\\frac{\\partial L}{\\partial b}", "a", "c"], "t = n-1, \\dots, 1", [(1, 3), (1, 3), (3, 3)])]
+    apart = claims("$$\\frac{\\partial L}{\\partial b} = a$$\nthen, for another question,\n$$= c$$")
+    assert [c.sides for c in apart] == [["\\frac{\\partial L}{\\partial b}", "a"]]  # prose between: no chain
 
 
 def test_formulas_as_students_write_them():
@@ -144,3 +146,29 @@ def test_the_command(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00")
     refused = CliRunner().invoke(main, ["grade", str(binary), "--model", "vanilla"])
     assert refused.exit_code == 2 and "not UTF-8" in refused.output
+
+
+def test_numbers_at_the_questions_own_values(tmp_path):
+    """The scalar RNN's worked question (w_x = 0.1, w_h = 1, w_y = 2, h_0 = 1, x_t = 10, y_t = 3): the numbers
+    by hand are h_1 = 2, h_2 = 3, yhat_1 = 4, yhat_2 = 6, dL/dh_1 = 16, dL/dw_h = 40."""
+    from symrnn.numeric.values import read_values
+
+    answer = r"""
+$$h_1 = w_x x_1 + w_h h_0 = 0.1 \times 10 + 1 \times 1 = 2$$
+$$\hat{y}_1 = w_h h_1 = 2$$
+$$\therefore \frac{\partial L}{\partial h_1} = -8$$
+$$\frac{\partial L}{\partial w_h} = 40$$
+"""
+    values = read_values(zoo.scalar(), "examples/scalar/values.json")
+    verdicts = grade(answer, zoo.scalar(), n=2, values=values)
+    assert [(v.verdict, v.diagnosis) for v in verdicts] == [
+        ("correct", ""), ("correct", ""), ("correct", ""),
+        ("wrong", "does not match the true value"), ("wrong", "off by a factor 0.5"),
+        ("wrong", "off by a factor -0.5"), ("correct", "")]
+    without = grade(answer, zoo.scalar(), n=2)
+    assert without[2].verdict == "not understood" and "--values" in without[2].diagnosis
+    path = tmp_path / "answer.md"
+    path.write_text(answer)
+    result = CliRunner().invoke(main, ["grade", str(path), "--model", "scalar", "--n", "2", "--values",
+                                       "examples/scalar/values.json"])
+    assert result.exit_code == 1 and "4 correct, 3 wrong, 0 not understood of 7 claims" in result.output

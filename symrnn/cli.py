@@ -658,8 +658,9 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
         for v in verdicts:
             colour = {"correct": "green", "wrong": "red", "not understood": "yellow"}.get(v.verdict, "")
             verdict = v.verdict + (f" ({v.layout})" if v.layout and v.verdict == CORRECT else "")
+            diagnosis = v.diagnosis + (f"; symrnn: {v.correct}" if v.correct else "")
             table.add_row(f"{v.line}:{v.column}", terminal_text(v.claim[:160]),
-                          f"[{colour}]{verdict}[/]" if colour else verdict, terminal_text(v.diagnosis),
+                          f"[{colour}]{verdict}[/]" if colour else verdict, terminal_text(diagnosis),
                           "" if v.error is None else "< 1e-12" if v.shown_error == 0 else f"{v.error:.1e}")
         Console(width=160).print(table)
         counts = {k: sum(v.verdict == k for v in graded) for k in ("correct", "wrong", "not understood")}

@@ -47,6 +47,7 @@ class Verdict:
     diagnosis: str = ""
     error: float | None = None
     layout: str | None = None
+    correct: str | None = None  # the true formula, symrnn's, in the claim's layout (LaTeX), for a wrong claim
 
     @property
     def shown_error(self) -> float | None:
@@ -57,7 +58,8 @@ class Verdict:
 
     def as_dict(self) -> dict:
         return {"line": self.line, "column": self.column, "claim": self.claim, "verdict": self.verdict,
-                "diagnosis": self.diagnosis, "relative_error": self.shown_error, "layout": self.layout}
+                "diagnosis": self.diagnosis, "relative_error": self.shown_error, "layout": self.layout,
+                "correct_formula": self.correct}
 
 
 def _plain(name: str) -> str:
@@ -308,6 +310,35 @@ class Grader:
                             self.sizes[str(dim)] = int(size)
         self.bindings = self.bindings or {f: "tanh" for f in self.model.abstract_functions}
         self._points: dict = {}
+        self._formulas: dict = {}
+
+    def correct_formula(self, wrt: str, layout: str) -> str | None:
+        """symrnn's formula for ``dL/d(wrt)`` in ``layout``: a parameter's closed form, a variable's recursion
+        lines (its general line, at the answer's index); None where there is none to show."""
+        key = (wrt, layout)
+        if key in self._formulas:
+            return self._formulas[key]
+        from symrnn.derive.adjoints import closed_form, recursion
+        from symrnn.graph import Node
+        from symrnn.render.latex import latex
+
+        found, formula = self.names.find(wrt), None
+        try:
+            if found is not None and found[0].kind is Kind.PARAMETER:
+                text = latex(closed_form(self.model, Node(found[0].name), self.n, self.i, layout))
+                formula = _rows_of(text, lambda left: True)[:1]
+            elif found is not None:
+                wanted = _plain(rf"\frac{{\partial {self.model.var(self.model.loss).latex}}}{{\partial "
+                                rf"{found[0].display(sp.Symbol(found[0].loop.index if found[0].loop else 't'))}}}")
+                for p in self.model.parameters:
+                    rows = _rows_of(latex(recursion(self.model, p.name, layout)), lambda left: _plain(left) == wanted)
+                    if rows:
+                        formula = rows
+                        break
+        except SymRNNError:
+            formula = None
+        self._formulas[key] = " \\quad ".join(formula) if formula else None
+        return self._formulas[key]
 
     def not_a_variable(self, name: str) -> str:
         """The message for a written name the model does not have, listing those it has."""
@@ -376,7 +407,11 @@ class Grader:
                 out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD,
                                    "a number: give the question's own numbers with --values FILE to check it"))
                 continue
-            out.append(self._compare(side_line, side_column, shown, lhs, rhs, claim, dict(shorthands), numeric))
+            verdict = self._compare(side_line, side_column, shown, lhs, rhs, claim, dict(shorthands), numeric)
+            if verdict.verdict == WRONG and lhs[0] == "derivative" and _plain(lhs[1]) == self.names.loss \
+                    and not numeric:
+                verdict.correct = self.correct_formula(lhs[2], verdict.layout or "denominator")
+            out.append(verdict)
         return out
 
     def _unknown(self, tree, shorthands: dict) -> str | None:
@@ -475,6 +510,17 @@ def _numbers_only(tree) -> bool:
     if tree[0] in ("name", "derivative"):
         return False
     return all(_numbers_only(part) for part in tree[1:] if isinstance(part, tuple))
+
+
+def _rows_of(text: str, keep) -> list[str]:
+    """The rows ``left = right`` of the first ``align*`` block of symrnn's LaTeX whose left side ``keep`` accepts."""
+    found = re.search(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", text, re.S)
+    rows = []
+    for row in (found.group(1).split("\\\\\n") if found else []):
+        left, _, right = row.strip().rstrip("\\").strip().partition("&=")
+        if right and keep(left.strip()):
+            rows.append(f"{left.strip()} = {right.strip()}")
+    return rows
 
 
 def _error(a, b) -> float:

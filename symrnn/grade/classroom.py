@@ -126,7 +126,7 @@ def grade_class(tasks: list[Task], jobs: int | None = None, scheduler: str | Non
     return results
 
 
-FIELDS = ("student", "line", "column", "claim", "verdict", "diagnosis", "relative_error", "layout")
+FIELDS = ("student", "line", "column", "claim", "verdict", "diagnosis", "relative_error", "layout", "correct_formula")
 
 
 def rows(results: list) -> list[dict]:
@@ -136,7 +136,7 @@ def rows(results: list) -> list[dict]:
         student = Path(path).stem
         if error is not None:
             out.append({"student": student, "line": "", "column": "", "claim": "", "verdict": "not read",
-                        "diagnosis": error, "relative_error": "", "layout": ""})
+                        "diagnosis": error, "relative_error": "", "layout": "", "correct_formula": ""})
         for v in verdicts:
             out.append({"student": student, **{k: ("" if v.get(k) is None else v[k]) for k in FIELDS[1:]}})
     return out
@@ -151,28 +151,38 @@ def write_csv(results: list, path: Path) -> Path:
     return path
 
 
-def write_html(results: list, path: Path, title: str) -> Path:
-    """The rows as one offline HTML page, each claim rendered as MathML (escaped text where it cannot be)."""
+def _rendered(latex: str) -> str:
+    """A formula as MathML, or as escaped text where it has none."""
     from symrnn.errors import RenderError
     from symrnn.render.html import html_text, math_html
+
+    if not latex:
+        return ""
+    try:
+        return math_html(latex)
+    except RenderError:
+        return f"<code>{html_text(latex)}</code>"
+
+
+def write_html(results: list, path: Path, title: str) -> Path:
+    """The rows as one offline HTML page, each claim and each correct formula rendered as MathML (escaped
+    text where it cannot be)."""
+    from symrnn.render.html import html_text
 
     colours = {"correct": "#1a7f37", "wrong": "#b00", "not understood": "#9a6700", "not read": "#b00"}
     body = []
     for row in rows(results):
-        try:
-            claim = math_html(row["claim"]) if row["claim"] else ""
-        except RenderError:
-            claim = f"<code>{html_text(row['claim'])}</code>"
+        claim, correct = _rendered(row["claim"]), _rendered(row["correct_formula"])
         colour = colours.get(row["verdict"], "#444")
         where = f"{row['line']}:{row['column']}" if row["line"] != "" else ""
         body.append(f"<tr><td>{html_text(row['student'])}</td><td>{where}</td><td>{claim}</td>"
                     f"<td style=\"color:{colour}\">{html_text(row['verdict'])}</td>"
-                    f"<td>{html_text(str(row['diagnosis']))}</td></tr>")
+                    f"<td>{html_text(str(row['diagnosis']))}</td><td>{correct}</td></tr>")
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html_text(title)}</title><style>body {{ font-family: sans-serif; margin: 2rem; }} "
             "table { border-collapse: collapse; } td, th { border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; "
             "text-align: left; vertical-align: top; } math { font-size: 1.1em; }</style></head><body>"
             f"<h1>{html_text(title)}</h1><table><tr><th>student</th><th>where</th><th>claim</th><th>verdict</th>"
-            "<th>diagnosis</th></tr>" + "".join(body) + "</table></body></html>\n")
+            "<th>diagnosis</th><th>symrnn's formula</th></tr>" + "".join(body) + "</table></body></html>\n")
     path.write_text(page, encoding="utf-8")
     return path

@@ -51,9 +51,11 @@ def test_the_command_writes_the_table_the_csv_and_the_page(klass, tmp_path):
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert [r["student"] for r in rows].count("ada") == 11 and len(rows) == 11 + 1 + 1 + 1
     assert rows[-1] == {"student": "eve", "line": "", "column": "", "claim": "", "verdict": "not read",
-                        "diagnosis": "not UTF-8 text", "relative_error": "", "layout": ""}
+                        "diagnosis": "not UTF-8 text", "relative_error": "", "layout": "", "correct_formula": ""}
+    assert rows[9]["correct_formula"] == (r"\frac{\partial L}{\partial W_{x}} = \sum_{t=1}^{n} (\frac{\partial L}"
+                                          r"{\partial h_{t}} \odot (\mathbf{1} - h_{t} \odot h_{t})) x_{t}^{\top}")
     page = (out / "grades.html").read_text()
-    assert page.count("<tr>") == 1 + len(rows) and page.count("<math") == 13 and "\\frac" not in page
+    assert page.count("<tr>") == 1 + len(rows) and page.count("<math") == 13 + 5 and "\\frac" not in page
     data = json.loads(CliRunner().invoke(main, ["grade", str(klass), "--model", "vanilla", "--format", "json",
                                                 "--jobs", "1"]).output)
     assert [d["student"] for d in data] == ["ada", "bob", "cy", "eve"] and data[1]["claims"][0]["verdict"] == "correct"

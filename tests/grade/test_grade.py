@@ -138,7 +138,11 @@ def test_the_command(tmp_path):
     out = CliRunner().invoke(main, ["grade", str(answer), "--model", "vanilla", "--format", "json"])
     data = json.loads(out.output)
     assert [d["verdict"] for d in data][:4] == ["correct", "correct", "correct", "definition"]
-    assert set(data[0]) == {"line", "column", "claim", "verdict", "diagnosis", "relative_error", "layout"}
+    assert set(data[0]) == {"line", "column", "claim", "verdict", "diagnosis", "relative_error", "layout",
+                            "correct_formula"}
+    assert data[5]["correct_formula"] == (r"\frac{\partial L}{\partial W_{h}} = \sum_{t=1}^{n} (\frac{\partial L}"
+                                          r"{\partial h_{t}} \odot (\mathbf{1} - h_{t} \odot h_{t})) h_{t-1}^{\top}")
+    assert data[0]["correct_formula"] is None  # a correct claim needs none
     right = tmp_path / "right.md"
     right.write_text("$$\\frac{\\partial L}{\\partial s} = \\operatorname{softmax}(s) - y$$")
     assert CliRunner().invoke(main, ["grade", str(right), "--model", "vanilla"]).exit_code == 0

@@ -66,27 +66,6 @@ def _fail(ctx, message: str) -> None:
     sys.exit(2)
 
 
-def _is_spec(name: str) -> bool:
-    return name.endswith(".rnn") or "/" in name or Path(name).is_file()
-
-
-def _model(name: str, g: str | None):
-    if _is_spec(name):
-        from symrnn.model.rnn_reader import load_spec
-
-        model = load_spec(name)
-        if g:
-            if "g" not in model.abstract_functions:
-                raise SymRNNError(f"--g binds the abstract g, and {name} does not use one")
-            model = model.bind(g=g)
-        return model
-    if g and name not in zoo.ABSTRACT_G:
-        raise SymRNNError(f"--g applies to the models written with an abstract g ({', '.join(zoo.ABSTRACT_G)}); "
-                          f"{name} fixes its functions")
-    options = {"g": g} if g else {}
-    return zoo.get(name, **options)
-
-
 def _sizes(model, pairs: tuple[str, ...], defaults: dict | None = None, default: int = 3,
            strict: bool = True) -> dict:
     """The model's sizes: ``defaults`` (else ``default``) and the ``NAME=INT`` pairs given; a pair naming
@@ -171,7 +150,7 @@ def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only
     from symrnn.paths import count_paths, iter_paths
     from symrnn.render.text import approximate, count_line, path_line
 
-    G = unroll(_model(model, g), n, i)
+    G = unroll(zoo.resolve(model, g), n, i)
     source = find_node(G, wrt)
     count = count_paths(G, source, truncate=truncate)
     if not count_only:
@@ -224,7 +203,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     from symrnn.render.dot import graph_dot, render_graph
     from symrnn.render.latex import latex
 
-    m = _model(model, g)
+    m = zoo.resolve(model, g)
     if truncate is not None and form != "pathsum":
         raise SymRNNError("--truncate applies to the path sum (--form pathsum): the recursion and the closed form "
                           "of truncated BPTT are not printed yet")
@@ -323,7 +302,7 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
 
     from symrnn.numeric.gradcheck import RESOLUTION, TOLERANCE, check_model
 
-    m = _model(model, g)
+    m = zoo.resolve(model, g)
     bindings = {}
     for f in m.abstract_functions:
         bindings[f] = "tanh"
@@ -443,7 +422,7 @@ def flow_command(models, n: int, i: int | None, g: str | None, scales: list[floa
 
     loaded = []
     for name in models:
-        m = _model(name, g)
+        m = zoo.resolve(name, g)
         bindings = {f: "tanh" for f in m.abstract_functions}
         for f in bindings:
             click.echo(f"{m.name}: {f} is abstract: measuring with {f} = tanh (choose with --g)")
@@ -548,7 +527,7 @@ def report_command(models, out: Path, n: int, i: int | None, g: str | None, form
     from symrnn.errors import RenderError
     from symrnn.report.sheet import build, write
 
-    loaded = [_model(name, g) for name in models]
+    loaded = [zoo.resolve(name, g) for name in models]
     known = {str(s) for m in loaded for s in m.sizes}
     for pair in size_pairs:
         key, _, value = pair.partition("=")
@@ -628,7 +607,7 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
 
     from symrnn.grade.check import CORRECT, DEFINITION, grade
 
-    m = _model(model, g)
+    m = zoo.resolve(model, g)
     if m.positional and i is None:
         raise SymRNNError(f"model {m.name!r} reads the label position i: give --i")
     given = None
@@ -679,7 +658,7 @@ def _grade_class(folder: Path, reference: str, m, n: int, i: int | None, g: str 
     from symrnn.grade.classroom import Task, answers, grade_class, write_csv, write_html
 
     paths = answers(folder)
-    reference = str(Path(reference).resolve()) if _is_spec(reference) else reference
+    reference = str(Path(reference).resolve()) if zoo.is_spec(reference) else reference
     tasks = [Task(str(p), reference, g, n, i if m.positional else None, layout,
                   str(values.resolve()) if values is not None else None) for p in paths]
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
@@ -724,7 +703,7 @@ def sensitivity_command(model: str, input_name: str, n: int, i: int | None, g: s
     from symrnn.derive.sensitivity import sensitivity
     from symrnn.render.text import sensitivity_line, sensitivity_record
 
-    rows = sensitivity(_model(model, g), input_name, n, i=i)
+    rows = sensitivity(zoo.resolve(model, g), input_name, n, i=i)
     if fmt == "json":
         click.echo(json.dumps([sensitivity_record(r) for r in rows], indent=2))
         return
@@ -758,7 +737,7 @@ def eval_command(model: str, values_path: Path, exact: bool, backend: str, g: st
     from symrnn.numeric.values import read_values
     from symrnn.render.text import number_text
 
-    m = _model(model, g)
+    m = zoo.resolve(model, g)
     data = read_values(m, values_path, exact)
     bindings = {f: "tanh" for f in m.abstract_functions} if not exact else {}
     engine = CompiledGradient(m, bindings, xp=ExactArrays() if exact else None, backend=backend)
@@ -802,7 +781,7 @@ def codegen_command(model: str, backend: str, output: Path | None, g: str | None
     """
     from symrnn.codegen.module import codegen
 
-    m = _model(model, g)
+    m = zoo.resolve(model, g)
     bindings = {f: "tanh" for f in m.abstract_functions}
     source = codegen(m, backend, bindings, source=model)
     if output is None:
@@ -849,7 +828,7 @@ def show(model: str, g: str | None) -> None:
     """
     from symrnn.render.rnn_writer import spec_text
 
-    click.echo(spec_text(_model(model, g)), nl=False)
+    click.echo(spec_text(zoo.resolve(model, g)), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,14 +37,10 @@ class Task:
 
 @lru_cache(maxsize=8)
 def _model(reference: str, g: str | None):
+    """The model a worker grades against, built once per worker."""
     from symrnn import zoo
 
-    if reference.endswith(".rnn") or "/" in reference or Path(reference).is_file():
-        from symrnn.model.rnn_reader import load_spec
-
-        model = load_spec(reference)
-        return model.bind(g=g) if g else model
-    return zoo.get(reference, **({"g": g} if g else {}))
+    return zoo.resolve(reference, g)
 
 
 def grade_file(task: Task) -> tuple[str, list[dict], str | None]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from pathlib import Path
 
-from symrnn.errors import UnknownNameError
+from symrnn.errors import SpecError, UnknownNameError
 from symrnn.model.declared import Model
 from symrnn.zoo.bidirectional import bidirectional, stacked_bidirectional, tagger
 from symrnn.zoo.elman import elman
@@ -54,7 +55,35 @@ def get(name: str, **options) -> Model:
     return MODELS[name][0](**options)
 
 
+def is_spec(reference: str) -> bool:
+    """Whether a MODEL argument names a ``.rnn`` file (else a zoo model)."""
+    return reference.endswith(".rnn") or "/" in reference or Path(reference).is_file()
+
+
+def resolve(reference: str, g: str | None = None) -> Model:
+    """What a MODEL argument names: a zoo model or a ``.rnn`` spec, its abstract ``g`` bound to ``g``.
+
+    Examples
+    --------
+    >>> resolve("elman", "tanh").functions, resolve("examples/specs/scalar.rnn").name
+    (['tanh'], 'scalar')
+    """
+    if is_spec(reference):
+        from symrnn.model.rnn_reader import load_spec
+
+        model = load_spec(reference)
+        if g:
+            if "g" not in model.abstract_functions:
+                raise SpecError(f"--g binds the abstract g, and {reference} does not use one")
+            model = model.bind(g=g)
+        return model
+    if g and reference not in ABSTRACT_G:
+        raise SpecError(f"--g applies to the models written with an abstract g ({', '.join(ABSTRACT_G)}); "
+                        f"{reference} fixes its functions")
+    return get(reference, **({"g": g} if g else {}))
+
+
 __all__ = [
-    "ABSTRACT_G", "MODELS", "bidirectional", "elman", "get", "gru", "gru_torch", "lstm", "mlp", "next_word",
-    "plain", "residual", "scalar", "stacked_bidirectional", "tagger", "vanilla",
+    "ABSTRACT_G", "MODELS", "bidirectional", "elman", "get", "gru", "gru_torch", "is_spec", "lstm", "mlp",
+    "next_word", "plain", "residual", "resolve", "scalar", "stacked_bidirectional", "tagger", "vanilla",
 ]

@@ -86,6 +86,16 @@ def _sizes(model, pairs: tuple[str, ...], defaults: dict | None = None, default:
     return sizes
 
 
+def _check_size_pairs(models: list, pairs: tuple[str, ...]) -> None:
+    """Each --size of a command given several models: NAME=POSITIVE_INT, NAME a size of one of them."""
+    known = {str(s) for m in models for s in m.sizes}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in known or not (value.isascii() and value.isdigit()) or int(value) < 1:
+            raise click.BadParameter(f"{pair!r}: expected NAME=POSITIVE_INT with NAME a size of the models: "
+                                     f"{', '.join(sorted(known)) or 'none'}", param_hint="--size")
+
+
 def _given(ctx, param, value):
     """An option's value, refused when it is given empty (``--g ''``, ``--out ''``)."""
     if value is not None and not str(value).strip():
@@ -429,12 +439,7 @@ def flow_command(models, n: int, i: int | None, g: str | None, scales: list[floa
         if m.positional and i is None:
             raise SymRNNError(f"model {m.name!r} reads the label position i: give --i")
         loaded.append((m, bindings, i if m.positional else None))
-    known = {str(s) for m, *_ in loaded for s in m.sizes}
-    for pair in size_pairs:
-        key, _, value = pair.partition("=")
-        if key not in known or not (value.isascii() and value.isdigit()) or int(value) < 1:
-            raise click.BadParameter(f"{pair!r}: expected NAME=POSITIVE_INT with NAME a size of the models: "
-                                     f"{', '.join(sorted(known))}", param_hint="--size")
+    _check_size_pairs([m for m, *_ in loaded], size_pairs)
     loaded = [(m, bindings, _sizes(m, size_pairs, {}, 8, strict=False), mi) for m, bindings, mi in loaded]
     curves, checks = [], []
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
@@ -528,12 +533,7 @@ def report_command(models, out: Path, n: int, i: int | None, g: str | None, form
     from symrnn.report.sheet import build, write
 
     loaded = [zoo.resolve(name, g) for name in models]
-    known = {str(s) for m in loaded for s in m.sizes}
-    for pair in size_pairs:
-        key, _, value = pair.partition("=")
-        if key not in known or not (value.isascii() and value.isdigit()) or int(value) < 1:
-            raise click.BadParameter(f"{pair!r}: expected NAME=POSITIVE_INT with NAME a size of the models: "
-                                     f"{', '.join(sorted(known)) or 'none'}", param_hint="--size")
+    _check_size_pairs(loaded, size_pairs)
     sections = []
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("report", total=None)
@@ -555,10 +555,6 @@ def report_command(models, out: Path, n: int, i: int | None, g: str | None, form
         click.echo(terminal_text(f"FAILED checks: {', '.join(failed)}", markup=False))
         sys.exit(1)
     click.echo(f"every printed formula passes its check ({sum(len(s.checks) for s in sections)} formulas)")
-
-
-#: The largest answer ``grade`` reads, in bytes.
-MAX_ANSWER = 1_000_000
 
 
 @main.command("grade")
@@ -606,6 +602,7 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
     from rich.table import Table
 
     from symrnn.grade.check import CORRECT, DEFINITION, grade
+    from symrnn.grade.classroom import read_answer
 
     m = zoo.resolve(model, g)
     if m.positional and i is None:
@@ -620,12 +617,10 @@ def grade_command(answer: Path, model: str, n: int, i: int | None, g: str | None
         return
     if out is not None or jobs is not None or scheduler is not None:
         raise SymRNNError("--out, --jobs and --scheduler grade a folder of answers; ANSWER is one file")
-    if answer.stat().st_size > MAX_ANSWER:
-        raise SymRNNError(f"{answer} is larger than {MAX_ANSWER} bytes; grade one answer at a time")
     try:
-        source = answer.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SymRNNError(f"{answer} is not UTF-8 text") from None
+        source = read_answer(answer)
+    except SymRNNError as e:
+        raise SymRNNError(f"{answer}: {e}") from None
     verdicts = grade(source, m, n, i if m.positional else None, layout=layout, values=given)
     graded = [v for v in verdicts if v.verdict != DEFINITION]
     if fmt == "json":

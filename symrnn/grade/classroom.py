@@ -43,15 +43,22 @@ def _model(reference: str, g: str | None):
     return zoo.resolve(reference, g)
 
 
+def read_answer(path: Path) -> str:
+    """An answer's text; SymRNNError if it is larger than :data:`MAX_ANSWER` or not UTF-8."""
+    if path.stat().st_size > MAX_ANSWER:
+        raise SymRNNError(f"larger than {MAX_ANSWER} bytes")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SymRNNError("not UTF-8 text") from None
+
+
 def grade_file(task: Task) -> tuple[str, list[dict], str | None]:
     """``(path, verdicts as dicts, error)`` for one answer; an answer that cannot be read gives its error."""
     from symrnn.grade.check import grade
 
-    path = Path(task.path)
     try:
-        if path.stat().st_size > MAX_ANSWER:
-            raise SymRNNError(f"larger than {MAX_ANSWER} bytes")
-        source = path.read_text(encoding="utf-8")
+        source = read_answer(Path(task.path))
         model = _model(task.model, task.g)
         given = None
         if task.values is not None:
@@ -60,8 +67,6 @@ def grade_file(task: Task) -> tuple[str, list[dict], str | None]:
             given = read_values(model, task.values)
         verdicts = grade(source, model, task.n, task.i if model.positional else None, layout=task.layout,
                          values=given)
-    except UnicodeDecodeError:
-        return task.path, [], "not UTF-8 text"
     except (SymRNNError, OSError) as e:
         return task.path, [], str(e)
     return task.path, [v.as_dict() for v in verdicts], None

@@ -352,10 +352,9 @@ def measure(model: Model, n: int, scales=(1.0,), draws: int = 5, sizes: dict | N
     sizes = {str(s): (sizes or {}).get(str(s), 8) for s in model.sizes}
     compiled = CompiledGradient(model, bindings)
     probe = CompiledGradient(probe_model(model, decl), bindings)
-    steps = list(decl.loop.range(n, i))
-    start = _initial(model, decl)
-    keys = ([Node(start)] if start else []) + [Node(decl.name, t) for t in steps]
-    shown = ([0 if decl.loop.step == 1 else steps[0] + 1] if start else []) + steps
+    keys = _keys(model, decl, n, i)
+    steps = [k.t for k in keys if k.t is not None]
+    shown = ([0 if decl.loop.step == 1 else steps[0] + 1] if keys[0].t is None else []) + steps  # h_0 or eta_{n+1}
     bound = recurrence_bound(model, decl, bindings)
     wrt_decl = flow_input(model, wrt) if wrt is not None else None
     curves = []
@@ -364,7 +363,7 @@ def measure(model: Model, n: int, scales=(1.0,), draws: int = 5, sizes: dict | N
             rng = np.random.default_rng([seed, int(round(scale * 1e6))])
             norms = []
             for _ in range(draws):
-                norms.append(_draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i, wrt_decl))
+                norms.append(_draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i, wrt_decl, bound))
                 if progress is not None:
                     progress()
             loss_grad, jacobian, limits = (np.array([d[k] for d in norms]) for k in range(3))
@@ -394,10 +393,14 @@ def flow_input(model: Model, name: str) -> VarDecl:
                     f"{', '.join(p.latex for p in model.parameters)} (--state chooses the state)")
 
 
-def _draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i, wrt=None):
-    """One draw's norms at every step: ``(dL/dh_t, dh_n/dh_t, bound)``."""
-    from symrnn.flow.bound import recurrence_bound
+def _keys(model: Model, decl: VarDecl, n: int, i: int | None) -> list[Node]:
+    """The nodes of the state measured, in its loop's order: its initial state first when it is a parameter."""
+    start = _initial(model, decl)
+    return ([Node(start)] if start else []) + [Node(decl.name, t) for t in decl.loop.range(n, i)]
 
+
+def _draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i, wrt=None, bound=None):
+    """One draw's norms at every step: ``(dL/dh_t, dh_n/dh_t, bound)``."""
     rows = concrete_shape(model, decl.name, sizes)[0]
     params = draw_parameters(model, sizes, scale, rng)
     inputs, labels = draw_inputs(model, sizes, n, rng, i)
@@ -424,7 +427,6 @@ def _draw(model, n, scale, sizes, decl, compiled, probe, keys, rng, i, wrt=None)
     wide_labels = {k: np.repeat(v, rows, axis=-1) for k, v in labels.items() if k in probe_labels}
     rows_of = probe(params, wide, wide_labels, n, i if probe.model.positional else None, keep_values=True).adjoints
     jacobian = [norm2(rows_of[k]) for k in keys]
-    bound = recurrence_bound(model, decl, dict(compiled.bindings))
     return loss_grad, jacobian, bound.values(params, len(keys)) if bound is not None else None
 
 
@@ -454,9 +456,8 @@ def finite_difference_check(model: Model, n: int = 4, scale: float = 1.0, sizes:
     inputs, labels = draw_inputs(model, sizes, n, rng, i)
     G = unroll(model, n, i)
     point = point_from_arrays(model, params, inputs, labels, sizes, n, i, bindings)
-    start = _initial(model, decl)
-    keys = ([Node(start)] if start else []) + [Node(decl.name, t) for t in decl.loop.range(n, i)]
-    last = Node(decl.name, list(decl.loop.range(n, i))[-1])
+    keys = _keys(model, decl, n, i)
+    last = keys[-1]
     base = forward(G, point, dtype=np.longdouble)
     wrt_decl = flow_input(model, wrt) if wrt is not None else None
 

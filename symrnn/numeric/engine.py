@@ -287,18 +287,16 @@ class CompiledGradient:
             store[target] = self._sum(calls, store, shapes[name], batch, True)
         grads, steps = {}, {}
         for name, calls in plan.parameters:
-            total = self._sum(calls, store, shapes[name], batch, False)
-            if keep_values:  # each step's term of the gradient, summed over the batch
-                by_step: dict = {}
-                for call in calls:
-                    by_step.setdefault(call[3], []).append(call)
-                steps[name] = {t: self._batch_sum(self._sum(group, store, shapes[name], batch, False), shapes[name])
-                               for t, group in by_step.items()}
+            by_step: dict = {}
+            for call in calls if keep_values else ():  # each step's term, kept: the total is their sum
+                by_step.setdefault(call[3], []).append(call)
+            parts = {t: self._sum(group, store, shapes[name], batch, False) for t, group in by_step.items()}
+            total = sum(parts.values()) if parts else self._sum(calls, store, shapes[name], batch, False)
+            if keep_values:
+                steps[name] = {t: self._batch_sum(part, shapes[name]) for t, part in parts.items()}
             if shapes[name][1] == 1 and total.shape[1] == batch:
                 store[Adjoint(Node(name))] = total  # a vector parameter's, one column per sequence
-            if shapes[name][1] == 1 and total.shape[1] != 1:
-                total = xp.sum(total, axis=1, keepdims=True)  # a vector parameter: sum over the batch's columns
-            grads[name] = total
+            grads[name] = self._batch_sum(total, shapes[name])
         if wrt_inputs:
             for node, name, calls in plan.inputs(self):
                 grads[node] = self._sum(calls, store, self._shape(name, sizes), batch, True)

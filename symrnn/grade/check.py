@@ -177,11 +177,15 @@ class _Point(Environment):
         value = self.jacobians[key]
         return value.T if self.layout == "denominator" else value
 
-    def bind(self, index: str, value: int) -> _Point:
+    def changed(self, **fields) -> _Point:
+        """This point (its values, computed once) with some fields changed: layout, shorthands, indices."""
         other = object.__new__(_Point)
         other.__dict__.update(self.__dict__)
-        other.indices = {**self.indices, index: value}
+        other.__dict__.update(fields)
         return other
+
+    def bind(self, index: str, value: int) -> _Point:
+        return self.changed(indices={**self.indices, index: value})
 
     def _index_value(self, text: str) -> int:
         """A subscript's value: ``1``, ``t+1``, ``n`` at the bound indices."""
@@ -355,11 +359,7 @@ class Grader:
         key = (n, seed)
         if key not in self._points:
             self._points[key] = _Point(self, n, seed, layout, shorthands)
-        base = self._points[key]
-        other = object.__new__(_Point)
-        other.__dict__.update(base.__dict__)
-        other.layout, other.shorthands, other.indices, other.concrete = layout, shorthands, {}, False
-        return other
+        return self._points[key].changed(layout=layout, shorthands=shorthands, indices={}, concrete=False)
 
     def grade(self, source: str) -> list[Verdict]:
         """The verdict on every side of every claim of ``source`` (Markdown or LaTeX)."""

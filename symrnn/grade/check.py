@@ -75,6 +75,22 @@ def _indexed(name: str) -> tuple[str, str] | None:
     return found.group(1), (found.group(3) if found.group(3) is not None else found.group(4)).strip()
 
 
+def _shorthand(name: str, shorthands: dict) -> tuple | None:
+    """``(tree, index, subscript)`` of the shorthand the answer defined that ``name`` reads: itself (``index``
+    None), or ``\\delta_t`` defined and ``\\delta_{t+1}`` or ``\\delta_1`` read (``index`` t, ``subscript`` 1)."""
+    if name in shorthands:
+        return shorthands[name], None, None
+    bare, written = _plain(name), _indexed(name)
+    for key, tree in shorthands.items():
+        if _plain(key) == bare:
+            return tree, None, None
+    for key, tree in shorthands.items():
+        defined = _indexed(key)
+        if written and defined and written[0] == defined[0] and len(defined[1]) == 1 and defined[1].isalpha():
+            return tree, defined[1], written[1]
+    return None
+
+
 class _Names:
     """The model's variables by their written names, at generic or concrete times."""
 
@@ -246,18 +262,11 @@ class _Point(Environment):
         return None
 
     def value(self, name: str):
-        if name in self.shorthands:
-            return evaluate(self.shorthands[name], self)
-        if self.grader.names.find(name) is None:
-            bare = _plain(name)
-            for key, tree in self.shorthands.items():
-                if _plain(key) == bare:
-                    return evaluate(tree, self)
-            written = _indexed(name)
-            for key, tree in self.shorthands.items():  # \delta_t defined, \delta_{t+1} or \delta_1 read
-                defined = _indexed(key)
-                if written and defined and written[0] == defined[0] and len(defined[1]) == 1 and defined[1].isalpha():
-                    return evaluate(tree, self.bind(defined[1], self._index_value(written[1])))
+        found = _shorthand(name, self.shorthands) if name in self.shorthands or \
+            self.grader.names.find(name) is None else None
+        if found is not None:
+            tree, index, subscript = found
+            return evaluate(tree, self.bind(index, self._index_value(subscript)) if index else self)
         node = self.node(name)
         if node is None:
             raise Absent(f"{name} does not exist at this step")
@@ -420,8 +429,7 @@ class Grader:
             return None
         names = [tree[1]] if tree[0] == "name" else [tree[2]] if tree[0] == "derivative" else []
         for name in names:
-            if self.names.find(name) is None and name not in shorthands and not any(
-                    _indexed(name) and _indexed(k) and _indexed(name)[0] == _indexed(k)[0] for k in shorthands):
+            if self.names.find(name) is None and _shorthand(name, shorthands) is None:
                 return self.not_a_variable(name)
         for part in tree[1:]:
             found = self._unknown(part, shorthands)

@@ -39,7 +39,7 @@ def test_derive_writes_tex_dot_svg(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("\\begin{align*}\n  \\frac{\\partial o}{\\partial W^{hx}} &= A ")
     tex = (tmp_path / "derivation.tex").read_text()
-    assert tex.startswith("\\documentclass") and "A B^{2} B^{1}" in tex and tex.rstrip().endswith("\\end{document}")
+    assert tex.startswith("\\documentclass") and "A B^{(2)} B^{(1)}" in tex and tex.rstrip().endswith("\\end{document}")
     assert "rankdir=LR" in (tmp_path / "graph.dot").read_text()
     assert "</svg>" in (tmp_path / "graph.svg").read_text()
 

@@ -23,7 +23,7 @@ def test_q1_notebook_executes_and_displays():
     svg = [o.data["image/svg+xml"] for o in outputs if "data" in o and "image/svg+xml" in o.data]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert latex[0].startswith("$$\\begin{aligned}a^{(t)} &= W^{hx} x^{(t)} + W^{hh} h^{(t-1)} + b^{h}")  # the model
-    assert r"A \frac{\partial h^{(3)}}{\partial W^{hx}} + A B^{2}" in latex[1]  # Q1b's path sum
+    assert r"A \frac{\partial h^{(3)}}{\partial W^{hx}} + A B^{(2)}" in latex[1]  # Q1b's path sum
     assert r"\sum_{t=1}^{n}" in latex[2]  # the closed form
     assert len(svg) == 1 and "<svg" in svg[0] and "W" in svg[0]
     assert "W^{hx} -> h^{(1)} -> h^{(2)} -> h^{(3)} -> l -> q -> o" in text

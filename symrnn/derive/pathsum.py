@@ -4,7 +4,7 @@
 loss side first (numerator layout), with the handout's abbreviations:
 
 * the factors every path shares on the loss side form one product, named ``A``;
-* the recurrence edges of a state ``h`` are named ``B^{t} = D(h^{(t)} -> h^{(t+1)})``
+* the recurrence edges of a state ``h`` are named ``B^{(t)} = D(h^{(t)} -> h^{(t+1)})``
   (further states take ``C``, ``E``, ...);
 * the first edge of each path is written as the local partial
   ``\\partial h^{(t)} / \\partial W^{hx}``, which *is* the edge Jacobian
@@ -47,7 +47,7 @@ class FactorKind(enum.Enum):
     """What a printed factor of a path's product is."""
 
     SHARED = "shared"  # the product A of the loss-side edges every path shares
-    RECURRENCE = "recurrence"  # a recurrence edge of a state, B^{t}
+    RECURRENCE = "recurrence"  # a recurrence edge of a state, B^{(t)}
     EDGE = "edge"  # any other edge, D(a -> b)
     PARTIAL = "partial"  # the first edge, the local partial of wrt
 
@@ -57,19 +57,19 @@ class Factor:
     """One printed factor of a path's product: its kind, its edges and its name.
 
     Its :class:`FactorKind`, the edges it multiplies (loss side first) and its name (``A``,
-    ``B^{2}``) where it has one. A term of a :class:`PathSum` is a tuple of factors, loss side first: the shared product
-    ``A``, recurrence edges ``B^{t}``, other edges ``D(a -> b)``, and last the local partial of
+    ``B^{(2)}``) where it has one. A term of a :class:`PathSum` is a tuple of factors, loss side first: the shared
+    product ``A``, recurrence edges ``B^{(t)}``, other edges ``D(a -> b)``, and last the local partial of
     ``wrt``.
 
     Parameters
     ----------
     kind : FactorKind
-        ``SHARED`` (the product ``A`` every path ends with), ``RECURRENCE`` (``B^{t}``),
+        ``SHARED`` (the product ``A`` every path ends with), ``RECURRENCE`` (``B^{(t)}``),
         ``EDGE`` (``D(a -> b)``) or ``PARTIAL`` (the path's first edge).
     edges : tuple of (Node, Node)
         The edges it multiplies, loss side first.
     name : str, optional
-        Its printed name (``"A"``, ``"B^{2}"``); empty for an edge printed as ``D(a -> b)``
+        Its printed name (``"A"``, ``"B^{(2)}"``); empty for an edge printed as ``D(a -> b)``
         or a partial.
 
     Examples
@@ -77,7 +77,7 @@ class Factor:
     >>> from symrnn import pathsum, zoo
     >>> term = pathsum(zoo.elman(), "W^{hx}", 3).terms[2]
     >>> [(f.kind.value, f.name) for f in term]
-    [('shared', 'A'), ('recurrence', 'B^{2}'), ('recurrence', 'B^{1}'), ('partial', '')]
+    [('shared', 'A'), ('recurrence', 'B^{(2)}'), ('recurrence', 'B^{(1)}'), ('partial', '')]
     >>> term[1].edges
     ((Node(name='h', t=2), Node(name='h', t=3)),)
     """
@@ -110,14 +110,14 @@ class WhereLine:
     Attributes
     ----------
     left : str, EdgeName or PartialName
-        What is defined: a name (``A``, ``B^{t}``, an interim ``a^{(t)}``), an edge's
+        What is defined: a name (``A``, ``B^{(t)}``, an interim ``a^{(t)}``), an edge's
         Jacobian, or a local partial.
     edge : EdgeName or None
         The edge whose Jacobian the left side is, written before the value.
     value : sympy expression, or tuple of EdgeName
         The symbolic value (a SymPy number ``c`` is ``c I``), or the product of edges ``A`` is.
     times : tuple of int
-        The steps a template line holds at (``B^{t}``, ``t = 1, 2``); empty for one edge.
+        The steps a template line holds at (``B^{(t)}``, ``t = 1, 2``); empty for one edge.
     number : bool
         The value is a number between two ``1 x 1`` variables (a plain number, not ``c I``).
     """
@@ -179,7 +179,7 @@ class PathSum:
     model : Model
         The model of the graph.
     where : tuple of WhereLine
-        The definitions printed under the sum (``A``, ``B^{t}``, each edge's Jacobian).
+        The definitions printed under the sum (``A``, ``B^{(t)}``, each edge's Jacobian).
 
     Examples
     --------
@@ -190,8 +190,8 @@ class PathSum:
     >>> for part in latex(ps).splitlines()[1].split(" + "):
     ...     print(part.strip())
     \\frac{\\partial o}{\\partial W^{hx}} &= A \\frac{\\partial h^{(3)}}{\\partial W^{hx}}
-    A B^{2} \\frac{\\partial h^{(2)}}{\\partial W^{hx}}
-    A B^{2} B^{1} \\frac{\\partial h^{(1)}}{\\partial W^{hx}}
+    A B^{(2)} \\frac{\\partial h^{(2)}}{\\partial W^{hx}}
+    A B^{(2)} B^{(1)} \\frac{\\partial h^{(1)}}{\\partial W^{hx}}
     """
 
     graph: nx.DiGraph
@@ -261,11 +261,27 @@ def _shared_name(model: Model) -> str:
 
 
 def _families(model: Model) -> tuple[tuple[str, str], ...]:
-    """Each state and the letter of its recurrence edges (``B^{t}``), never a letter a variable of the
+    """Each state and the letter of its recurrence edges (``B^{(t)}``), never a letter a variable of the
     model is named with (an encoder-decoder's parameters A, B, C) nor the shared product's."""
     states = [v.name for v in model.variables if v.kind is Kind.STATE]
     free = [c for c in FAMILY_LETTERS if c not in _taken(model) and c != _shared_name(model)] or list(FAMILY_LETTERS)
     return tuple((name, free[i % len(free)]) for i, name in enumerate(states))
+
+
+def family_name(model: Model, state: str, letter: str, time) -> str:
+    """The name of a recurrence edge of ``state`` leaving step ``time``, written with the state's own time
+    index so that it never reads as a power: ``B^{(2)}`` beside ``h^{(2)}``, ``B_{2}`` beside ``h_{2}``
+    (the question sheet's ``B^{(2)}`` looks like ``B`` squared in a product ``B^{(2)} B^{(1)}``).
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman, vanilla
+    >>> family_name(elman(), "h", "B", 2), family_name(vanilla(), "h", "B", "t")
+    ('B^{(2)}', 'B_{t}')
+    """
+    if "^{({t})}" in model.var(state).latex:
+        return f"{letter}^{{({time})}}"
+    return f"{letter}_{{{time}}}"
 
 
 def _common_suffix(paths: list[Path]) -> int:
@@ -308,7 +324,7 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
     -------
     PathSum
         The sum: one product of edge Jacobians per path, loss side first, with the shared
-        product ``A`` and the recurrence factors ``B^{t}`` named.
+        product ``A`` and the recurrence factors ``B^{(t)}`` named.
 
     Raises
     ------
@@ -323,7 +339,7 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
     [2, 3, 4]
     >>> from symrnn import latex
     >>> print(latex(pathsum(elman(), "W^{hx}", 2)).splitlines()[1].split(" &= ")[1])
-    A \\frac{\\partial h^{(2)}}{\\partial W^{hx}} + A B^{1} \\frac{\\partial h^{(1)}}{\\partial W^{hx}}
+    A \\frac{\\partial h^{(2)}}{\\partial W^{hx}} + A B^{(1)} \\frac{\\partial h^{(1)}}{\\partial W^{hx}}
     """
     layout = check_layout(layout)
     G = graph if graph is not None else unroll(model, n, i)
@@ -369,7 +385,8 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
         factors = [shared] if shared else []
         for u, v in edges[k:-1]:
             if u.name == v.name and u.name in families:
-                factors.append(Factor(FactorKind.RECURRENCE, ((u, v),), f"{families[u.name]}^{{{u.t}}}"))
+                shown = family_name(model, u.name, families[u.name], u.t)
+                factors.append(Factor(FactorKind.RECURRENCE, ((u, v),), shown))
             elif not unit((u, v)):
                 factors.append(Factor(FactorKind.EDGE, ((u, v),)))
         factors.append(Factor(FactorKind.PARTIAL, (edges[-1],)))
@@ -395,7 +412,7 @@ def _edge_groups(G: nx.DiGraph, edges: list) -> list[list]:
 
 
 def where_lines(ps: PathSum) -> tuple[WhereLine, ...]:
-    """The definitions a path sum's equation uses: ``A``, each recurrence family ``B^{t}`` as a
+    """The definitions a path sum's equation uses: ``A``, each recurrence family ``B^{(t)}`` as a
     template with its steps, each other edge's Jacobian, the local partials (one template line
     when they are one variable's at several steps), then the interims those values read.
 
@@ -428,7 +445,7 @@ def where_lines(ps: PathSum) -> tuple[WhereLine, ...]:
             template = template.xreplace({T: T + (v.t - u.t)})  # the source at time t
         edge = EdgeName(decl.display(T), decl.display(T + (v.t - u.t)))
         times = tuple(sorted({f.edges[0][0].t for f in used}))
-        lines.append(WhereLine(f"{letter}^{{t}}", value(template), edge, times))
+        lines.append(WhereLine(family_name(model, state, letter, "t"), value(template), edge, times))
     edges: list = list(ps.shared.edges) if ps.shared else []
     for term in ps.terms:
         edges += [f.edges[0] for f in term if f.kind is FactorKind.EDGE and f.edges[0] not in edges]

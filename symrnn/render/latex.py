@@ -503,7 +503,7 @@ def latex(expr, **settings) -> str:
     --------
     >>> from symrnn import pathsum, zoo
     >>> print(latex(pathsum(zoo.elman(), "W^{hx}", 2)).splitlines()[1].split(" &= ")[1])
-    A \\frac{\\partial h^{(2)}}{\\partial W^{hx}} + A B^{1} \\frac{\\partial h^{(1)}}{\\partial W^{hx}}
+    A \\frac{\\partial h^{(2)}}{\\partial W^{hx}} + A B^{(1)} \\frac{\\partial h^{(1)}}{\\partial W^{hx}}
     >>> from symrnn.operations.symbols import Softmax, Var
     >>> from symrnn.operations import algebra as al
     >>> K = sp.Symbol("K"); l = Var("l", None, K, 1, "l")

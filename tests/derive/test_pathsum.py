@@ -12,12 +12,12 @@ from symrnn.zoo import elman
 EXAMPLES = Path(__file__).parents[2] / "examples" / "elman" / "expected"
 
 Q1B = r"""\begin{align*}
-  \frac{\partial o}{\partial W^{hx}} &= A \frac{\partial h^{(3)}}{\partial W^{hx}} + A B^{2} \frac{\partial h^{(2)}}{\partial W^{hx}} + A B^{2} B^{1} \frac{\partial h^{(1)}}{\partial W^{hx}}
+  \frac{\partial o}{\partial W^{hx}} &= A \frac{\partial h^{(3)}}{\partial W^{hx}} + A B^{(2)} \frac{\partial h^{(2)}}{\partial W^{hx}} + A B^{(2)} B^{(1)} \frac{\partial h^{(1)}}{\partial W^{hx}}
 \end{align*}
 where
 \begin{align*}
   A &= D(q \rightarrow o) D(l \rightarrow q) D(h^{(3)} \rightarrow l) \\
-  B^{t} &= D(h^{(t)} \rightarrow h^{(t+1)}) = \operatorname{diag}(g'(a^{(t+1)})) W^{hh}, \quad t = 1, 2 \\
+  B^{(t)} &= D(h^{(t)} \rightarrow h^{(t+1)}) = \operatorname{diag}(g'(a^{(t+1)})) W^{hh}, \quad t = 1, 2 \\
   D(q \rightarrow o) &= -e_{y}^{\top} \\
   D(l \rightarrow q) &= I - \mathbf{1}\,\operatorname{softmax}(l)^{\top} \\
   D(h^{(3)} \rightarrow l) &= V \\
@@ -39,8 +39,8 @@ def test_q1b_exactly():
 def test_q1b_equation_is_the_sheets_answer():
     assert pathsum_equation(pathsum(elman(), "W^{hx}", 3)) == (
         r"\frac{\partial o}{\partial W^{hx}} = A \frac{\partial h^{(3)}}{\partial W^{hx}}"
-        r" + A B^{2} \frac{\partial h^{(2)}}{\partial W^{hx}}"
-        r" + A B^{2} B^{1} \frac{\partial h^{(1)}}{\partial W^{hx}}")
+        r" + A B^{(2)} \frac{\partial h^{(2)}}{\partial W^{hx}}"
+        r" + A B^{(2)} B^{(1)} \frac{\partial h^{(1)}}{\partial W^{hx}}")
 
 
 @pytest.mark.parametrize("wrt,equation", [
@@ -48,11 +48,11 @@ def test_q1b_equation_is_the_sheets_answer():
     (r"\gamma", r"\frac{\partial o}{\partial \gamma} = D(q \rightarrow o) D(l \rightarrow q) "
                 r"\frac{\partial l}{\partial \gamma}"),
     ("h^{(0)}", r"\frac{\partial o}{\partial h^{(0)}} = D(q \rightarrow o) D(l \rightarrow q) "
-                r"D(h^{(2)} \rightarrow l) B^{1} \frac{\partial h^{(1)}}{\partial h^{(0)}}"),
+                r"D(h^{(2)} \rightarrow l) B^{(1)} \frac{\partial h^{(1)}}{\partial h^{(0)}}"),
     ("x^{(2)}", r"\frac{\partial o}{\partial x^{(2)}} = D(q \rightarrow o) D(l \rightarrow q) "
                 r"D(h^{(2)} \rightarrow l) \frac{\partial h^{(2)}}{\partial x^{(2)}}"),
     ("b^{h}", r"\frac{\partial o}{\partial b^{h}} = A \frac{\partial h^{(2)}}{\partial b^{h}} "
-              r"+ A B^{1} \frac{\partial h^{(1)}}{\partial b^{h}}"),
+              r"+ A B^{(1)} \frac{\partial h^{(1)}}{\partial b^{h}}"),
 ])
 def test_every_parameter_and_input_for_n_2(wrt, equation):
     assert pathsum_equation(pathsum(elman(), wrt, 2)) == equation
@@ -64,7 +64,7 @@ def test_named_factor_values_for_other_parameters():
     where = dict(pathsum_where(pathsum(elman(), r"\gamma", 1)))
     assert where[r"\frac{\partial l}{\partial \gamma}"] == r"D(\gamma \rightarrow l) = I"
     where = dict(pathsum_where(pathsum(elman("tanh"), "b^{h}", 7)))
-    assert where["B^{t}"] == (r"D(h^{(t)} \rightarrow h^{(t+1)}) = \operatorname{diag}(\mathbf{1} - h^{(t+1)} "
+    assert where["B^{(t)}"] == (r"D(h^{(t)} \rightarrow h^{(t+1)}) = \operatorname{diag}(\mathbf{1} - h^{(t+1)} "
                               r"\odot h^{(t+1)}) W^{hh}, \quad t = 1, \dots, 6")
 
 

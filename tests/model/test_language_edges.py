@@ -64,7 +64,7 @@ def test_shorthand_names_never_take_a_parameters_letter():
     where = text.split("where")[1]
     names = {line.split("&=")[0].strip().split("^")[0] for line in where.splitlines() if "&=" in line}
     assert not names & {"A", "B", "W", "U", "V"}, names
-    assert r"E^{t} &= D(h_{t} \rightarrow h_{t+1})" in text
+    assert r"E_{t} &= D(h_{t} \rightarrow h_{t+1})" in text
 
 
 def test_the_closed_form_of_a_model_reading_a_fixed_time_is_derived_at_any_n(tmp_path):

@@ -40,10 +40,10 @@ def test_sheet_q1_has_the_sheet_path_sum():
     model = load_spec(SHEET / "q1.rnn")
     text = latex(pathsum(model, "W^{hx}", 3))
     assert text.startswith(r"\begin{align*}" "\n" r"  \frac{\partial o}{\partial W^{hx}} &= A \frac{\partial h^{(3)}}"
-                           r"{\partial W^{hx}} + A B^{2} \frac{\partial h^{(2)}}{\partial W^{hx}} + A B^{2} B^{1} "
+                           r"{\partial W^{hx}} + A B^{(2)} \frac{\partial h^{(2)}}{\partial W^{hx}} + A B^{(2)} B^{(1)} "
                            r"\frac{\partial h^{(1)}}{\partial W^{hx}}")
     # typed without a named pre-activation, the sheet's g' reads its argument in full
-    assert r"B^{t} &= D(h^{(t)} \rightarrow h^{(t+1)}) = \operatorname{diag}(g'(W^{hx} x^{(t+1)} + " in text
+    assert r"B^{(t)} &= D(h^{(t)} \rightarrow h^{(t+1)}) = \operatorname{diag}(g'(W^{hx} x^{(t+1)} + " in text
 
 
 def test_spellings_of_one_name_are_one_name():

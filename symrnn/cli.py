@@ -211,7 +211,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     from symrnn.derive.deltas import named_deltas
     from symrnn.render.document import compile_pdf, derivation_document, latex_text, standalone
     from symrnn.render.dot import graph_dot, render_graph
-    from symrnn.render.latex import latex
+    from symrnn.render.latex import latex_forms
 
     m = zoo.resolve(model, g)
     if truncate is not None and form != "pathsum":
@@ -229,7 +229,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     if form in ("closed", "all"):
         fG = G if factored is m else _graph(factored, wrt, n, i, short=form == "closed" and out is None)[0]
         derived.append(closed_form(factored, node, n, i, layout, graph=fG, inline=inline))
-    body = "\n\n".join(latex(d) for d in derived)
+    body = "\n\n".join(latex_forms(derived))
     click.echo(body)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -380,3 +380,14 @@ def test_a_generated_module_says_how_to_regenerate_it_from_what_it_was_read_from
                                        str(out)])
     assert result.exit_code == 0, result.output
     assert "Regenerate with: symrnn codegen examples/literature/irnn/model.rnn --backend jax\n" in out.read_text()
+
+
+def test_form_all_says_each_note_once(tmp_path):
+    """The vec convention of a matrix parameter is one sentence, printed once by --form all (the path sum
+    and the closed form each said it, in other words), on the terminal and in the document."""
+    out = CliRunner().invoke(main, ["derive", "elman", "--wrt", "W^{hx}", "--n", "3", "--form", "all",
+                                    "--out", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert out.output.count("vec convention") == 1
+    assert "the denominator layout gives it the shape of $W^{hx}$" in out.output
+    assert (tmp_path / "derivation.tex").read_text().count("vec convention") == 1

@@ -66,11 +66,11 @@ def derivation_document(model, derived: list) -> str:
     >>> [line for line in body.splitlines() if line.startswith(r"\\subsection")]
     ['\\\\subsection*{The model}', '\\\\subsection*{The sum over paths}']
     """
-    from symrnn.render.latex import latex, model_latex
+    from symrnn.render.latex import latex_forms, model_latex
 
     parts = [r"\subsection*{The model}", r"\[" + model_latex(model) + r"\]"]
-    for d in derived:
-        parts += [rf"\subsection*{{{HEADINGS[type(d).__name__]}}}", latex(d, breaking=True)]
+    for d, text in zip(derived, latex_forms(derived, breaking=True), strict=True):
+        parts += [rf"\subsection*{{{HEADINGS[type(d).__name__]}}}", text]
     return "\n\n".join(parts)
 
 

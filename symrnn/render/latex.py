@@ -348,8 +348,7 @@ class SymRNNLatexPrinter(LatexPrinter):
                          f"entries of ${partial(loss, wrt)}$ (shaped like ${wrt}$) with its columns stacked. "
                          f"Jacobians with respect to ${wrt}$ (${r} \\times {c}$) use {vec}.")
         elif cols != 1:
-            notes.append(f"${wrt}$ is ${r} \\times {c}$; Jacobians with respect to it use {vec} "
-                         f"and ${partial(loss, wrt)}$ is a row of ${self._print(rows * cols)}$ entries.")
+            notes.append(self._vec_note(model, ps.wrt.name))
         if ps.units:
             shown = [f"${self._edge(G.nodes[u]['latex'], G.nodes[v]['latex'])}$" for u, v in ps.units[:4]]
             more = ", \\dots" if len(ps.units) > 4 else ""
@@ -424,6 +423,18 @@ class SymRNNLatexPrinter(LatexPrinter):
         text = [f"  {left} &= {right}" + (rf", \quad {span}" if span else "") for left, right, span in rows]
         return "\\begin{align*}\n" + (" \\\\\n".join(text)) + "\n\\end{align*}"
 
+    def _vec_note(self, model, name: str) -> str:
+        """The numerator layout's vec convention for a matrix ``name``: one sentence for every form."""
+        decl = model.var(name)
+        wrt, loss = decl.latex, model.var(model.loss).latex
+        rows, cols = decl.shape
+        r, c = self._print(rows), self._print(cols)
+        return (f"${wrt}$ is ${r} \\times {c}$; Jacobians with respect to it use the vec convention: "
+                f"$\\operatorname{{vec}}({wrt})$ stacks its columns, so that "
+                f"${wrt} u = (u^{{\\top}} \\otimes I_{{{r}}}) \\operatorname{{vec}}({wrt})$, and in numerator layout "
+                f"${partial(loss, wrt)}$ is a row of ${self._print(rows * cols)}$ entries; the denominator layout "
+                f"gives it the shape of ${wrt}$.")
+
     def _layout_note(self, model, layout) -> str:
         loss = model.var(model.loss).latex
         if layout is Layout.NUMERATOR:
@@ -470,12 +481,7 @@ class SymRNNLatexPrinter(LatexPrinter):
         decl = cf.model.var(cf.node.name)
         rows, cols = decl.shape
         if cols != 1 and cf.layout is Layout.NUMERATOR:
-            wrt = decl.latex
-            notes.append(
-                f"${wrt}$ is ${self._print(rows)} \\times {self._print(cols)}$; in numerator layout its gradient is "
-                f"a row of ${self._print(rows * cols)}$ entries in the vec convention ($\\operatorname{{vec}}({wrt})$ "
-                f"stacks its columns, so that ${wrt} u = (u^{{\\top}} \\otimes I) \\operatorname{{vec}}({wrt})$); "
-                f"the denominator layout gives it the shape of ${wrt}$.")
+            notes.append(self._vec_note(cf.model, cf.node.name))
         if any(term.condition is not None for term in cf.equation.terms):
             notes.append(r"A bracket $[P]$ is 1 when $P$ holds and 0 otherwise.")
         return "\n".join(out) + "\n\n" + "\n\n".join(notes)
@@ -515,6 +521,30 @@ def latex(expr, **settings) -> str:
     if isinstance(expr, (int, sp.Integer)) and expr == -1:
         return "-I"
     return SymRNNLatexPrinter(settings).doprint(expr)
+
+
+def latex_forms(derived: list, **settings) -> list[str]:
+    """The LaTeX of several derivation objects of one gradient (``--form all``), each note said once:
+    a paragraph an earlier object already printed (the vec convention) is left out of the later ones.
+
+    Examples
+    --------
+    >>> from symrnn import closed_form, pathsum, zoo
+    >>> forms = [pathsum(zoo.elman(), "W^{hx}", 2), closed_form(zoo.elman(), "W^{hx}", 2)]
+    >>> [sum("vec convention" in part for part in text.split("\\n\\n")) for text in latex_forms(forms)]
+    [1, 0]
+    """
+    said: set = set()
+    out = []
+    for d in derived:
+        kept = []
+        for part in latex(d, **settings).split("\n\n"):
+            if part in said and not part.lstrip().startswith("\\"):  # a note, not a formula block
+                continue
+            said.add(part)
+            kept.append(part)
+        out.append("\n\n".join(kept))
+    return out
 
 
 def model_latex(model) -> str:

@@ -29,7 +29,7 @@ Each $\frac{\partial h^{(t)}}{\partial W^{hx}}$ is the local Jacobian of its edg
 
 Jacobians are in numerator layout: $D(a \rightarrow b)$ has a row for each component of $b$ and a column for each component of $a$.
 
-$W^{hx}$ is $m \times d$; Jacobians with respect to it use the vec convention: $\operatorname{vec}(W^{hx})$ stacks its columns, so that $W^{hx} u = (u^{\top} \otimes I_{m}) \operatorname{vec}(W^{hx})$ and $\frac{\partial o}{\partial W^{hx}}$ is a row of $d m$ entries."""  # noqa: E501
+$W^{hx}$ is $m \times d$; Jacobians with respect to it use the vec convention: $\operatorname{vec}(W^{hx})$ stacks its columns, so that $W^{hx} u = (u^{\top} \otimes I_{m}) \operatorname{vec}(W^{hx})$, and in numerator layout $\frac{\partial o}{\partial W^{hx}}$ is a row of $d m$ entries; the denominator layout gives it the shape of $W^{hx}$."""  # noqa: E501
 
 
 def test_q1b_exactly():

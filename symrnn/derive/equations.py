@@ -39,7 +39,7 @@ from symrnn.graph.jacobians import parent_refs, template, vjp_template
 from symrnn.graph.node import time_offset
 from symrnn.model.declared import Apply, Kind, Loop, Model, Ref
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import T, TotalDerivative
+from symrnn.operations.symbols import T, TotalDerivative, Var
 
 
 class Layout(str, enum.Enum):
@@ -168,7 +168,7 @@ def _local(model: Model, reader: str, ref: Ref, layout: str):
     and is written as it, and ``\\mathbf{1}^\\top y = 1`` for a one-hot ``y``, so the softmax head
     reads ``\\operatorname{softmax}(s) - y`` as textbooks print it.
     """
-    v = constant_adjoint(model, reader)
+    v = known_adjoint(model, reader, layout)
     if v is None:
         v = adjoint_symbol(model, reader, T, layout)
     if layout is Layout.NUMERATOR:
@@ -205,6 +205,35 @@ def constant_adjoint(model: Model, name: str) -> sp.Expr | None:
             and (expr.prim.over[0], expr.prim.over[1]) == (decl.loop.first, decl.loop.last):
         return sp.sympify(expr.prim.constant if expr.prim.constant is not None else 1)
     return None
+
+
+def known_adjoint(model: Model, name: str, layout: Layout):
+    """The adjoint of ``name`` when it reads no other adjoint, so that its readers can write it in place:
+    a number (:func:`constant_adjoint`), or the local derivative of a loss that reads ``name`` once
+    outside the loops and reads only the labels (``o = -q_y``: the adjoint of ``q`` is ``-e_y``). Written in
+    place, the label's
+    basis vector sums to 1 and the softmax head reads ``\\operatorname{softmax}(l) - e_y``, as textbooks
+    print it. None otherwise.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> from symrnn.render.latex import latex
+    >>> latex(known_adjoint(elman(), "q", Layout.DENOMINATOR)), known_adjoint(elman(), "h", Layout.DENOMINATOR)
+    ('-e_{y}', None)
+    """
+    number = constant_adjoint(model, name)
+    if number is not None or model.var(name).timed:
+        return number
+    terms = adjoint_equation(model, name, layout).terms
+    if len(terms) != 1:
+        return None
+    term = terms[0]
+    if term.reader != model.loss or term.at is not None or term.over is not None or term.condition is not None:
+        return None
+    if al.is_scalar(term.expr) or any(v.name not in _onehots(model) for v in term.expr.atoms(Var)):
+        return None  # it reads the model's values: named, not written out at every use
+    return term.expr
 
 
 def _shifted(expr, time):

@@ -26,7 +26,7 @@ from sympy import (
 )
 
 from symrnn.errors import ShapeError
-from symrnn.operations.symbols import Var
+from symrnn.operations.symbols import Basis, Var
 
 
 def same_dim(a: sp.Expr, b: sp.Expr) -> bool:
@@ -179,16 +179,17 @@ def ones(rows) -> OneMatrix:
 
 def onehot_facts(expr, onehots: frozenset):
     """``expr`` with ``\\mathbf{1}^\\top y`` (and ``y^\\top \\mathbf{1}``) written as 1 wherever ``y`` is one
-    of the one-hot inputs named in ``onehots`` (its components sum to 1): the softmax head's
+    of the one-hot inputs named in ``onehots`` or a label's basis vector ``e_y`` (its components sum to 1): the
+    softmax head's
     ``\\operatorname{softmax}(s) \\mathbf{1}^\\top y - y`` becomes ``\\operatorname{softmax}(s) - y``, and in
     numerator layout ``-y^\\top (I - \\mathbf{1} \\operatorname{softmax}(s)^\\top)`` becomes
     ``\\operatorname{softmax}(s)^\\top - y^\\top`` (the product expanded only where that applies)."""
-    if not onehots or is_scalar(expr):
+    if is_scalar(expr) or not (onehots or expr.atoms(Basis)):
         return expr
 
     def onehot(e, transposed: bool) -> bool:
         inner = e.arg if transposed and isinstance(e, Transpose) else (None if transposed else e)
-        return isinstance(inner, Var) and inner.name in onehots
+        return (isinstance(inner, Var) and inner.name in onehots) or isinstance(inner, Basis)
 
     def ones_t(e) -> bool:
         return isinstance(e, Transpose) and isinstance(e.arg, OneMatrix)

@@ -179,7 +179,50 @@ class SymRNNLatexPrinter(LatexPrinter):
         coeff, mats = expr.as_coeff_matrices()
         return self._product(coeff, mats)
 
+    def _over(self, mats) -> tuple[list, str]:
+        """The 1 x 1 divisors of a product (``\\frac{1}{\\sigma}``), written as one denominator with
+        repeats as powers (``(\\sigma^{t})^{2}``), and the other factors; ``""`` when it has none."""
+        divisors = [f.arg for f in mats if isinstance(f, Elementwise) and f.fname == "reciprocal"
+                    and f.shape == (1, 1)]
+        if not divisors:
+            return mats, ""
+        rest = [f for f in mats if not (isinstance(f, Elementwise) and f.fname == "reciprocal" and f.shape == (1, 1))]
+        parts = []
+        for d in dict.fromkeys(divisors):
+            k = divisors.count(d)
+            shown = self._print(d)
+            if k > 1:
+                shown = (shown if isinstance(d, Var) and "^" not in shown else self._bracket(shown)) + f"^{{{k}}}"
+            parts.append(shown)
+        return rest, " ".join(parts)
+
+    def _fraction(self, expr) -> bool:
+        """Whether a product prints as one fraction ``\\frac{g}{\\sigma^{t}}``, needing no brackets."""
+        if not isinstance(expr, MatMul):
+            return False
+        coeff, mats = expr.as_coeff_matrices()
+        rest, below = self._over(mats)
+        return bool(below) and coeff == 1 and len(rest) <= 1 and all(isinstance(f, Var) for f in rest)
+
     def _product(self, coeff, mats) -> str:
+        if coeff != 1 and len(mats) == 1 and isinstance(mats[0], HadamardProduct) \
+                and isinstance(mats[0].args[0], MatMul):  # 2 ((-\frac{1}{2} u) \odot v) is (-u) \odot v
+            inner, first = mats[0].args[0].as_coeff_matrices()
+            head = self._product(coeff * inner, first)
+            head = self._bracket(head) if len(first) > 1 or coeff * inner != 1 else head
+            return r" \odot ".join([head, *(self._hadamard_factor(a) for a in mats[0].args[1:])])
+        mats, below = self._over(mats)
+        if below:  # 1/sigma: one fraction with the number, -\frac{1}{2 H (\sigma^{t})^{2}} v
+            p, q = sp.fraction(sp.sympify(coeff))
+            sign = "-" if p.could_extract_minus_sign() else ""
+            p = -p if sign else p
+            q_text = "" if q == 1 else self._print(q) + " "
+            if p == 1 and len(mats) == 1 and isinstance(mats[0], Var):  # \frac{g}{\sigma^{t}}
+                return rf"{sign}\frac{{{self._print(mats[0])}}}{{{q_text}{below}}}"
+            head = rf"{sign}\frac{{{self._print(p)}}}{{{q_text}{below}}}"
+            if len(mats) == 1 and isinstance(mats[0], HadamardProduct):
+                return f"{head} {self._bracket(self._print(mats[0]))}"
+            return head if not mats else f"{head} {self._product(1, mats)}"
         out = ""
         for i, f in enumerate(mats):
             sep = "" if i == 0 else (r"\," if isinstance(mats[i - 1], OneMatrix) else " ")
@@ -209,6 +252,8 @@ class SymRNNLatexPrinter(LatexPrinter):
         return out
 
     def _hadamard_factor(self, a) -> str:
+        if self._fraction(a):
+            return self._print(a)
         return self._bracket(self._print(a)) if isinstance(a, (MatAdd, MatMul)) else self._print(a)
 
     def _print_HadamardProduct(self, expr):

@@ -127,5 +127,9 @@ def test_one_hot_facts_in_both_layouts():
     vanilla = zoo.get("vanilla")
     assert _lines(vanilla, "s", "denominator")[0][0][1] == r"\operatorname{softmax}(s) - y"
     assert _lines(vanilla, "s", "numerator")[0][0][1] == r"\operatorname{softmax}(s)^{\top} - y^{\top}"
-    elman = zoo.elman()  # an integer label: e_y is not an input, the Jacobian's form stays
-    assert r"\mathbf{1}" in latex(recursion(elman, "W_hx"))
+    elman = zoo.elman()  # an integer label: o = -q_y, the adjoint of q is -e_y, written in place; e_y sums to 1
+    assert _lines(elman, "l", "denominator")[0][0][1] == r"\operatorname{softmax}(l) - e_{y}"
+    assert _lines(elman, "l", "numerator")[0][0][1] == r"\operatorname{softmax}(l)^{\top} - e_{y}^{\top}"
+    assert r"\mathbf{1}" not in latex(recursion(elman, "W_hx"))
+    gru = zoo.get("gru")  # a state's adjoint reads the model's values: named, not written out
+    assert _lines(gru, "h", "denominator")[0][0][1] == r"V^{\top} \frac{\partial o}{\partial l}"

@@ -76,7 +76,7 @@ def test_the_printed_truncated_path_sum_equals_torch_with_a_detached_state(K):
 def test_truncation_is_said_where_it_is_printed_and_listed():
     text = latex(pathsum(zoo.elman(), "W^{hx}", 4, truncate=1))
     assert text.splitlines()[1] == (r"  \frac{\partial o}{\partial W^{hx}} &= A \frac{\partial h^{(4)}}{\partial W^{hx}} "
-                                    r"+ A B^{3} \frac{\partial h^{(3)}}{\partial W^{hx}}")
+                                    r"+ A B^{(3)} \frac{\partial h^{(3)}}{\partial W^{hx}}")
     assert ("Truncated backpropagation through time: only the 2 paths that go back at most 1 step are summed; the 2 "
             "that go back further are left out, so this is not the full gradient.") in text
     result = CliRunner().invoke(main, ["paths", "elman", "--wrt", "W^{hx}", "--n", "4", "--truncate", "1"])

@@ -113,7 +113,8 @@ deltas_option = click.option(
     help="Name each gate's error term in the recursion and closed form (delta^f_t = dL/d f-bar_t, the "
          "total derivative in its pre-activation), as textbooks write a gated cell's BPTT.")
 truncate_option = click.option("--truncate", "truncate", type=click.IntRange(min=0), default=None, metavar="K",
-                               help="Truncated BPTT: only the paths that go back at most K steps (the path sum).")
+                               help="Truncated BPTT: only the paths that go back at most K steps; the recursion "
+                                    "splits each total derivative into its parts [k], k = 0..K.")
 layout_option = click.option("--layout", type=click.Choice(LAYOUTS), default="numerator",
                              show_default=True,
                              help="numerator: Jacobians and row gradients (question sheet); denominator: "
@@ -214,9 +215,6 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     from symrnn.render.latex import latex_forms
 
     m = zoo.resolve(model, g)
-    if truncate is not None and form != "pathsum":
-        raise SymRNNError("--truncate applies to the path sum (--form pathsum): the recursion and the closed form "
-                          "of truncated BPTT are not printed yet")
     G, node = _graph(m, wrt, n, i, short=form in ("recursion", "closed") and out is None)
     factored = named_deltas(m) if deltas else m  # the gates' error terms named, as textbooks write them
     derived = []
@@ -225,10 +223,10 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
         ps = pathsum(m, node, n, graph=G, layout=layout, inline=inline, truncate=truncate)
         derived.append(ps)
     if form == "recursion":
-        derived.append(recursion(factored, node.name, layout, inline))
+        derived.append(recursion(factored, node.name, layout, inline, truncate))
     if form in ("closed", "all"):
         fG = G if factored is m else _graph(factored, wrt, n, i, short=form == "closed" and out is None)[0]
-        derived.append(closed_form(factored, node, n, i, layout, graph=fG, inline=inline))
+        derived.append(closed_form(factored, node, n, i, layout, graph=fG, inline=inline, truncate=truncate))
     body = "\n\n".join(latex_forms(derived))
     click.echo(body)
     if out is not None:
@@ -318,10 +316,10 @@ def check(model: str, n: int, i: int | None, g: str | None, forms, layout: str, 
         bindings[f] = "tanh"
         click.echo(f"{f} is abstract: checking with {f} = tanh (choose with --g)")
     sizes = _sizes(m, size_pairs)
-    forms = forms or (("pathsum",) if truncate is not None else ("pathsum", "closed", "recursion"))
-    if truncate is not None and set(forms) != {"pathsum"}:
-        raise SymRNNError("--truncate checks the path sum (--form pathsum) against the truncated gradient; the "
-                          "recursion and the closed form of truncated BPTT are not printed yet")
+    forms = forms or (("pathsum", "closed") if truncate is not None else ("pathsum", "closed", "recursion"))
+    if truncate is not None and "recursion" in forms:
+        raise SymRNNError("--truncate checks the path sum and the closed form against the truncated gradient; the "
+                          "closed form's lines hold the truncated recursion: use --form pathsum or --form closed")
     from rich.progress import Progress
 
     from symrnn.numeric.forward import concrete_shape
@@ -762,7 +760,8 @@ def eval_command(model: str, values_path: Path, exact: bool, backend: str, g: st
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the module to this file (default: print it).")
 @g_option
-def codegen_command(model: str, backend: str, output: Path | None, g: str | None) -> None:
+@truncate_option
+def codegen_command(model: str, backend: str, output: Path | None, g: str | None, truncate: int | None) -> None:
     """Write a standalone Python module computing MODEL's loss and gradients for a batch.
 
     The module runs the factored form with plain loops over t, each line commented with
@@ -773,12 +772,13 @@ def codegen_command(model: str, backend: str, output: Path | None, g: str | None
     Examples:
       symrnn codegen lstm -o lstm_gradients.py
       symrnn codegen gru_torch --backend torch -o gru_gradients.py
+      symrnn codegen elman --truncate 5 -o elman_tbptt.py
     """
     from symrnn.codegen.module import codegen
 
     m = zoo.resolve(model, g)
     bindings = {f: "tanh" for f in m.abstract_functions}
-    source = codegen(m, backend, bindings, source=model)
+    source = codegen(m, backend, bindings, source=model, truncate=truncate)
     if output is None:
         click.echo(source, nl=False)
     else:

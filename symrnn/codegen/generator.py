@@ -33,6 +33,7 @@ from symrnn.codegen.program import (
 )
 from symrnn.codegen.stacking import Stacking
 from symrnn.codegen.timing import py_time, rows, span
+from symrnn.codegen.truncation import Truncation
 from symrnn.derive.equations import variable_groups
 from symrnn.errors import NumericError
 from symrnn.graph.jacobians import symbolic
@@ -46,11 +47,14 @@ def _condition(parts, step: bool) -> Condition | None:
     return Condition(tuple(parts), step) if parts else None
 
 
-class Generator(Backward, Passes, Stacking):
-    """Builds the program of ``model``'s loss and gradients (see the module docstring)."""
+class Generator(Backward, Passes, Stacking, Truncation):
+    """Builds the program of ``model``'s loss and gradients (see the module docstring); with ``truncate``
+    (K), the gradients of truncated BPTT (:mod:`symrnn.codegen.truncation`)."""
 
-    def __init__(self, model: Model, bindings: dict):
+    def __init__(self, model: Model, bindings: dict, truncate: int | None = None):
         self.model, self.bindings = model, bindings
+        self.truncate = truncate
+        self.parts: dict = {}  # (variable, k) -> the name of the part [k] of its total derivative
         self.program = Program()
         self.functions: set[str] = set()  # the elementwise functions the module calls
         self.taken = {v.name for v in model.variables} | RESERVED | {str(s) for s in model.sizes}
@@ -143,7 +147,11 @@ class Generator(Backward, Passes, Stacking):
         self.add(Blank())
         self.add(Comment("-- backward: the total derivatives, from the loss back (denominator layout) --"))
         self.add(Assign(Name(f"d_{model.loss}"), "xp.ones((1, B))"))
-        for group, recurrent in self.backward_order():
+        order = self.backward_order()
+        for group, recurrent in order:
+            group = [v for v in group if not self.carried(v)]  # truncated BPTT: those in parts, below
+            if not group:
+                continue
             decl = model.var(group[0])
             if not decl.timed:
                 for name in group:
@@ -152,6 +160,8 @@ class Generator(Backward, Passes, Stacking):
                 self.backward_loop(group)
             else:
                 self.adjoint_stacked(group[0])
+        if self.truncate is not None:
+            self.truncated_backward(order)
         self.add(Blank())
         self.add(Comment("-- the gradients: each parameter's closed form --"))
         self.add(Assign(Name("grads"), "{}"))

@@ -93,7 +93,7 @@ class CodePrinter(ColumnPrinter):
         self.gen, self.span = gen, span
 
     def _print_Var(self, expr):
-        name = ("d_" + expr.name) if isinstance(expr, TotalDerivative) else var_name(expr.name)
+        name = self.gen.adjoint_array(expr) if isinstance(expr, TotalDerivative) else var_name(expr.name)
         if expr.time is None:
             return name
         if name in self.gen.locals and self.span is None:

@@ -9,7 +9,7 @@ interims its values read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import networkx as nx
@@ -26,13 +26,14 @@ from symrnn.derive.equations import (
     check_layout,
     in_loop,
 )
+from symrnn.derive.truncated import carries, check_truncate, hop_equation, part
 from symrnn.errors import SymRNNError
 from symrnn.graph.jacobians import expand_interims, interims_read, symbolic
 from symrnn.graph.node import Node
 from symrnn.graph.unroll import find_node, unroll
 from symrnn.model.declared import Kind, Model, Ref
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import SumOver, T, TotalDerivative
+from symrnn.operations.symbols import HOP, SumOver, T, TotalDerivative
 
 
 # -- the printed lines, as data -----------------------------------------------------------
@@ -62,12 +63,16 @@ class Line:
         The range of a general line.
     number : bool
         The variable is ``1 x 1``.
+    hops : tuple
+        Truncated BPTT: ``(first, last)``, the parts ``[k]`` of the total derivative the line holds for
+        (:mod:`symrnn.derive.truncated`); empty otherwise.
     """
 
     left: TotalDerivative
     parts: tuple = ()
     span: Span | None = None
     number: bool = False
+    hops: tuple = ()  # truncated BPTT: the parts [k] the line holds for, (first, last)
 
 
 def _index(decl) -> sp.Symbol:
@@ -160,6 +165,22 @@ def equation_lines(model: Model, eq: AdjointEquation, layout: Layout, inline: bo
     return tuple(lines), tuple(zeros)
 
 
+def _lines_of(model: Model, eq: AdjointEquation, layout: Layout, inline: bool, truncate: int | None):
+    """The lines of one adjoint equation; with ``truncate`` (K), a variable whose paths go back steps has a
+    line per part: ``[0]``, then ``[k]`` for ``k = 1, ..., K`` (:mod:`symrnn.derive.truncated`)."""
+    if truncate is None or not carries(model, eq.name):
+        return equation_lines(model, eq, layout, inline)
+    lines: list = []
+    zeros: list = []
+    for hop, hops in ((0, (0, 0)), (HOP, (1, truncate))):
+        if hops[1] < hops[0]:
+            continue
+        more, z = equation_lines(model, hop_equation(model, eq, hop, truncate), layout, inline)
+        lines += [replace(line, left=part(line.left, hop), hops=hops if hop != 0 else ()) for line in more]
+        zeros += [x for x in z if x not in zeros]
+    return tuple(lines), tuple(zeros)
+
+
 def _where(model: Model, equations) -> tuple:
     """The interims the equations' terms read, as ``(display, definition)``."""
     exprs = [term.expr for eq in equations for term in eq.terms]
@@ -230,12 +251,14 @@ class Recursion:
     equations: tuple[AdjointEquation, ...]
     inline: bool = False
 
+    truncate: int | None = None
+
     @cached_property
     def _lines(self) -> tuple[tuple, tuple]:
         lines: list = []
         zeros: list = []
         for eq in self.equations:
-            more, z = equation_lines(self.model, eq, self.layout, self.inline)
+            more, z = _lines_of(self.model, eq, self.layout, self.inline, self.truncate)
             lines += more
             zeros += [x for x in z if x not in zeros]
         return tuple(lines), tuple(zeros)
@@ -322,7 +345,10 @@ class ClosedForm:
     def lines(self) -> tuple[Line, ...]:
         """The closed form's lines: a timed ``wrt`` (an input) at every step of its loop."""
         decl = self.model.var(self.node.name)
-        lines, _ = equation_lines(self.model, self.equation, self.layout, self.recursion.inline)
+        equation = self.equation
+        if self.truncate is not None:  # each reader's parts [0] to [K]
+            equation = hop_equation(self.model, equation, None, self.truncate)
+        lines, _ = equation_lines(self.model, equation, self.layout, self.recursion.inline)
         if decl.timed:
             line = lines[-1]
             return (Line(line.left, line.parts, Span(decl.loop.index, decl.loop.first, decl.loop.last), line.number),)
@@ -337,6 +363,11 @@ class ClosedForm:
     def layout(self) -> Layout:
         return self.recursion.layout
 
+    @property
+    def truncate(self) -> int | None:
+        """Truncated BPTT's K, or None: the recursion's."""
+        return self.recursion.truncate
+
     def __str__(self) -> str:
         from symrnn.render.latex import latex  # objects print through the printer, a higher stage
 
@@ -346,7 +377,8 @@ class ClosedForm:
         return str(self)
 
 
-def recursion(model: Model, wrt: str, layout: Layout = Layout.NUMERATOR, inline: bool = False) -> Recursion:
+def recursion(model: Model, wrt: str, layout: Layout = Layout.NUMERATOR, inline: bool = False,
+              truncate: int | None = None) -> Recursion:
     """The backward recursion for the gradient in variable ``wrt`` (an identifier such as ``"W_hx"``).
 
     ``inline=True`` prints the interims (pre-activations, gates) expanded instead of by name.
@@ -362,6 +394,10 @@ def recursion(model: Model, wrt: str, layout: Layout = Layout.NUMERATOR, inline:
         ``"denominator"`` (each total derivative shaped like its variable).
     inline : bool
         Print the interims (pre-activations, gates) expanded instead of by name.
+    truncate : int, optional
+        Truncated BPTT: each total derivative whose paths go back steps is split into its parts
+        ``[k]``, the paths that go back exactly ``k`` steps, for ``k = 0, ..., truncate``
+        (:mod:`symrnn.derive.truncated`).
 
     Returns
     -------
@@ -386,11 +422,12 @@ def recursion(model: Model, wrt: str, layout: Layout = Layout.NUMERATOR, inline:
     """
     layout = check_layout(layout)
     names = adjoint_order(model, wrt)
-    return Recursion(model, wrt, layout, tuple(adjoint_equation(model, name, layout) for name in names), inline)
+    return Recursion(model, wrt, layout, tuple(adjoint_equation(model, name, layout) for name in names), inline,
+                     check_truncate(truncate))
 
 
 def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, layout: Layout = Layout.NUMERATOR,
-                graph: nx.DiGraph | None = None, inline: bool = False) -> ClosedForm:
+                graph: nx.DiGraph | None = None, inline: bool = False, truncate: int | None = None) -> ClosedForm:
     """``d loss / d wrt`` in closed form: a sum over the steps that read ``wrt``, with the adjoints.
 
     ``wrt`` is a parameter, an initial state or an input, by display name or identifier;
@@ -414,6 +451,9 @@ def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, lay
         The graph unrolled for ``n`` (and ``i``), if already made.
     inline : bool
         Print the interims (pre-activations, gates) expanded instead of by name.
+    truncate : int, optional
+        Truncated BPTT: the gradient of the paths that go back at most ``truncate`` steps, each
+        reader's parts ``[0]`` to ``[K]`` summed (:mod:`symrnn.derive.truncated`).
 
     Returns
     -------
@@ -439,7 +479,7 @@ def closed_form(model: Model, wrt: str | Node, n: int, i: int | None = None, lay
     if decl.kind not in (Kind.PARAMETER, Kind.INPUT):
         raise SymRNNError(f"{G.nodes[node]['latex']} is computed; the closed form is for parameters, "
                           "initial states and inputs (the recursion gives the adjoints of the rest)")
-    rec = recursion(model, node.name, layout, inline)
+    rec = recursion(model, node.name, layout, inline, truncate)
     return ClosedForm(rec, adjoint_equation(model, node.name, layout), nx.freeze(G), node)
 
 

@@ -11,6 +11,7 @@ import networkx as nx
 import numpy as np
 
 from symrnn.derive.equations import Layout, check_layout
+from symrnn.derive.truncated import carries, reader_hop
 from symrnn.graph.jacobians import template
 from symrnn.graph.node import Node, concrete_time, resolve
 from symrnn.model.declared import lengths
@@ -127,8 +128,9 @@ def term_steps(G: nx.DiGraph, term, tau) -> list:
             if Node(term.reader, None if term.reader_time is None else concrete_time(term.reader_time, n, t, i)) in G]
 
 
-def _term_value(G, term, tau, values, deltas, point, shape, xp):
-    """The value of one printed adjoint term at time ``tau`` of its variable (0 when it does not apply)."""
+def _term_value(G, term, tau, values, deltas, point, shape, xp, hop=None):
+    """The value of one printed adjoint term at time ``tau`` of its variable (0 when it does not apply);
+    with ``hop``, the term reads that part ``[hop]`` of its reader's total derivative (truncated BPTT)."""
     model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
     total = None
     for t in term_steps(G, term, tau):
@@ -137,8 +139,8 @@ def _term_value(G, term, tau, values, deltas, point, shape, xp):
         if not al.is_scalar(expr):
             for atom in expr.atoms(Var):
                 if isinstance(atom, TotalDerivative):
-                    env[atom] = deltas[Node(atom.name, None if atom.time is None
-                                            else concrete_time(atom.time, n, t, i))]
+                    node = Node(atom.name, None if atom.time is None else concrete_time(atom.time, n, t, i))
+                    env[atom] = deltas[node if hop is None else (node, hop)]
                 else:
                     decl, time = resolve(model, atom.name, atom.time, n, t, i)
                     env[atom] = values[Node(decl.name, time)]
@@ -168,6 +170,17 @@ def evaluate_adjoints(rec, G: nx.DiGraph, point: Point, xp=np, values: dict | No
         if eq is None or node == loss:
             continue
         shape = _adjoint_shape(model, node.name, point.sizes, rec.layout)
+        if rec.truncate is not None and carries(model, node.name):  # its parts [0] .. [K] (truncated BPTT)
+            for k in range(rec.truncate + 1):
+                total = xp.zeros(shape)
+                for term in eq.terms:
+                    which = reader_hop(model, node.name, term, k)
+                    if which is not None:
+                        part = _term_value(G, term, node.t, values, deltas, point, shape, xp,
+                                           None if which == "whole" else which)
+                        total = total if part is None else total + part
+                deltas[(node, k)] = total
+            continue
         total = xp.zeros(shape)
         for term in eq.terms:
             part = _term_value(G, term, node.t, values, deltas, point, shape, xp)
@@ -185,7 +198,11 @@ def evaluate_closed_form(cf, point: Point, xp=np):
     shape = _adjoint_shape(model, cf.node.name, point.sizes, cf.layout)
     total = xp.zeros(shape)
     for term in cf.equation.terms:
-        part = _term_value(G, term, cf.node.t, values, deltas, point, shape, xp)
-        if part is not None:
-            total = total + part
+        hops = [None]
+        if cf.truncate is not None and carries(model, term.reader):  # the reader's parts [0] .. [K]
+            hops = list(range(cf.truncate + 1))
+        for hop in hops:
+            part = _term_value(G, term, cf.node.t, values, deltas, point, shape, xp, hop)
+            if part is not None:
+                total = total + part
     return total

@@ -294,12 +294,12 @@ def truncated_reference(G: nx.DiGraph, point: Point, node: Node, truncate: int,
         if u.t is not None and v.t is not None and v.t - u.t not in (0, 1):
             raise NumericError(f"the truncated check covers recurrences one step forward; {G.nodes[v]['latex']} "
                                f"reads {G.nodes[u]['latex']}: derive --truncate still prints the truncated path "
-                               "sum, and check without --truncate checks the full gradient")
+                               "sum and closed form, and check without --truncate checks the full gradient")
         if u.t is None and v.t is not None and G.nodes[u]["kind"] not in (Kind.PARAMETER, Kind.INPUT) \
                 and G.in_degree(u) > 0:  # a zero start (h_0 = 0) reads nothing: a constant, as an input is
             raise NumericError(f"the truncated check covers models whose steps read no value computed outside the "
                                f"loops; {G.nodes[v]['latex']} reads {G.nodes[u]['latex']}: derive --truncate still "
-                               "prints the truncated path sum, and check without --truncate checks the full gradient")
+                               "prints the truncated forms, and check without --truncate checks the full gradient")
     base = forward(G, point, dtype=np.longdouble)
     timed = [v for v in G if v.t is not None and v != node and G.nodes[v]["kind"] not in (Kind.PARAMETER, Kind.INPUT)]
     exits = sorted({u.t for u, v in G.edges if u.t is not None and v.t is None})
@@ -510,8 +510,10 @@ def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, p
             mask[tuple(np.array(coords).T)] = True
         reference = None
         if truncate is not None:
-            if set(forms) != {Form.PATHSUM}:
-                raise SymRNNError("a truncated check compares the path sum only")
+            if Form.RECURSION in forms:
+                raise SymRNNError("a truncated check compares the path sum and the closed form (whose lines hold "
+                                  "the truncated recursion) with the truncated gradient; choose --form pathsum or "
+                                  "closed")
             reference = truncated_reference(G, point, node, truncate, coordinates=coords, progress=progress)
         elif {Form.PATHSUM, Form.CLOSED} & set(forms):
             reference = finite_differences(G, point, node, coordinates=coords, progress=progress)
@@ -525,7 +527,8 @@ def _check(model, n, G, point, names, forms, layout, i, seed, max_coordinates, p
                                       reference, mask))
         fmodel, fG, fpoint = factored or (model, G, point)  # the closed form and recursion as printed
         if Form.CLOSED in forms:
-            rows.append(check_closed_form(closed_form(fmodel, node, n, i, layout, graph=fG), fpoint, reference, mask))
+            rows.append(check_closed_form(closed_form(fmodel, node, n, i, layout, graph=fG, truncate=truncate), fpoint,
+                                          reference, mask))
         if Form.RECURSION in forms:
             rec = recursion(fmodel, node.name, layout)
             rows += check_recursion(rec, fG, fpoint, skip=checked)

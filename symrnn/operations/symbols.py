@@ -260,6 +260,40 @@ class TotalDerivative(Var):
     """
 
 
+#: The number of steps back of truncated BPTT's partial adjoints (``\\frac{\\partial L}{\\partial h_{t}}^{[k]}``).
+HOP = sp.Symbol("k", integer=True, nonnegative=True)
+
+
+class HopDerivative(TotalDerivative):
+    """Part of a total derivative, for truncated BPTT: the sum over the paths from the variable to the
+    loss that go back between ``low`` and ``high`` steps, ``{\\frac{\\partial L}{\\partial h_{t}}}^{[k]}``
+    (``low == high``) or ``{\\frac{\\partial L}{\\partial h_{t}}}^{[\\le K]}`` (``low = 0``, ``high = K``).
+
+    Examples
+    --------
+    >>> m = sp.Symbol("m")
+    >>> print(HopDerivative("h", T + 1, 1, m, r"\\frac{\\partial L}{\\partial h_{{t}}}", HOP - 1, HOP - 1).display)
+    {\\frac{\\partial L}{\\partial h_{t+1}}}^{[k-1]}
+    >>> print(HopDerivative("h", T, 1, m, r"\\frac{\\partial L}{\\partial h_{{t}}}", 0, 3).display)
+    {\\frac{\\partial L}{\\partial h_{t}}}^{[\\le 3]}
+    """
+
+    def __new__(cls, name, time, rows, cols, latex, low, high):
+        base = Var.__new__(Var, name, time, rows, cols, latex)
+        return sp.Basic.__new__(cls, *base.args, sp.sympify(low), sp.sympify(high))
+
+    @property
+    def hops(self) -> tuple:
+        """``(low, high)``: the numbers of steps back the part sums over."""
+        return (self.args[5], self.args[6])
+
+    @property
+    def display(self) -> str:
+        low, high = self.hops
+        bound = format_time(low) if low == high else rf"\le {format_time(high)}"
+        return f"{{{super().display}}}^{{[{bound}]}}"
+
+
 class Concat(MatrixExpr):
     """``CONCAT(a, b, ...)``: columns stacked into one column."""
 

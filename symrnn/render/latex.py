@@ -312,7 +312,12 @@ class SymRNNLatexPrinter(LatexPrinter):
 
     def line_tuple(self, line) -> tuple[str, str, str]:
         """``(left, right, range)`` of a factored form's line."""
-        return (self._print(line.left), self._print_Line(line), "" if line.span is None else self._print(line.span))
+        ranges = [] if line.span is None else [self._print(line.span)]
+        if line.hops:  # truncated BPTT: the parts [k] the line holds for
+            first, last = line.hops
+            ranges.append("k = " + (", ".join(map(str, range(first, last + 1))) if last - first < 2
+                                    else rf"{first}, \dots, {last}"))
+        return (self._print(line.left), self._print_Line(line), ", ".join(ranges))
 
     # the path sum
     def _path_factor(self, ps, f) -> str:
@@ -505,6 +510,15 @@ class SymRNNLatexPrinter(LatexPrinter):
                          f"{{\\partial {first.display(T)}}}$.")
         if rec.has_conditions:
             notes.append(r"A bracket $[P]$ is 1 when $P$ holds and 0 otherwise.")
+        if rec.truncate is not None:
+            K = rec.truncate
+            steps = "step" if K == 1 else "steps"
+            part = rf"{{\frac{{\partial {loss}}}{{\partial v}}}}"
+            notes.insert(0, rf"Truncated backpropagation through time: only the paths that go back at most {K} {steps} "
+                            rf"are kept, so this is not the full gradient. ${part}^{{[k]}}$ is the sum over the "
+                            rf"paths from $v$ to the loss that go back exactly $k$ steps (a step "
+                            rf"back is an edge between two times of one recurrence), and "
+                            rf"${part}^{{[\le {K}]}} = \sum_{{k=0}}^{{{K}}} {part}^{{[k]}}$.")
         if rec.zeros:
             shown = ", ".join(f"${self._print(z)} = 0$" for z in rec.zeros)
             notes.append(f"A variable outside its loop does not exist and its total derivative is zero: {shown}.")

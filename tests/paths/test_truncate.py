@@ -84,12 +84,11 @@ def test_truncation_is_said_where_it_is_printed_and_listed():
                              "(truncated to the paths that go back at most 1 step; 2 more go back further)\n")
 
 
-def test_check_compares_the_truncated_path_sum_and_refuses_what_it_cannot():
+def test_check_compares_the_truncated_forms_and_refuses_what_it_cannot():
     result = CliRunner().invoke(main, ["check", "lstm", "--n", "4", "--truncate", "1"])
     assert result.exit_code == 0 and "truncated to 1 step back" in result.output, result.output
-    assert "all 16 printed formulas pass" in result.output
+    assert "all 32 printed formulas pass" in result.output  # the path sum and the closed form of 16 parameters
     refused = CliRunner().invoke(main, ["check", "bidirectional", "--n", "4", "--i", "2", "--truncate", "1"])
     assert refused.exit_code == 2 and "the truncated check covers recurrences one step forward" in refused.output
-    refused = CliRunner().invoke(main, ["derive", "elman", "--wrt", "V", "--n", "3", "--truncate", "1",
-                                        "--form", "closed"])
-    assert refused.exit_code == 2 and "--truncate applies to the path sum" in refused.output
+    refused = CliRunner().invoke(main, ["check", "elman", "--n", "3", "--truncate", "1", "--form", "recursion"])
+    assert refused.exit_code == 2 and "use --form pathsum or --form closed" in refused.output

@@ -56,6 +56,16 @@ EXAMPLES: list[tuple[str, str, list[str]]] = [
     ("grade", "tanh_rnn.txt", ["grade", "examples/grade/tanh_rnn_answer.md", "--model", "vanilla"]),
     ("grade", "tanh_rnn.json",
      ["grade", "examples/grade/tanh_rnn_answer.md", "--model", "vanilla", "--format", "json"]),
+    # students' worked answers, typed as they wrote them
+    ("grade", "elman.txt", ["grade", "examples/grade/elman_answer.md", "--model", "elman"]),
+    ("grade", "rnn.txt", ["grade", "examples/grade/rnn_answer.md", "--model", "vanilla"]),
+    ("grade", "lstm.txt", ["grade", "examples/grade/lstm_answer.md", "--model", "lstm"]),
+    ("grade", "softmax.txt", ["grade", "examples/grade/softmax_answer.md", "--model", "mlp"]),
+    ("grade", "next_word.txt", ["grade", "examples/grade/next_word_answer.md", "--model", "next_word"]),
+    ("grade", "residual_as_plain.txt", ["grade", "examples/grade/residual_answer.md", "--model", "plain"]),
+    ("grade", "residual_as_residual.txt", ["grade", "examples/grade/residual_answer.md", "--model", "residual"]),
+    ("grade", "scalar.txt", ["grade", "examples/grade/scalar_answer.md", "--model", "scalar", "--values",
+                             "examples/scalar/values.json"]),
     ("vanilla", "closed_Wx.tex",
      ["derive", "vanilla", "--wrt", "W_{x}", "--n", "3", "--form", "closed", "--layout", "denominator"]),
     ("vanilla", "closed_xt.tex",
@@ -186,17 +196,24 @@ NOTES: dict[str, tuple[str, str, str, str]] = {
         "denominator layout `dL/dh_t` is a column, so no transpose is needed.",
     ),
     "grade": (
-        "A hand-written derivation, checked claim by claim",
-        "an answer written for this example, with the slips students make",
-        "The tanh RNN `h_t = \\tanh(Z_t)`, `Z_t = W_x x_t + W_h h_{t-1} + b`, with the output `s = V h_n + b^y` and "
-        "the loss `L = -y^T LS(s)` at the last step (the `vanilla` model). Asked: the output error, the backward "
-        "recursion of `dL/dh_t`, and the gradients in `W_x`, `W_h`, `b`, `V` and `h_0`. The answer, "
-        "`tanh_rnn_answer.md`, is Markdown with `$$...$$`, `\\[...\\]`, `align*` and inline math, as people write "
-        "it.",
-        "Six of its ten claims hold. `symrnn grade` says which four do not and why: `dL/dW_h` is written "
-        "transposed (`h_{t-1} \\delta_t^T`), `dL/db` has the wrong sign, the second form of `dL/dV` is off by a "
-        "factor 2, and `\\delta_t x_t^T` is one step's term of `dL/dW_x`, not the gradient. The shorthand "
-        "`\\delta_t` is read where it is defined and used below it (`\\delta_1`).",
+        "Hand-written derivations, checked claim by claim",
+        "students' worked answers to a course problem set on backpropagation through time, typed as they wrote "
+        "them, and an answer written for this example with the slips students make",
+        "Each answer is graded against the model its question declares: `elman_answer.md` (the handout's "
+        "Question 1b, the sum over paths of `\\frac{\\partial o}{\\partial W^{hx}}` written with the handout's "
+        "`A`, `B^2`, `B^1` and `D(a \\rightarrow b)`) against `elman`; `rnn_answer.md` (a tanh RNN, "
+        "`h_t = \\tanh(W_x x_t + W_h h_{t-1} + b)`: `dL/dx_t`, `dL/dW_x`, `dL/dh_{t-1}`, `dL/dW_h`, `dL/db` and "
+        "`dL/dh_0`) against `vanilla`; `lstm_answer.md` (the same for an LSTM with gates `f, i, o`, candidate "
+        "`\\tilde c`) against `lstm`; `softmax_answer.md` (`h = W^e x`, `s = W^u h`, `J = \\log p(y|s)`: `dJ/ds`, "
+        "`dJ/dh`, `dJ/dW^u`, `dJ/dW^e`) against `mlp`; `next_word_answer.md` (a next-word tanh RNN over one-hot "
+        "words: `dJ/dh_{t-1}`, `dJ/dW^r`, `dJ/dW^e`) against `next_word`; `residual_answer.md` (a plain and a "
+        "residual tanh RNN, `h_t = \\tanh(g_t) + h_{t-1}`: `dJ/dh_{t-1}` and `dJ/dh_1`) against `plain` and "
+        "`residual`; `scalar_answer.md` (the scalar RNN at the question's numbers) against `scalar` with "
+        "`--values`. `tanh_rnn_answer.md` was written for this example (the `vanilla` model).",
+        "Each verdict is reviewed below, with the reason for each wrong claim. Every claim about the model "
+        "that symrnn reads is graded at random points, at every step and two lengths; what it cannot read "
+        "(index notation such as `h_{t,i}`, a derivative in a matrix written `\\partial h_t / \\partial W`, prose "
+        "inside the formula) is \"not understood\", with the reason and the place.",
     ),
     "lstm": (
         "The LSTM",

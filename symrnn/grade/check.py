@@ -68,11 +68,13 @@ def _plain(name: str) -> str:
 
 
 def _indexed(name: str) -> tuple[str, str] | None:
-    """``(base, subscript)`` of a name written with one subscript at its end: ``\\delta_{t+1}``, ``e_t``."""
-    found = re.fullmatch(r"(.+?)_(\{([^{}]*)\}|([A-Za-z0-9]))", name.strip())
+    """``(base, index)`` of a name written with one subscript at its end, ``\\delta_{t+1}``, ``e_t``, or one
+    superscript, the question sheet's ``B^{t}``, ``B^{(2)}``, ``B^1``."""
+    found = re.fullmatch(r"(.+?)[_^](\{([^{}]*)\}|([A-Za-z0-9]))", name.strip())
     if not found:
         return None
-    return found.group(1), (found.group(3) if found.group(3) is not None else found.group(4)).strip()
+    index = (found.group(3) if found.group(3) is not None else found.group(4)).strip()
+    return found.group(1), re.sub(r"^\((.*)\)$", r"\1", index).strip()
 
 
 def _shorthand(name: str, shorthands: dict) -> tuple | None:
@@ -106,7 +108,8 @@ class _Names:
             if not v.timed:
                 self.table.setdefault(_plain(v.latex), (v, None))
                 continue
-            for index in {"t", v.loop.index if v.loop is not None else "t"}:
+            # t, the loop's own index, and the letters sums and products over the steps are written with
+            for index in {"t", "k", "j", "s", v.loop.index if v.loop is not None else "t"}:
                 symbol = sp.Symbol(index, integer=True)
                 for k in self.OFFSETS:
                     self.table.setdefault(_plain(v.display(symbol + k)), (v, ("index", index, k)))
@@ -151,37 +154,42 @@ class _Point(Environment):
         self.jacobians: dict = {}  # local Jacobians, by (of, wrt) node
         self.labels = labels
         self.indices: dict[str, int] = {}
+        self.reading = "local"  # a state's derivative in a parameter: its edge alone ("local") or "total"
         self.concrete = False  # whether a name read a concrete time (then only this length applies)
 
     def jacobian(self, of: str, wrt: str):
-        """``\\partial of / \\partial wrt`` of two vectors of the model: central differences of the forward pass
+        """``\\partial of / \\partial wrt`` of two variables of the model: central differences of the forward pass
         in extended precision, ``wrt`` moved and what follows it recomputed (a row per entry of ``of`` in
-        numerator layout, its transpose in denominator layout)."""
+        numerator layout, its transpose in denominator layout; a column per entry of a matrix ``wrt`` in the vec
+        convention, its columns stacked)."""
         from symrnn.numeric.forward import forward
 
         for name in (of, wrt):
+            if self.grader.names.find(name) is None and name in self.shorthands:
+                raise FormulaError(f"\\partial {of} / \\partial {wrt} is a derivative in the answer's own shorthand "
+                                   f"{name}: symrnn takes local derivatives in the model's variables (write the "
+                                   "model's name, with its step)")
             if self.grader.names.find(name) is None:
                 raise FormulaError(self.grader.not_a_variable(name))
         target, source = self.node(of), self.node(wrt)
         if target is None or source is None or target in self.point.leaves:  # h_0 given: no equation to derive
             raise Absent(f"\\partial {of} / \\partial {wrt} does not exist at this step")
-        if source.t is None and source.name in self.params and self.params[source.name].shape[1] > 1:
-            raise FormulaError(f"\\partial {of} / \\partial {wrt} is a Jacobian in a matrix (a 3-index array): "
-                               "symrnn grades it written out, as a product with the total derivatives")
-        key = (target, source)
+        key = (target, source, self.reading)
         if key not in self.jacobians:
             base = np.asarray(self.point.leaves[source] if source in self.point.leaves else self.values[source],
                               dtype=np.longdouble)
-            # a parameter is read at every step: its local Jacobian holds the other steps' values where they are
-            held = {} if source.t is not None or target.t is None else {
+            # a parameter is read at every step: a state's local Jacobian in it (the handout's \partial h^{(t)} /
+            # \partial W) holds the other steps' values; a per-step output's (\partial L_2 / \partial w_h) does not
+            local = self.reading == "local" and self.grader.model.var(target.name).kind in (Kind.STATE, Kind.INTERIM)
+            held = {} if source.t is not None or target.t is None or not local else {
                 node: self.values[node] for node in self.graph
                 if self.graph.nodes[node]["kind"] in (Kind.STATE, Kind.DEFINED) and node.t != target.t}
             columns = []
-            for j in range(base.shape[0]):
+            for j in range(base.size):  # a matrix in the vec convention: its columns stacked
                 moved = []
                 for sign in (1, -1):
                     value = base.copy()
-                    value[j] += sign * 1e-6
+                    value[np.unravel_index(j, base.shape, order="F")] += sign * 1e-6
                     if source in self.point.leaves:
                         out = forward(self.graph, self.point.with_leaf(source, value), dtype=np.longdouble,
                                       overrides=held)
@@ -192,6 +200,27 @@ class _Point(Environment):
             self.jacobians[key] = np.asarray(np.stack(columns, axis=1), dtype=float)
         value = self.jacobians[key]
         return value.T if self.layout == "denominator" else value
+
+    def interim_adjoint(self, node: Node):
+        """The total derivative of the loss in an interim's value at one step (a column): central differences
+        of the forward pass in extended precision, that value moved and what reads it recomputed."""
+        from symrnn.numeric.forward import forward
+
+        key = ("loss", node)
+        if key not in self.jacobians:
+            loss = self.graph.graph["loss"]
+            base = np.asarray(self.values[node], dtype=np.longdouble)
+            column = []
+            for j in range(base.shape[0]):
+                moved = []
+                for sign in (1, -1):
+                    value = base.copy()
+                    value[j] += sign * 1e-6
+                    out = forward(self.graph, self.point, dtype=np.longdouble, overrides={node: value})
+                    moved.append(np.asarray(out[loss], dtype=np.longdouble).reshape(()))
+                column.append((moved[0] - moved[1]) / 2e-6)
+            self.jacobians[key] = np.asarray(column, dtype=float).reshape(-1, 1)
+        return self.jacobians[key]
 
     def changed(self, **fields) -> _Point:
         """This point (its values, computed once) with some fields changed: layout, shorthands, indices."""
@@ -219,8 +248,17 @@ class _Point(Environment):
             raise FormulaError(f"the index {base} has no value here")
         return value + (int(k) if sign == "+" else -int(k) if sign == "-" else 0)
 
+    def size(self, name: str) -> int:
+        if name.isdigit():
+            return int(name)
+        if name not in self.grader.sizes:
+            raise FormulaError(f"{name} is not a size of the model: {', '.join(self.grader.sizes) or 'none'}")
+        return int(self.grader.sizes[name])
+
     def bound(self, text: str) -> int:
         text = text.strip()
+        if re.fullmatch(r"[A-Za-z]\s*([-+]\s*\d+)?", text) and text[0] in self.indices:  # t+1 at the bound t
+            return self._index_value(text)
         if text in ("n", "T", "N"):
             return self.n
         if text.isdigit():
@@ -276,9 +314,9 @@ class _Point(Environment):
             return self.params[node.name]
         raise FormulaError(f"{name} has no value")
 
-    def derivative(self, of: str, wrt: str):
+    def derivative(self, of: str, wrt: str, total: bool = False):
         if _plain(of) != self.grader.names.loss:
-            return self.jacobian(of, wrt)
+            return (self.changed(reading="total") if total else self).jacobian(of, wrt)
         node = self.node(wrt)
         decl = self.grader.names.find(wrt)[0]
         if node is None:
@@ -288,6 +326,8 @@ class _Point(Environment):
             value = np.zeros(self.grader.shape(decl.name))  # just past its loop (h_{n+1}): the total derivative is 0
         elif node.t is None and node.name in self.params:
             value = self.gradients[node.name]
+        elif decl.kind is Kind.INTERIM:  # a gate (f_t = \sigma(...)): not a node of the compiled gradient
+            value = self.interim_adjoint(node)
         elif node in self.adjoints:
             value = self.adjoints[node]
         elif node in self.gradients:
@@ -374,11 +414,30 @@ class Grader:
         """The verdict on every side of every claim of ``source`` (Markdown or LaTeX)."""
         verdicts: list[Verdict] = []
         shorthands: dict = {}
-        for claim in claims(source):
-            verdicts += self._claim(claim, shorthands)
+        found = claims(source)
+        for claim in found:  # "let W^u = W_{\text{unembed}}": another name, wherever it is said, holds throughout
+            alias = self._alias(claim, shorthands)
+            if alias is not None:
+                shorthands[alias[1]] = alias[0]
+        said: dict = {}  # what the answer said of each left side so far: its formulas and its numbers
+        for claim in found:
+            verdicts += self._claim(claim, shorthands, said)
         return verdicts
 
-    def _claim(self, claim: Claim, shorthands: dict) -> list[Verdict]:
+    def _alias(self, claim: Claim, shorthands: dict) -> tuple | None:
+        """``(tree of the model's name, the other name)`` when a claim says that two names are one."""
+        if len(claim.sides) != 2:
+            return None
+        try:
+            lhs, rhs = parse(claim.sides[0]), parse(claim.sides[1])
+        except FormulaError:
+            return None
+        if lhs[0] == "name" and rhs[0] == "name" and self.names.find(lhs[1]) is not None \
+                and self.names.find(rhs[1]) is None and _shorthand(rhs[1], shorthands) is None:
+            return lhs, rhs[1]
+        return None
+
+    def _claim(self, claim: Claim, shorthands: dict, said: dict | None = None) -> list[Verdict]:
         line, column = claim.line, claim.column
         lhs_text = claim.sides[0]
         for note in claim.notes:  # "where Z = ...": a shorthand for what follows
@@ -391,6 +450,13 @@ class Grader:
             lhs = parse(lhs_text)
         except FormulaError as e:
             return [Verdict(line, column + e.column, claim.text, NOT_UNDERSTOOD, str(e))]
+        if len(claim.sides) == 2 and lhs[0] == "name" and self.names.find(lhs[1]) is not None:
+            other = claim.sides[1].strip()
+            if shorthands.get(other) == lhs:  # "W^u = W_{\text{unembed}}": another name (Grader.grade)
+                return [Verdict(line, column, claim.text, DEFINITION, f"{other} is another name of {lhs[1]}")]
+        if lhs[0] == "square" and lhs[1][0] == "name" and self.names.find(lhs[1][1]) is None \
+                and _shorthand(lhs[1][1], shorthands) is None:
+            lhs = ("name", lhs[1][1] + "^{2}")  # the question sheet's B^2 = D(h^{(2)} -> h^{(3)}): an index
         if lhs[0] == "name" and self.names.find(lhs[1]) is None and lhs[1] not in shorthands:
             try:  # a shorthand the answer defines: \delta_t = ...
                 shorthands[lhs[1]] = parse(claim.sides[1])
@@ -407,21 +473,79 @@ class Grader:
             except FormulaError as e:
                 out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD, str(e)))
                 continue
+            rhs, indexed = self._indices(rhs, shorthands)  # B^2 with B^{t} defined: the sheet's B at t = 2
             unknown = self._unknown(lhs, shorthands) or self._unknown(rhs, shorthands)
             if unknown:
                 out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD, unknown))
                 continue
-            numeric = _numbers_only(rhs) or lhs_numbers_only
+            # "dL/dh_{n+1} = 0" is checked like a formula; "h_0 = 0" is one of the question's numbers
+            numeric = (_numbers_only(rhs) or lhs_numbers_only) and not (_zero(rhs) and lhs[0] == "derivative")
             if numeric and self.values is None:
                 out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD,
                                    "a number: give the question's own numbers with --values FILE to check it"))
                 continue
             verdict = self._compare(side_line, side_column, shown, lhs, rhs, claim, dict(shorthands), numeric)
+            if indexed:
+                read = ", ".join(f"{name}^{k}" for name, k in dict.fromkeys(indexed))
+                verdict.diagnosis = "; ".join(x for x in (f"reads {read} as the name defined above (an index, as "
+                                                          "the question sheet writes it), not a square",
+                                                          verdict.diagnosis) if x)
             if verdict.verdict == WRONG and lhs[0] == "derivative" and _plain(lhs[1]) == self.names.loss \
                     and not numeric:
                 verdict.correct = self.correct_formula(lhs[2], verdict.layout or "denominator")
+            if said is not None:
+                if verdict.verdict == WRONG and numeric and _numbers_only(rhs):
+                    reason = self._follows(lhs, rhs, said, shorthands)
+                    if reason:
+                        verdict.diagnosis = f"{verdict.diagnosis}; {reason}" if verdict.diagnosis else reason
+                said.setdefault(_said_key(lhs), []).append((rhs, side_line, _numbers_only(rhs), verdict.verdict))
             out.append(verdict)
         return out
+
+    def _follows(self, lhs, rhs, said: dict, shorthands: dict) -> str | None:
+        """Why a wrong number is what the answer's own earlier numbers give: an earlier formula for the same
+        left side, evaluated with the answer's earlier wrong numbers in place of the true ones, gives it. The
+        numbers used are named with their lines, the first wrong line first."""
+        beliefs = {}
+        for key, entries in said.items():
+            for tree, line, number, verdict in entries:
+                if number and verdict == WRONG:
+                    beliefs[key] = (tree, line)  # the last number said of it
+        if not beliefs:
+            return None
+        point = self.point(self.values.get("n") or self.n, GIVEN, "denominator", shorthands)
+        claimed = evaluate(rhs, point)
+        for formula, _, number, _ in said.get(_said_key(lhs), []):
+            if number:
+                continue
+            used: list = []
+            try:
+                with np.errstate(all="ignore"):
+                    value = evaluate(formula, _Believed(point, beliefs, used))
+            except FormulaError:
+                continue
+            if used and _error(value, claimed) < TOLERANCE:
+                first = min(line for _, line in used)
+                shown = ", ".join(f"{text} (line {line})" for text, line in dict.fromkeys(used))
+                return (f"it follows from the answer's own earlier numbers {shown}, which are wrong: the first wrong "
+                        f"line is {first}")
+        return None
+
+    def _indices(self, tree, shorthands: dict) -> tuple:
+        """``tree`` with each square of a name the answer defined only with an index (``B^{t} = ...``, then
+        ``B^2``) read as that index, and the names so read."""
+        read: list = []
+
+        def walk(node):
+            if not isinstance(node, tuple):
+                return node
+            if node[0] == "square" and node[1][0] == "name" and self.names.find(node[1][1]) is None \
+                    and _shorthand(node[1][1], shorthands) is None \
+                    and _shorthand(node[1][1] + "^{2}", shorthands) is not None:
+                read.append((node[1][1], 2))
+                return ("name", node[1][1] + "^{2}")
+            return (node[0], *(walk(part) for part in node[1:]))
+        return walk(tree), read
 
     def _unknown(self, tree, shorthands: dict) -> str | None:
         """Why a formula cannot be about this model: a name it does not have, or None."""
@@ -441,32 +565,46 @@ class Grader:
         if not uses_index:
             return [None]
         steps = list(range(0, point.n + 1))
-        if claim.range:
-            found = re.match(r"(?:for\s*)?([A-Za-z])\s*(<|\\le|\\leq|=)\s*(.+)$", claim.range.strip())
-            if found and found.group(2) == "<":
-                limit = point.bound(found.group(3).strip().rstrip("."))
-                steps = [t for t in steps if t < limit]
-            elif found and found.group(2) in ("\\le", "\\leq"):
-                limit = point.bound(found.group(3).strip().rstrip("."))
-                steps = [t for t in steps if t <= limit]
+        if claim.range:  # a range may name the step just past the loop (t > n: a total derivative there is 0)
+            steps.append(point.n + 1)
+            found = re.match(r"(?:for\s*)?([A-Za-z])\s*(?:([-+])\s*(\d+)\s*)?(<|\\le|\\leq|>|\\ge|\\geq|=)\s*(.+)$",
+                             claim.range.strip())
+            shift = 0 if not found or not found.group(2) else int(found.group(3)) * (1 if found.group(2) == "+" else -1)
+            compare = {"<": lambda a, b: a < b, "\\le": lambda a, b: a <= b, "\\leq": lambda a, b: a <= b,
+                       ">": lambda a, b: a > b, "\\ge": lambda a, b: a >= b, "\\geq": lambda a, b: a >= b}
+            if found and found.group(4) in compare:  # t < n, t + 1 > T
+                limit = point.bound(found.group(5).strip().rstrip("."))
+                steps = [t for t in steps if compare[found.group(4)](t + shift, limit)]
             elif found:
-                ends = [e.strip() for e in re.split(r",\s*(?:\\dots|\\ldots|\.\.\.)\s*,", found.group(3))]
+                ends = [e.strip() for e in re.split(r",\s*(?:\\dots|\\ldots|\.\.\.)\s*,", found.group(5))]
                 if len(ends) == 2:
                     low, high = sorted(point.bound(e.rstrip(".")) for e in ends)
                     steps = [t for t in steps if low <= t <= high]
         return steps
 
     def _compare(self, line, column, shown, lhs, rhs, claim, shorthands, numeric: bool = False) -> Verdict:
+        verdict = self._compare_read(line, column, shown, lhs, rhs, claim, shorthands, numeric, "local")
+        if verdict.verdict == WRONG and _local_in_parameter(lhs, rhs, self):
+            total = self._compare_read(line, column, shown, lhs, rhs, claim, shorthands, numeric, "total")
+            if total.verdict == CORRECT:  # the student's \partial h_2 / \partial w_h goes through h_1 too
+                total.diagnosis = ("correct with each derivative of a state in a parameter read as total (through "
+                                   "the earlier steps); as the local partial of one step, the others held, it is not")
+                return total
+        return verdict
+
+    def _compare_read(self, line, column, shown, lhs, rhs, claim, shorthands, numeric: bool, reading: str) -> Verdict:
         uses_index = bool(re.search(r"(?<![A-Za-z\\])t(?![A-Za-z])", " ".join([claim.sides[0], shown])))
         layouts = ["denominator", "numerator"] if self.layout == "auto" else [self.layout]
         results = {}
         reason = None
         for layout in layouts:
             pairs, bad = [], None
-            lengths = [self.values.get("n") or self.n] if numeric else [self.n, self.n + 1]
+            lengths = [self.values.get("n") or self.n] if numeric else _lengths(claim, self.n)
             for n in lengths:
                 for seed in [GIVEN] if numeric else range(POINTS):
                     point = self.point(n, seed, layout, shorthands)
+                    if reading != point.reading:
+                        point = point.changed(reading=reading)
                     for t in self._steps(point, claim, uses_index):
                         here = point.bind("t", t) if t is not None else point
                         try:
@@ -477,7 +615,7 @@ class Grader:
                         except FormulaError as e:
                             bad = str(e)
                             break
-                        pairs.append((left, right, t, n, seed))
+                        pairs.append((*_vec_aligned(left, right), t, n, seed))
                     if bad:
                         break
                 if bad or point.concrete:
@@ -511,6 +649,101 @@ class Grader:
         return Verdict(line, column, shown, WRONG, _diagnose(pairs, errors, results), worst, layout)
 
 
+_OPS = {"<": lambda a, b: a < b, ">": lambda a, b: a > b, "\\le": lambda a, b: a <= b, "\\leq": lambda a, b: a <= b,
+        "\\ge": lambda a, b: a >= b, "\\geq": lambda a, b: a >= b}
+
+
+def _lengths(claim: Claim, n: int) -> list[int]:
+    """The sequence lengths a claim is checked at: ``n`` and ``n + 1``, or those that a condition on the length
+    allows (``\\frac{\\partial L}{\\partial h_2} = 0`` if ``2 > T``: ``T = 1``)."""
+    found = re.fullmatch(r"\s*(\d+)\s*(<|>|\\leq?|\\geq?)\s*([nTN])\s*\.?\s*", claim.range or "")
+    if not found:
+        return [n, n + 1]
+    k, op = int(found.group(1)), _OPS[found.group(2)]
+    return [length for length in range(1, n + 2) if op(k, length)][-2:] or [n, n + 1]
+
+
+def _local_in_parameter(lhs, rhs, grader: Grader) -> bool:
+    """Whether a claim has a derivative of a state at a step in a parameter (``\\partial h_2 / \\partial w_h``),
+    which a student may mean as the total derivative through the earlier steps."""
+    def found(tree) -> bool:
+        if not isinstance(tree, tuple):
+            return False
+        if tree[0] == "derivative" and _plain(tree[1]) != grader.names.loss:
+            of, wrt = grader.names.find(tree[1]), grader.names.find(tree[2])
+            if of is not None and wrt is not None and of[1] is not None and wrt[0].kind is Kind.PARAMETER \
+                    and of[0].kind in (Kind.STATE, Kind.INTERIM) and len(tree) == 3:
+                return True
+        return any(found(part) for part in tree[1:])
+    return found(lhs) or found(rhs)
+
+
+def _said_key(tree) -> tuple:
+    """The key of a left side, to find what the answer said of it before: a derivative by its names, a name."""
+    if isinstance(tree, tuple) and tree[0] == "derivative":
+        return ("derivative", _plain(tree[1]), _plain(tree[2]))
+    if isinstance(tree, tuple) and tree[0] == "name":
+        return ("name", _plain(tree[1]))
+    return ("other", repr(tree))
+
+
+class _Believed(Environment):
+    """A point where the names and derivatives the answer gave wrong numbers for have those numbers."""
+
+    def __init__(self, point: _Point, beliefs: dict, used: list):
+        self.point, self.beliefs, self.used = point, beliefs, used
+
+    def _believed(self, key, text):
+        tree, line = self.beliefs[key]
+        self.used.append((f"{text} = {_number_text(tree)}", line))
+        return evaluate(tree, self.point)
+
+    def value(self, name: str):
+        key = ("name", _plain(name))
+        return self._believed(key, name) if key in self.beliefs else self.point.value(name)
+
+    def derivative(self, of: str, wrt: str, total: bool = False):
+        key = ("derivative", _plain(of), _plain(wrt))
+        if key in self.beliefs:
+            return self._believed(key, f"\\frac{{\\partial {of}}}{{\\partial {wrt}}}")
+        return self.point.derivative(of, wrt, total)
+
+    def bind(self, index: str, value: int) -> Environment:
+        return _Believed(self.point.bind(index, value), self.beliefs, self.used)
+
+    @property
+    def layout(self) -> str:
+        return self.point.layout
+
+    def bound(self, text: str) -> int:
+        return self.point.bound(text)
+
+    def size(self, name: str) -> int:
+        return self.point.size(name)
+
+
+def _number_text(tree) -> str:
+    """A number's tree as the answer wrote it, near enough: ``-12``, ``0.5``."""
+    if tree[0] == "number":
+        return f"{tree[1]:g}"
+    if tree[0] == "neg":
+        return "-" + _number_text(tree[1])
+    return "a number"
+
+
+def _vec_aligned(a, b) -> tuple:
+    """A matrix's gradient and a row in the vec convention (numerator layout), both as that row; else as they are."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape and a.size == b.size and 1 in (a.shape[0], b.shape[0]) and min(a.shape[1], b.shape[1]) > 1:
+        return a.reshape(1, -1, order="F"), b.reshape(1, -1, order="F")
+    return a, b
+
+
+def _zero(tree) -> bool:
+    """Whether a formula is the number 0 (``\\frac{\\partial L}{\\partial h_{n+1}} = 0``)."""
+    return isinstance(tree, tuple) and tree[0] == "number" and float(tree[1]) == 0
+
+
 def _numbers_only(tree) -> bool:
     """Whether a formula has no name and no derivative: a number the question's values give."""
     if not isinstance(tree, tuple):
@@ -536,6 +769,12 @@ def _error(a, b) -> float:
     if a.shape != b.shape:
         if a.size == b.size == 1:
             a, b = a.reshape(1, 1), b.reshape(1, 1)
+        elif a.size == b.size and 1 in (a.shape[0], b.shape[0]) and min(a.shape[1], b.shape[1]) > 1:
+            a, b = _vec_aligned(a, b)  # a matrix's gradient and its vec-convention row
+        elif b.size == 1 and not b.any():  # "= 0": the zero of the left side's shape
+            b = np.zeros_like(a)
+        elif a.size == 1 and not a.any():
+            a = np.zeros_like(b)
         else:
             return float("inf")
     scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), 1e-12)

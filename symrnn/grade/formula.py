@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from lark import Lark, Transformer, v_args
-from lark.exceptions import UnexpectedInput
+from lark.exceptions import UnexpectedInput, VisitError
 
 from symrnn.errors import SpecError
 
@@ -24,7 +24,7 @@ from symrnn.errors import SpecError
 _TRANSPOSED = re.compile(r"\^(\{\s*(\\top|T|\\intercal)\s*\}|\\top|T)$"
                          r"|(?<=[A-Za-z0-9}]),\s*(T|\\top)(?=\})|(\\top)(?=\}$)")
 _SQUARED = re.compile(r"\^(\{2\}|2)$")
-_DERIV = re.compile(r"\\[dt]?frac\s*\{\s*(?:\\partial|d|\\mathrm\{d\})\s*(.*?)\}"
+_DERIV = re.compile(r"\\[dt]?frac\s*\{\s*(\\partial|d|\\mathrm\{d\})\s*(.*?)\}"
                     r"\s*\{\s*(?:\\partial|d|\\mathrm\{d\})\s*(.*)\}$", re.S)
 
 
@@ -77,13 +77,19 @@ class _Tree(Transformer):
     def ones(self, _):
         return ("ones",)
 
-    def identity(self, _):
-        return ("identity",)
+    def identity(self, token):
+        found = re.search(r"_\{?([A-Za-z0-9]+)\}?$", str(token))
+        return ("identity", found.group(1)) if found else ("identity",)
+
+    def edge(self, token):
+        found = re.fullmatch(r"D\s*\(\s*(.*?)\s*\\(?:rightarrow|to)\s*(.*?)\s*\)", str(token).strip(), re.S)
+        return ("derivative", found.group(2).strip(), found.group(1).strip())
 
     def derivative(self, token):
         found = _DERIV.match(str(token).strip())
-        of, wrt = (part.strip() for part in found.groups())
-        return ("derivative", of, wrt)
+        of, wrt = found.group(2).strip(), found.group(3).strip()
+        # \frac{dh_2}{dW}: total, through every path; \frac{\partial h_2}{\partial W}: as the context reads it
+        return ("derivative", of, wrt, True) if found.group(1) != "\\partial" else ("derivative", of, wrt)
 
     def group(self, _, a, __):
         return a
@@ -102,6 +108,9 @@ class _Tree(Transformer):
 
     def hadamard(self, a, _, b):
         return ("hadamard", a, b)
+
+    def kron(self, a, _, b):
+        return ("kron", a, b)
 
     def divide(self, _, a, b):
         return ("divide", a, b)
@@ -125,6 +134,13 @@ class _Tree(Transformer):
         found = re.match(r"\\sum(?:_\{?\s*([A-Za-z])\s*(?:=\s*([^}^]*))?\}?)?(?:\^\{?([^}]*)\}?)?", str(token))
         index, low, high = found.groups() if found else (None, None, None)
         return ("sum_over", index or "t", (low or "1").strip(), (high or "n").strip(), a)
+
+    def prod_over(self, token, a):
+        found = re.match(r"\\prod(?:_\{?\s*([A-Za-z])\s*(?:=\s*([^}^]*))?\}?)?(?:\^\{?([^}]*)\}?)?", str(token))
+        index, low, high = found.groups() if found else (None, None, None)
+        if index is None or low is None:
+            raise FormulaError("a product \\prod needs its index and range: \\prod_{k=t+1}^{n}")
+        return ("prod_over", index, low.strip(), (high or "n").strip(), a)
 
 
 def _function_name(text: str) -> str:
@@ -168,7 +184,12 @@ def parse(text: str):
         raise FormulaError(f"cannot read the formula at column {column} (near {near!r}): symrnn reads sums, "
                            "products, \\odot, transposes (^T, ^\\top), \\operatorname{diag}, \\tanh, \\sigma, "
                            "\\sum_t and derivatives \\frac{\\partial L}{\\partial v}", column) from None
-    return _Tree().transform(tree)
+    try:
+        return _Tree().transform(tree)
+    except VisitError as e:  # a FormulaError from a rule (\prod without its range): raised as itself
+        if isinstance(e.orig_exc, FormulaError):
+            raise e.orig_exc from None
+        raise
 
 
 # -- numbers ----------------------------------------------------------------------------------
@@ -179,7 +200,8 @@ class Environment:
     def value(self, name: str):
         raise NotImplementedError
 
-    def derivative(self, of: str, wrt: str):
+    def derivative(self, of: str, wrt: str, total: bool = False):
+        """``\\partial of / \\partial wrt``; ``total`` when written with ``d`` (through every path)."""
         raise NotImplementedError
 
     def bind(self, index: str, value: int) -> Environment:
@@ -188,6 +210,10 @@ class Environment:
 
     def bound(self, text: str) -> int:
         """A summation bound (``1``, ``n``, ``T``) as an integer."""
+        raise NotImplementedError
+
+    def size(self, name: str) -> int:
+        """A dimension of the model (``m`` of ``I_m``) as an integer."""
         raise NotImplementedError
 
 
@@ -258,11 +284,11 @@ def evaluate(tree, env: Environment):
     if kind == "ones":
         return np.array([[1.0]])  # broadcasts: 1 - h is 1 minus each component
     if kind == "identity":
-        return IDENTITY
+        return IDENTITY if len(tree) == 1 else np.eye(env.size(tree[1]))
     if kind == "name":
         return np.asarray(env.value(tree[1]), dtype=float)
     if kind == "derivative":
-        return np.asarray(env.derivative(tree[1], tree[2]), dtype=float)
+        return np.asarray(env.derivative(tree[1], tree[2], total=len(tree) > 3), dtype=float)
     if kind in ("add", "sub"):
         a, b = _sized(evaluate(tree[1], env), evaluate(tree[2], env))
         a, b = _same(a, b, "a sum")
@@ -278,6 +304,11 @@ def evaluate(tree, env: Environment):
             b = b.reshape(a.shape)
         a, b = _same(a, b, "an elementwise product")
         return a * b
+    if kind == "kron":  # the vec convention's u^T \otimes I_m
+        a, b = evaluate(tree[1], env), evaluate(tree[2], env)
+        if a is IDENTITY or b is IDENTITY:
+            raise FormulaError("the identity in a Kronecker product needs its size: write I_m")
+        return np.kron(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     if kind == "divide":
         a, b = evaluate(tree[1], env), evaluate(tree[2], env)
         if b.size != 1:
@@ -306,6 +337,16 @@ def evaluate(tree, env: Environment):
             raise FormulaError(f"the function {tree[1]} is not one symrnn knows: {', '.join(known)}")
         out = functions[tree[1]].value(np, evaluate(tree[2], env))
         return out * out if kind == "call_squared" else out
+    if kind == "prod_over":  # a chain of Jacobians: the later steps on the left (numerator layout), or the
+        _, index, low, high, body = tree  # earlier ones, each transposed (denominator layout)
+        steps = list(range(env.bound(low), env.bound(high) + 1))
+        if getattr(env, "layout", "numerator") == "numerator":
+            steps.reverse()
+        total = IDENTITY
+        for k in steps:
+            term = evaluate(body, env.bind(index, k))
+            total = term if total is IDENTITY else _product(total, term)
+        return total
     if kind == "sum_over":
         _, index, low, high, body = tree
         total = None

@@ -105,11 +105,20 @@ def test_what_is_not_understood_says_where_and_why():
     answer = "Garbage $$\\frac{\\partial L}{\\partial W_x} = W_x ++ ) $$ and $$\\frac{\\partial L}{\\partial q} = 1$$" \
              "\nand $$\\frac{\\partial h_t}{\\partial W_h} = h_{t-1}$$ and $$h_2 = 3$$"
     verdicts = grade(answer, zoo.vanilla())
-    assert [v.verdict for v in verdicts] == ["not understood"] * 4
+    assert [v.verdict for v in verdicts] == ["not understood", "not understood", "wrong", "not understood"]
     assert "cannot read the formula at column" in verdicts[0].diagnosis and verdicts[0].line == 1
     assert "q is not a variable of the model" in verdicts[1].diagnosis
-    assert "a Jacobian in a matrix" in verdicts[2].diagnosis
     assert "a number" in verdicts[3].diagnosis
+
+
+def test_jacobians_in_a_matrix_in_the_vec_convention():
+    right = (r"$$\frac{\partial h_t}{\partial W_h} = \operatorname{diag}(\mathbf{1} - h_t \odot h_t) "
+             r"(h_{t-1}^T \otimes I_m)$$")
+    assert [v.verdict for v in grade(right, zoo.vanilla())] == ["correct"]
+    chain = r"$$\frac{\partial L}{\partial W_h} = \sum_{t=1}^{n} \frac{\partial L}{\partial h_t} \frac{\partial h_t}{\partial W_h}$$"
+    assert [v.verdict for v in grade(chain, zoo.vanilla())] == ["correct"]
+    bare = r"$$\frac{\partial h_t}{\partial W_h} = \operatorname{diag}(\mathbf{1} - h_t \odot h_t) (h_{t-1}^T \otimes I)$$"
+    assert "needs its size: write I_m" in grade(bare, zoo.vanilla())[0].diagnosis
 
 
 def test_local_jacobians_of_one_step():

@@ -15,6 +15,7 @@ import numpy as np
 
 from symrnn import zoo
 from symrnn.derive.equations import LAYOUTS
+from symrnn.derive.truncated import MAX_TRUNCATE
 from symrnn.errors import SymRNNError
 from symrnn.model.declared import Kind
 from symrnn.numeric.gradcheck import FORMS, Form
@@ -112,7 +113,8 @@ deltas_option = click.option(
     "--deltas/--no-deltas", default=True, show_default=True,
     help="Name each gate's error term in the recursion and closed form (delta^f_t = dL/d f-bar_t, the "
          "total derivative in its pre-activation), as textbooks write a gated cell's BPTT.")
-truncate_option = click.option("--truncate", "truncate", type=click.IntRange(min=0), default=None, metavar="K",
+truncate_option = click.option("--truncate", "truncate", type=click.IntRange(min=0, max=MAX_TRUNCATE), default=None,
+                               metavar="K",
                                help="Truncated BPTT: only the paths that go back at most K steps; the recursion "
                                     "splits each total derivative into its parts [k], k = 0..K.")
 layout_option = click.option("--layout", type=click.Choice(LAYOUTS), default="numerator",
@@ -174,8 +176,9 @@ def paths(model: str, wrt: str, n: int, i: int | None, g: str | None, count_only
     click.echo(count_line(count))
     if truncate is not None:
         steps = "step" if truncate == 1 else "steps"
+        more = count_paths(G, source) - count
         click.echo(f"(truncated to the paths that go back at most {truncate} {steps}; "
-                   f"{approximate(count_paths(G, source) - count)} more go back further)")
+                   f"{approximate(more)} more {'goes' if more == 1 else 'go'} back further)")
 
 
 @main.command()
@@ -212,22 +215,28 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
     from symrnn.derive.deltas import named_deltas
     from symrnn.render.document import compile_pdf, derivation_document, latex_text, standalone
     from symrnn.render.dot import graph_dot, render_graph
-    from symrnn.render.latex import latex_forms
+    from symrnn.render.latex import latex_forms, truncated_zero
 
     m = zoo.resolve(model, g)
     G, node = _graph(m, wrt, n, i, short=form in ("recursion", "closed") and out is None)
     factored = named_deltas(m) if deltas else m  # the gates' error terms named, as textbooks write them
     derived = []
     ps = None
+    empty = None  # with --truncate, a path sum with no path: the truncated gradient is 0
     if form in ("pathsum", "all"):
-        ps = pathsum(m, node, n, graph=G, layout=layout, inline=inline, truncate=truncate)
-        derived.append(ps)
+        from symrnn.paths import count_paths
+
+        if truncate is not None and count_paths(G, node, truncate=truncate) == 0 and count_paths(G, node):
+            empty = truncated_zero(G, node, truncate)
+        else:
+            ps = pathsum(m, node, n, graph=G, layout=layout, inline=inline, truncate=truncate)
+            derived.append(ps)
     if form == "recursion":
         derived.append(recursion(factored, node.name, layout, inline, truncate))
     if form in ("closed", "all"):
         fG = G if factored is m else _graph(factored, wrt, n, i, short=form == "closed" and out is None)[0]
         derived.append(closed_form(factored, node, n, i, layout, graph=fG, inline=inline, truncate=truncate))
-    body = "\n\n".join(latex_forms(derived))
+    body = "\n\n".join(([empty] if empty else []) + latex_forms(derived))
     click.echo(body)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -235,7 +244,7 @@ def derive(model: str, wrt: str, n: int, i: int | None, g: str | None, form: str
             (out / name).unlink(missing_ok=True)
         tex = out / "derivation.tex"
         where = f"$n = {n}$" + (f", $i = {i}$" if i is not None else "")
-        document = derivation_document(m, derived)
+        document = derivation_document(m, derived) + ("\n\n" + empty if empty else "")
         tex.write_text(standalone(document, f"{latex_text(m.title)}: the gradient with respect to "
                                             f"${G.nodes[node]['latex']}$, {where}"))
         written = [tex]

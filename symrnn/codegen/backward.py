@@ -257,6 +257,6 @@ class Backward:
     def gradient(self, name: str) -> None:
         decl = self.model.var(name)
         self.add(Comment(f"d {self.model.var(self.model.loss).latex} / d {decl.latex}"))
-        self.accumulate("grad", adjoint_equation(self.model, name, Layout.DENOMINATOR).terms, None)
+        self.accumulate("grad", self.gradient_terms(name), None)
         rows, cols = (str(sp.sympify(d)) for d in decl.shape)
         self.add(Assign(Item("grads", name), f"_like(grad, ({rows}, {cols}))"))

@@ -55,6 +55,7 @@ class Generator(Backward, Passes, Stacking, Truncation):
         self.model, self.bindings = model, bindings
         self.truncate = truncate
         self.parts: dict = {}  # (variable, k) -> the name of the part [k] of its total derivative
+        self.below: dict = {}  # variable -> the name of its parts [0] to [K-1], for an initial state's gradient
         self.program = Program()
         self.functions: set[str] = set()  # the elementwise functions the module calls
         self.taken = {v.name for v in model.variables} | RESERVED | {str(s) for s in model.sizes}

@@ -25,15 +25,30 @@ class Truncation:
         """The name of the array that holds a total derivative, or one part ``[k]`` of it."""
         if not isinstance(expr, HopDerivative):
             return "d_" + expr.name
-        low, high = expr.hops
-        if low != high:
-            raise ValueError(f"a sum of parts is read through its total: {expr}")  # the gradients read d_h
-        key = (expr.name, int(low))
+        low, high = (int(x) for x in expr.hops)
+        if low != high:  # a gradient's sum of parts: [0..K] is the total, [0..K-1] (from h_0) the total less [K]
+            if (low, high) == (0, self.truncate):
+                return "d_" + expr.name
+            if (low, high) != (0, self.truncate - 1):  # pragma: no cover - summed_parts gives no other range
+                raise ValueError(f"no array holds the parts [{low}..{high}] of {expr.name}")
+            if expr.name not in self.below:
+                self.below[expr.name] = self.fresh(f"d_{expr.name}__below")
+                last = self.adjoint_array(self._part(expr.name, high + 1))
+                self.add(Assign(Name(self.below[expr.name]), f"d_{expr.name} - {last}",
+                                comment=f"the parts [0] to [{high}]: from the initial state, a step is spent"))
+            return self.below[expr.name]
+        key = (expr.name, low)
         if key not in self.parts:
             wanted = f"d_{expr.name}__{int(low)}"
             self.parts[key] = wanted if wanted not in self.taken else self.fresh(wanted + "_")
             self.taken.add(self.parts[key])
         return self.parts[key]
+
+    def gradient_terms(self, name: str):
+        """The terms of a parameter's gradient: with truncation, each reader's parts it sums
+        (:func:`symrnn.derive.truncated.summed_parts`)."""
+        eq = adjoint_equation(self.model, name, Layout.DENOMINATOR)
+        return eq.terms if self.truncate is None else hop_equation(self.model, eq, None, self.truncate).terms
 
     def carried(self, name: str) -> bool:
         """Whether the total derivative of ``name`` is computed in parts (truncated BPTT)."""

@@ -35,6 +35,7 @@ import networkx as nx
 import sympy as sp
 
 from symrnn.errors import SymRNNError
+from symrnn.graph.groups import reads_graph, variable_groups
 from symrnn.graph.jacobians import parent_refs, template, vjp_template
 from symrnn.graph.node import time_offset
 from symrnn.model.declared import Apply, Kind, Loop, Model, Ref
@@ -320,59 +321,6 @@ def _init_term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm
 
 
 # -- which variables, in which order --------------------------------------------------
-def _reads(model: Model) -> nx.MultiDiGraph:
-    """Variable-level graph: an edge ``x -> v`` with the offset of every read of ``x`` by ``v``."""
-    R = nx.MultiDiGraph()
-    for v in model.variables:
-        if v.kind not in (Kind.INTERIM, Kind.LABEL):
-            R.add_node(v.name)
-    for d in model.definitions:
-        if model.var(d.target).kind is Kind.INTERIM:
-            continue
-        for ref in parent_refs(model, d.target):
-            offset = None
-            if ref.time is not None and sp.sympify(ref.time).has(T):
-                offset = time_offset(ref.time)[1]
-            R.add_edge(ref.name, d.target, offset=offset)
-            init = model.var(ref.name).init
-            if init is not None:
-                R.add_edge(init, d.target, offset=None)
-    return R
-
-
-def variable_groups(model: Model) -> list[tuple[list[str], bool]]:
-    """The computed variables in the order to compute them: the strongly connected groups of the
-    "reads" graph (the LSTM's ``h`` and ``c`` together) in topological order, each group's members
-    in the order one step computes them, with whether the group is a recurrence (its steps read
-    each other). The recursion runs them backwards; generated code loops over them.
-
-    Examples
-    --------
-    >>> from symrnn.zoo import lstm
-    >>> variable_groups(lstm())
-    [(['c', 'h'], True), (['s'], False), (['L'], False)]
-    """
-    R = _reads(model)
-    simple = nx.DiGraph((u, v) for u, v in R.edges() if u != v)
-    simple.add_nodes_from(R)
-    C = nx.condensation(simple)
-    declared = {v.name: k for k, v in enumerate(model.variables)}
-    out = []
-    for comp in nx.lexicographical_topological_sort(C, key=lambda c: min(declared[v] for v in C.nodes[c]["members"])):
-        scc = C.nodes[comp]["members"]
-        members = [v for v in scc if model.var(v).kind in (Kind.STATE, Kind.DEFINED)]
-        if not members:
-            continue
-        same = nx.DiGraph()
-        same.add_nodes_from(members)
-        same.add_edges_from((u, v) for u, v, d in R.edges(data=True)
-                            if u in members and v in members and u != v and d["offset"] == 0)
-        recurrent = len(scc) > 1 or any(u == v and d["offset"] not in (0, None) for u, v, d in R.edges(data=True)
-                                        if u in scc)
-        out.append((list(nx.lexicographical_topological_sort(same, key=declared.get)), recurrent))
-    return out
-
-
 def adjoint_order(model: Model, wrt: str) -> list[str]:
     """The variables between ``wrt`` and the loss whose adjoints the gradient needs, loss side first:
     :func:`variable_groups` backwards (within a group, one read at the same step decides the order).
@@ -383,7 +331,7 @@ def adjoint_order(model: Model, wrt: str) -> list[str]:
     >>> adjoint_order(elman(), "W_hx")
     ['q', 'l', 'h']
     """
-    R = _reads(model)
+    R = reads_graph(model)
     loss = model.loss
     if wrt not in R:
         raise SymRNNError(f"{wrt} is not a variable of the graph of {model.name}")

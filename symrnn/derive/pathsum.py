@@ -347,15 +347,19 @@ def pathsum(model: Model, wrt: str | Node, n: int, graph: nx.DiGraph | None = No
     loss = G.graph["loss"]
     if source == loss:
         raise SymRNNError("the loss cannot be differentiated with respect to itself")
-    if truncate is not None and truncate < 0:
-        raise SymRNNError(f"truncate is a number of steps, 0 or more; got {truncate}")
+    if truncate is not None:
+        from symrnn.derive.truncated import check_truncate
+
+        check_truncate(truncate)
     total = count_paths(G, source, loss)
     count = total if truncate is None else count_paths(G, source, loss, truncate)
     if total == 0:
         raise SymRNNError(f"the loss does not depend on {G.nodes[source]['latex']}: there is no path")
     if count == 0:
-        raise SymRNNError(f"no path from {G.nodes[source]['latex']} to the loss goes back {truncate} steps or fewer; "
-                          f"the shortest goes back more: choose a larger truncation")
+        steps = "step" if truncate == 1 else "steps"
+        raise SymRNNError(f"no path from {G.nodes[source]['latex']} to the loss goes back {truncate} {steps} or "
+                          "fewer (the truncated gradient is 0); the shortest goes back more: choose a larger "
+                          "truncation")
     if count > MAX_TERMS:
         raise SymRNNError(
             f"there are {count} paths from {G.nodes[source]['latex']} to the loss; the path sum is "

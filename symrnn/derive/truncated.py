@@ -20,8 +20,9 @@ from functools import lru_cache
 
 import sympy as sp
 
-from symrnn.derive.equations import AdjointEquation, Layout, adjoint_equation, variable_groups
+from symrnn.derive.equations import AdjointEquation, Layout, adjoint_equation
 from symrnn.errors import SymRNNError
+from symrnn.graph.groups import recurrent_names
 from symrnn.model.declared import Model
 from symrnn.operations import algebra as al
 from symrnn.operations.symbols import HOP, HopDerivative, T, TotalDerivative
@@ -29,14 +30,14 @@ from symrnn.operations.symbols import HOP, HopDerivative, T, TotalDerivative
 
 @lru_cache(maxsize=1024)  # bounded: keyed by models
 def _recurrence_of(model: Model) -> dict[str, int]:
-    """Each variable in a recurrence, by the number of its recurrence (the LSTM's ``c`` and ``h`` share one)."""
-    return {name: k for k, (members, recurrent) in enumerate(variable_groups(model)) if recurrent
-            for name in members}
+    """Each variable in a recurrence and each initial state, by its recurrence (:func:`recurrent_names`)."""
+    return recurrent_names(model)
 
 
 def is_back(model: Model, name: str, term) -> bool:
     """Whether a term of the adjoint of ``name`` goes back a step: its reader is another time of the
-    same recurrence (``h_{t+1}`` reads ``h_t``; the LSTM's gates at ``t+1`` read ``h_t``).
+    same recurrence (``h_{t+1}`` reads ``h_t``; the LSTM's gates at ``t+1`` read ``h_t``), or ``name`` is
+    the recurrence's initial state (step 0) and the reader its first step.
 
     Examples
     --------
@@ -48,6 +49,8 @@ def is_back(model: Model, name: str, term) -> bool:
     groups = _recurrence_of(model)
     if term.reader_time is None or term.at is not None or term.over is not None:
         return False
+    if not model.var(name).timed and name in groups:  # h_0 -> h_1: from step 0 to step 1
+        return groups.get(term.reader) == groups[name]
     if name not in groups or groups.get(term.reader) != groups[name]:
         return False
     return sp.expand(term.reader_time - T) != 0
@@ -94,6 +97,23 @@ def reader_hop(model: Model, name: str, term, hop):
     return hop
 
 
+def summed_parts(model: Model, name: str, term, K: int) -> range | None:
+    """The parts of the reader's total derivative that a term of a parameter's (or input's) gradient sums in
+    truncated BPTT: ``[0]`` to ``[K]``, or ``[0]`` to ``[K-1]`` where the term itself goes back a step (the
+    initial state ``h_0``, read by the first step); None where the reader has no parts (its whole).
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> m = elman()
+    >>> [summed_parts(m, v, adjoint_equation(m, v).terms[0], 2) for v in ("W_hx", "h0", "V")]
+    [range(0, 3), range(0, 2), None]
+    """
+    if not carries(model, term.reader):
+        return None
+    return range(0, K + 1 - int(is_back(model, name, term)))
+
+
 def part(adjoint: TotalDerivative, low, high=None) -> HopDerivative:
     """The part ``[low]`` (or ``[low..high]``) of a total derivative symbol."""
     return HopDerivative(adjoint.name, adjoint.time, *adjoint.shape, adjoint.latex_template, low,
@@ -106,8 +126,9 @@ def hop_equation(model: Model, eq: AdjointEquation, hop, K: int) -> AdjointEquat
     or a parameter (``hop`` None), each part summed over ``[\\le K]``."""
     terms = []
     for term in eq.terms:
-        if hop is None:  # a parameter's gradient, or a variable without parts: the readers' parts 0..K
-            which = (0, K) if carries(model, term.reader) else "whole"
+        if hop is None:  # a parameter's gradient: the readers' parts it sums
+            parts = summed_parts(model, eq.name, term, K)
+            which = "whole" if parts is None else (parts.start, parts.stop - 1) if len(parts) else None
         else:
             which = reader_hop(model, eq.name, term, hop)
         if which is None:
@@ -121,13 +142,22 @@ def hop_equation(model: Model, eq: AdjointEquation, hop, K: int) -> AdjointEquat
     return AdjointEquation(eq.name, tuple(terms))
 
 
+#: The most steps back a truncation may keep: beyond the length of any sequence symrnn unrolls, and small
+#: enough that a part per step stays cheap (a generated module has a section per part).
+MAX_TRUNCATE = 1000
+
+
 def check_truncate(truncate) -> int | None:
-    """``truncate`` checked: None, or a number of steps, 0 or more."""
+    """``truncate`` checked: None, or a number of steps from 0 to :data:`MAX_TRUNCATE`."""
     if truncate is None:
         return None
     if isinstance(truncate, bool) or not isinstance(truncate, int) or truncate < 0:
         raise SymRNNError(f"truncate is a number of steps, 0 or more; got {truncate!r}")
+    if truncate > MAX_TRUNCATE:
+        raise SymRNNError(f"truncate is at most {MAX_TRUNCATE} steps; got {truncate} (a truncation at the sequence's "
+                          "length or more is the full gradient: leave --truncate out)")
     return truncate
 
 
-__all__ = ["HOP", "carries", "check_truncate", "hop_equation", "is_back", "part", "reader_hop"]
+__all__ = ["HOP", "MAX_TRUNCATE", "carries", "check_truncate", "hop_equation", "is_back", "part", "reader_hop",
+           "summed_parts"]

@@ -11,7 +11,7 @@ import networkx as nx
 import numpy as np
 
 from symrnn.derive.equations import Layout, check_layout
-from symrnn.derive.truncated import carries, reader_hop
+from symrnn.derive.truncated import carries, reader_hop, summed_parts
 from symrnn.graph.jacobians import template
 from symrnn.graph.node import Node, concrete_time, resolve
 from symrnn.model.declared import lengths
@@ -149,6 +149,12 @@ def _term_value(G, term, tau, values, deltas, point, shape, xp, hop=None):
     return total
 
 
+def _parts(K: int, G: nx.DiGraph) -> int:
+    """The parts of truncated BPTT worth computing on ``G``: no path goes back more steps than it has nodes,
+    so the parts beyond are zero (``--truncate 1000`` at n = 4 computes five)."""
+    return min(K, G.number_of_nodes())
+
+
 def _adjoint_shape(model, name: str, sizes: dict, layout: str) -> tuple:
     r, c = concrete_shape(model, name, sizes)
     return (1, r * c) if check_layout(layout) is Layout.NUMERATOR else (r, c)
@@ -171,7 +177,7 @@ def evaluate_adjoints(rec, G: nx.DiGraph, point: Point, xp=np, values: dict | No
             continue
         shape = _adjoint_shape(model, node.name, point.sizes, rec.layout)
         if rec.truncate is not None and carries(model, node.name):  # its parts [0] .. [K] (truncated BPTT)
-            for k in range(rec.truncate + 1):
+            for k in range(_parts(rec.truncate, G) + 1):
                 total = xp.zeros(shape)
                 for term in eq.terms:
                     which = reader_hop(model, node.name, term, k)
@@ -199,8 +205,8 @@ def evaluate_closed_form(cf, point: Point, xp=np):
     total = xp.zeros(shape)
     for term in cf.equation.terms:
         hops = [None]
-        if cf.truncate is not None and carries(model, term.reader):  # the reader's parts [0] .. [K]
-            hops = list(range(cf.truncate + 1))
+        if cf.truncate is not None and carries(model, term.reader):  # the reader's parts [0] .. [K] (or K-1)
+            hops = list(summed_parts(model, cf.node.name, term, _parts(cf.truncate, G)))
         for hop in hops:
             part = _term_value(G, term, cf.node.t, values, deltas, point, shape, xp, hop)
             if part is not None:

@@ -310,7 +310,12 @@ def truncated_reference(G: nx.DiGraph, point: Point, node: Node, truncate: int,
 
     first = min((v.t for v in timed), default=0)
     total = held(first + 1, first - 1)  # every step held: the paths that meet no step (V -> l -> o)
+    from symrnn.paths.enumerate import recurrences
+
+    start = node.t is None and node.name in recurrences(G)  # h_0: the state at step 0, a step before step 1
     for t in exits:
+        if start and t - truncate > first - 1:
+            continue  # the path from step 0 to the exit at t goes back t steps: more than K
         total = total + held(t - truncate, t) - held(t - truncate, t - 1)
     return total
 

@@ -273,9 +273,9 @@ class HopDerivative(TotalDerivative):
     --------
     >>> m = sp.Symbol("m")
     >>> print(HopDerivative("h", T + 1, 1, m, r"\\frac{\\partial L}{\\partial h_{{t}}}", HOP - 1, HOP - 1).display)
-    {\\frac{\\partial L}{\\partial h_{t+1}}}^{[k-1]}
+    \\left(\\frac{\\partial L}{\\partial h_{t+1}}\\right)^{[k-1]}
     >>> print(HopDerivative("h", T, 1, m, r"\\frac{\\partial L}{\\partial h_{{t}}}", 0, 3).display)
-    {\\frac{\\partial L}{\\partial h_{t}}}^{[\\le 3]}
+    \\left(\\frac{\\partial L}{\\partial h_{t}}\\right)^{[\\le 3]}
     """
 
     def __new__(cls, name, time, rows, cols, latex, low, high):
@@ -291,7 +291,7 @@ class HopDerivative(TotalDerivative):
     def display(self) -> str:
         low, high = self.hops
         bound = format_time(low) if low == high else rf"\le {format_time(high)}"
-        return f"{{{super().display}}}^{{[{bound}]}}"
+        return rf"\left({super().display}\right)^{{[{bound}]}}"  # (\delta^f_t)^{[k]}: no superscript run together
 
 
 class Concat(MatrixExpr):

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import networkx as nx
 
+from symrnn.graph.groups import recurrent_names
 from symrnn.graph.node import Node
 from symrnn.graph.unroll import cone
 
@@ -25,9 +26,14 @@ def _distances(C: nx.DiGraph, target: Node) -> dict[Node, int]:
 
 
 def recurrences(G: nx.DiGraph) -> dict[str, int]:
-    """Each variable of ``G`` in a recurrence, by the number of its recurrence (the strongly connected
-    groups of the variables that read each other across steps: the LSTM's ``h`` and ``c`` are one)."""
-    R = nx.DiGraph((u.name, v.name) for u, v in G.edges if u.name != v.name)
+    """Each variable of ``G`` in a recurrence, by the number of its recurrence (the groups of variables whose
+    steps read each other: the LSTM's ``h`` and ``c`` are one), and each initial state (``h_0``) by the number of
+    the recurrence it starts: it is the state at step 0. The model's own recurrences
+    (:func:`symrnn.graph.groups.recurrent_names`), so a loop of one step is a recurrence too."""
+    model = G.graph.get("model")
+    if model is not None:
+        return recurrent_names(model)
+    R = nx.DiGraph((u.name, v.name) for u, v in G.edges if u.name != v.name)  # a graph made by hand
     R.add_edges_from((u.name, v.name) for u, v in G.edges if u.name == v.name and u.t != v.t)
     out = {}
     for k, group in enumerate(nx.strongly_connected_components(R)):
@@ -37,7 +43,10 @@ def recurrences(G: nx.DiGraph) -> dict[str, int]:
 
 
 def _back(u: Node, v: Node, groups: dict | None) -> bool:
-    """Whether an edge goes one step along a recurrence (between two times of one recurrence)."""
+    """Whether an edge goes one step along a recurrence: between two times of one recurrence, or from its
+    initial state (step 0) to its first step."""
+    if u.t is None and v.t is not None:
+        return groups is not None and u.name in groups and groups[u.name] == groups.get(v.name)
     if u.t is None or v.t is None or u.t == v.t:
         return False
     return groups is None or (u.name in groups and groups.get(u.name) == groups.get(v.name))
@@ -167,6 +176,7 @@ def count_paths(G: nx.DiGraph, source: Node, target: Node | None = None, truncat
             ways[v] = 1 if v == target else sum(ways[w] for w in C.successors(v))
         return ways[source]
     # ways[v][k]: the paths from v to the target that go back exactly k steps, k <= truncate
+    truncate = min(truncate, C.number_of_nodes())  # no path goes back more steps than it has nodes
     groups = recurrences(G)
     within: dict[Node, list[int]] = {}
     for v in reversed(list(nx.topological_sort(C))):

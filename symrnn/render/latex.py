@@ -317,7 +317,7 @@ class SymRNNLatexPrinter(LatexPrinter):
             first, last = line.hops
             ranges.append("k = " + (", ".join(map(str, range(first, last + 1))) if last - first < 2
                                     else rf"{first}, \dots, {last}"))
-        return (self._print(line.left), self._print_Line(line), ", ".join(ranges))
+        return (self._print(line.left), self._print_Line(line), ";\\ ".join(ranges))
 
     # the path sum
     def _path_factor(self, ps, f) -> str:
@@ -455,10 +455,7 @@ class SymRNNLatexPrinter(LatexPrinter):
             out.append(r"\end{align*}")
         notes = self.pathsum_notes(ps)
         if ps.truncate is not None:
-            steps = "step" if ps.truncate == 1 else "steps"
-            notes.insert(0, f"Truncated backpropagation through time: only the {len(ps.paths)} paths that go back at "
-                            f"most {ps.truncate} {steps} are summed; the {ps.dropped} that go back further are left "
-                            "out, so this is not the full gradient.")
+            notes.insert(0, _truncation_note(len(ps.paths), ps.dropped, ps.truncate))
         if ps.grouped:
             notes.insert(0, f"The {len(ps.terms)} paths are grouped by the step at which they leave "
                             f"${G.nodes[ps.wrt]['latex']}$: each bracket sums the paths that share that first edge.")
@@ -513,11 +510,13 @@ class SymRNNLatexPrinter(LatexPrinter):
         if rec.truncate is not None:
             K = rec.truncate
             steps = "step" if K == 1 else "steps"
-            part = rf"{{\frac{{\partial {loss}}}{{\partial v}}}}"
+            part = rf"\left(\frac{{\partial {loss}}}{{\partial v}}\right)"
             notes.insert(0, rf"Truncated backpropagation through time: only the paths that go back at most {K} {steps} "
-                            rf"are kept, so this is not the full gradient. ${part}^{{[k]}}$ is the sum over the "
+                            rf"are kept, so this is the full gradient only where no path goes back further (an "
+                            rf"initial state $h_0$ is step 0). ${part}^{{[k]}}$ is the sum over the "
                             rf"paths from $v$ to the loss that go back exactly $k$ steps (a step "
-                            rf"back is an edge between two times of one recurrence), and "
+                            rf"back is an edge between two times of one recurrence; a gate's error term $\delta$ is "
+                            rf"split alike), and "
                             rf"${part}^{{[\le {K}]}} = \sum_{{k=0}}^{{{K}}} {part}^{{[k]}}$.")
         if rec.zeros:
             shown = ", ".join(f"${self._print(z)} = 0$" for z in rec.zeros)
@@ -580,6 +579,31 @@ def latex(expr, **settings) -> str:
     if isinstance(expr, (int, sp.Integer)) and expr == -1:
         return "-I"
     return SymRNNLatexPrinter(settings).doprint(expr)
+
+
+def _truncation_note(kept: int, dropped: int, K: int) -> str:
+    """The path sum's note on truncated BPTT, counted and in the singular where it is one."""
+    steps = "step" if K == 1 else "steps"
+    if dropped == 0:
+        return (f"Truncated backpropagation through time at {K} {steps}: "
+                + ("the one path goes" if kept == 1 else f"all {kept} paths go")
+                + f" back at most {K} {steps}, so this is the full gradient.")
+    paths = "the 1 path that goes" if kept == 1 else f"the {kept} paths that go"
+    rest = "the 1 that goes back further is" if dropped == 1 else f"the {dropped} that go back further are"
+    return (f"Truncated backpropagation through time: only {paths} back at most {K} {steps} "
+            f"{'is' if kept == 1 else 'are'} summed; {rest} left out, so this is not the full gradient.")
+
+
+def truncated_zero(G, node, K: int) -> str:
+    """The path sum of truncated BPTT when no path goes back ``K`` steps or fewer: the gradient is 0."""
+    from symrnn.paths import count_paths
+
+    total = count_paths(G, node)
+    lhs = partial(G.nodes[G.graph["loss"]]["latex"], G.nodes[node]["latex"])
+    steps = "step" if K == 1 else "steps"
+    every = "the one path goes" if total == 1 else f"all {total} paths go"
+    return (f"\\begin{{align*}}\n  {lhs} &= 0\n\\end{{align*}}\n\nTruncated backpropagation through time at {K} "
+            f"{steps}: {every} back further, so the truncated gradient is 0.")
 
 
 def latex_forms(derived: list, **settings) -> list[str]:

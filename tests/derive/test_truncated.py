@@ -22,30 +22,31 @@ from symrnn.render.latex import latex
 from tests.paths.test_truncate import _torch_truncated
 
 VANILLA_K2 = r"""\begin{align*}
-  \frac{\partial L}{\partial W_{x}} &= \sum_{t=1}^{n} ({\frac{\partial L}{\partial h_{t}}}^{[\le 2]} \odot (\mathbf{1} - h_{t} \odot h_{t})) x_{t}^{\top}
+  \frac{\partial L}{\partial W_{x}} &= \sum_{t=1}^{n} (\left(\frac{\partial L}{\partial h_{t}}\right)^{[\le 2]} \odot (\mathbf{1} - h_{t} \odot h_{t})) x_{t}^{\top}
 \end{align*}
 with the total derivatives
 \begin{align*}
   \frac{\partial L}{\partial s} &= \operatorname{softmax}(s) - y \\
-  {\frac{\partial L}{\partial h_{n}}}^{[0]} &= V^{\top} \frac{\partial L}{\partial s} \\
-  {\frac{\partial L}{\partial h_{t}}}^{[0]} &= 0, \quad t = n-1, \dots, 1 \\
-  {\frac{\partial L}{\partial h_{t}}}^{[k]} &= W_{h}^{\top} ({\frac{\partial L}{\partial h_{t+1}}}^{[k-1]} \odot (\mathbf{1} - h_{t+1} \odot h_{t+1})), \quad t = n, \dots, 1, k = 1, 2
+  \left(\frac{\partial L}{\partial h_{n}}\right)^{[0]} &= V^{\top} \frac{\partial L}{\partial s} \\
+  \left(\frac{\partial L}{\partial h_{t}}\right)^{[0]} &= 0, \quad t = n-1, \dots, 1 \\
+  \left(\frac{\partial L}{\partial h_{t}}\right)^{[k]} &= W_{h}^{\top} (\left(\frac{\partial L}{\partial h_{t+1}}\right)^{[k-1]} \odot (\mathbf{1} - h_{t+1} \odot h_{t+1})), \quad t = n, \dots, 1;\ k = 1, 2
 \end{align*}"""  # noqa: E501
 
 
 def test_the_vanilla_rnns_truncated_closed_form_exactly():
     text = latex(closed_form(zoo.get("vanilla"), "W_x", 4, layout="denominator", truncate=2))
     assert text.startswith(VANILLA_K2)
-    assert (r"${\frac{\partial L}{\partial v}}^{[\le 2]} = \sum_{k=0}^{2} {\frac{\partial L}{\partial v}}^{[k]}$"
+    assert (r"$\left(\frac{\partial L}{\partial v}\right)^{[\le 2]} = \sum_{k=0}^{2} \left(\frac{\partial L}{\partial v}\right)^{[k]}$"
             in text)
-    assert "only the paths that go back at most 2 steps are kept, so this is not the full gradient" in text
+    assert ("only the paths that go back at most 2 steps are kept, so this is the full gradient only where no path "
+            "goes back further (an initial state $h_0$ is step 0)") in text
 
 
 def test_a_recurrence_of_two_states_splits_both():
     text = latex(recursion(zoo.lstm(), "Wx_f", "denominator", truncate=1))
-    assert (r"{\frac{\partial L}{\partial c_{t}}}^{[k]} &= {\frac{\partial L}{\partial c_{t+1}}}^{[k-1]} \odot f_{t+1} "
-            r"+ {\frac{\partial L}{\partial h_{t}}}^{[k]} \odot o_{t} \odot (\mathbf{1} - \tanh(c_{t}) \odot "
-            r"\tanh(c_{t})), \quad t = n, \dots, 1, k = 1") in text
+    assert (r"\left(\frac{\partial L}{\partial c_{t}}\right)^{[k]} &= \left(\frac{\partial L}{\partial c_{t+1}}\right)^{[k-1]} \odot f_{t+1} "
+            r"+ \left(\frac{\partial L}{\partial h_{t}}\right)^{[k]} \odot o_{t} \odot (\mathbf{1} - \tanh(c_{t}) \odot "
+            r"\tanh(c_{t})), \quad t = n, \dots, 1;\ k = 1") in text
     assert r"\frac{\partial L}{\partial s} &= \operatorname{softmax}(s) - y" in text  # after the last step: whole
 
 
@@ -110,22 +111,25 @@ def test_the_truncated_closed_form_equals_torch_with_a_detached_state(K):
         assert relative_error(got, expected[name]) < 1e-10, name
 
 
-def test_truncating_at_n_minus_1_steps_or_more_is_the_full_gradient():
+def test_truncating_at_n_steps_or_more_is_the_full_gradient():
+    """n steps back reach h_0, the state at step 0; with n - 1 its gradient is still cut."""
     model = zoo.lstm()
     G = unroll(model, 3)
     point = random_point(model, G, {"m": 2, "d": 3, "K": 2}, seed=5)
     for p in (v.name for v in model.variables if v.kind is Kind.PARAMETER):
         full = evaluate_closed_form(closed_form(model, p, 3, layout="denominator", graph=G), point)
-        cut = evaluate_closed_form(closed_form(model, p, 3, layout="denominator", graph=G, truncate=2), point)
+        cut = evaluate_closed_form(closed_form(model, p, 3, layout="denominator", graph=G, truncate=3), point)
         assert relative_error(np.asarray(cut), np.asarray(full)) < 1e-12, p
+        short = evaluate_closed_form(closed_form(model, p, 3, layout="denominator", graph=G, truncate=2), point)
+        assert (relative_error(np.asarray(short), np.asarray(full)) > 1e-3) == (p in ("h0", "c0")), p
 
 
 def test_derive_prints_the_truncated_recursion_and_refuses_a_bad_k():
     out = CliRunner().invoke(main, ["derive", "elman", "--wrt", "W^{hh}", "--n", "3", "--truncate", "1",
                                     "--form", "recursion"])
     assert out.exit_code == 0, out.output
-    assert (r"{\frac{\partial o}{\partial h^{(t)}}}^{[k]} &= {\frac{\partial o}{\partial h^{(t+1)}}}^{[k-1]} "
-            r"\operatorname{diag}(g'(a^{(t+1)})) W^{hh}, \quad t = n, \dots, 1, k = 1") in out.output
+    assert (r"\left(\frac{\partial o}{\partial h^{(t)}}\right)^{[k]} &= \left(\frac{\partial o}{\partial h^{(t+1)}}\right)^{[k-1]} "
+            r"\operatorname{diag}(g'(a^{(t+1)})) W^{hh}, \quad t = n, \dots, 1;\ k = 1") in out.output
     every = CliRunner().invoke(main, ["derive", "elman", "--wrt", "W^{hh}", "--n", "3", "--truncate", "1",
                                       "--form", "all"])
     assert every.output.count("Truncated backpropagation through time") == 2  # the path sum's and the closed form's

@@ -27,6 +27,7 @@ from symrnn.errors import (
     UnknownNameError,
     UnknownRuleError,
 )
+from symrnn.grade.check import grade
 from symrnn.graph import Node, cone, edge_jacobian, find_node, unroll
 from symrnn.model import LS, Model, ModelBuilder, concat, g, identity, inner, relu, sigmoid, sqnorm, tanh, transfer
 from symrnn.model.builder import softmax
@@ -42,10 +43,10 @@ from symrnn.version import __version__  # noqa: F401  (symrnn.__version__, not a
 
 __all__ = [
     "LS", "ClosedForm", "CompiledGradient", "Drawing", "EdgeSensitivity", "ExactArrays", "Factor", "Form", "Layout",
-    "Model", "ModelBuilder", "Node", "NumericError", "PathSum", "Recursion", "RenderError", "ShapeError", "SpecError",
-    "SymRNNError", "UnknownNameError", "UnknownRuleError", "check_model", "closed_form", "codegen", "concat", "cone",
-    "count_paths", "draw", "edge_jacobian", "evaluate_pathsum", "find_node", "finite_differences", "forward", "g",
-    "graph_dot", "identity", "inner", "iter_paths", "latex", "load_spec", "parse_spec", "pathsum", "random_point",
-    "recursion", "relu", "render_graph", "sensitivity", "sigmoid", "softmax", "sqnorm", "tanh", "transfer", "unroll",
-    "zoo",
+    "Model", "ModelBuilder", "Node", "NumericError", "PathSum", "Recursion", "RenderError", "ShapeError",
+    "SpecError", "SymRNNError", "UnknownNameError", "UnknownRuleError", "check_model", "closed_form", "codegen",
+    "concat", "cone", "count_paths", "draw", "edge_jacobian", "evaluate_pathsum", "find_node", "finite_differences",
+    "forward", "g", "grade", "graph_dot", "identity", "inner", "iter_paths", "latex", "load_spec", "parse_spec",
+    "pathsum", "random_point", "recursion", "relu", "render_graph", "sensitivity", "sigmoid", "softmax", "sqnorm",
+    "tanh", "transfer", "unroll", "zoo",
 ]

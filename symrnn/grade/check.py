@@ -155,6 +155,7 @@ class _Point(Environment):
         self.labels = labels
         self.indices: dict[str, int] = {}
         self.reading = "local"  # a state's derivative in a parameter: its edge alone ("local") or "total"
+        self.exact = False  # the question's numbers as rationals, every value exact (Grader.exact_point)
         self.concrete = False  # whether a name read a concrete time (then only this length applies)
 
     def jacobian(self, of: str, wrt: str):
@@ -164,6 +165,8 @@ class _Point(Environment):
         convention, its columns stacked)."""
         from symrnn.numeric.forward import forward
 
+        if self.exact:  # central differences are not exact: the claim is checked in floating point
+            raise FormulaError("a local Jacobian is found numerically, not in rationals")
         for name in (of, wrt):
             if self.grader.names.find(name) is None and name in self.shorthands:
                 raise FormulaError(f"\\partial {of} / \\partial {wrt} is a derivative in the answer's own shorthand "
@@ -206,6 +209,8 @@ class _Point(Environment):
         of the forward pass in extended precision, that value moved and what reads it recomputed."""
         from symrnn.numeric.forward import forward
 
+        if self.exact:
+            raise FormulaError("a gate's total derivative is found numerically, not in rationals")
         key = ("loss", node)
         if key not in self.jacobians:
             loss = self.graph.graph["loss"]
@@ -334,7 +339,7 @@ class _Point(Environment):
             value = self.gradients[node]
         else:  # not on a path to the loss
             value = np.zeros(self.grader.shape(node.name))
-        value = np.asarray(value, dtype=float)
+        value = np.asarray(value, dtype=object if self.exact else float)
         return value.T if self.layout == "numerator" and value.shape[1] == 1 else value
 
 
@@ -362,6 +367,8 @@ class Grader:
                         if str(dim) in self.sizes:
                             self.sizes[str(dim)] = int(size)
         self.bindings = self.bindings or {f: "tanh" for f in self.model.abstract_functions}
+        if self.values is not None and self.values.get("n"):
+            self.n = int(self.values["n"])  # the question's length: formulas are checked there too
         self._points: dict = {}
         self._formulas: dict = {}
 
@@ -494,40 +501,52 @@ class Grader:
                     and not numeric:
                 verdict.correct = self.correct_formula(lhs[2], verdict.layout or "denominator")
             if said is not None:
-                if verdict.verdict == WRONG and numeric and _numbers_only(rhs):
-                    reason = self._follows(lhs, rhs, said, shorthands)
+                if verdict.verdict == WRONG:
+                    reason = self._follows(lhs, rhs, said, shorthands, verdict.layout)
                     if reason:
                         verdict.diagnosis = f"{verdict.diagnosis}; {reason}" if verdict.diagnosis else reason
                 said.setdefault(_said_key(lhs), []).append((rhs, side_line, _numbers_only(rhs), verdict.verdict))
             out.append(verdict)
         return out
 
-    def _follows(self, lhs, rhs, said: dict, shorthands: dict) -> str | None:
-        """Why a wrong number is what the answer's own earlier numbers give: an earlier formula for the same
-        left side, evaluated with the answer's earlier wrong numbers in place of the true ones, gives it. The
-        numbers used are named with their lines, the first wrong line first."""
+    def _follows(self, lhs, rhs, said: dict, shorthands: dict, layout: str | None = None) -> str | None:
+        """Why a wrong claim is what the answer's own earlier wrong claims give: an earlier formula for the same
+        left side (an earlier side of the same claim, or an earlier claim), evaluated with the answer's earlier
+        wrong values in place of the true ones, gives it: a number at the question's numbers, a formula at a
+        point and every step. The claims used are named with their lines, the first wrong line first."""
         beliefs = {}
         for key, entries in said.items():
-            for tree, line, number, verdict in entries:
-                if number and verdict == WRONG:
-                    beliefs[key] = (tree, line)  # the last number said of it
+            for tree, line, _, verdict in entries:
+                if verdict == WRONG and key[0] != "other":
+                    beliefs[key] = (tree, line)  # the last wrong value said of it
         if not beliefs:
             return None
-        point = self.point(self.values.get("n") or self.n, GIVEN, "denominator", shorthands)
-        claimed = evaluate(rhs, point)
+        numeric = self.values is not None and _numbers_only(rhs)
+        n = (self.values.get("n") or self.n) if numeric else self.n
+        point = self.point(n, GIVEN if numeric else 0, layout or "denominator", shorthands)
+        steps = [None] if numeric else list(range(0, n + 1))
         for formula, _, number, _ in said.get(_said_key(lhs), []):
-            if number:
+            if number or _said_key(formula) == _said_key(rhs) and formula == rhs:
                 continue
             used: list = []
-            try:
-                with np.errstate(all="ignore"):
-                    value = evaluate(formula, _Believed(point, beliefs, used))
-            except FormulaError:
-                continue
-            if used and _error(value, claimed) < TOLERANCE:
+            matched = False
+            for t in steps:
+                here = point if t is None else point.bind("t", t)
+                try:
+                    with np.errstate(all="ignore"):
+                        value = evaluate(formula, _Believed(here, beliefs, used))
+                        claimed = evaluate(rhs, here)
+                except (FormulaError, ValueError, TypeError):
+                    continue
+                if _error(*_vec_aligned(value, claimed)) >= TOLERANCE:
+                    matched = False
+                    break
+                matched = True
+            if used and matched:
                 first = min(line for _, line in used)
                 shown = ", ".join(f"{text} (line {line})" for text, line in dict.fromkeys(used))
-                return (f"it follows from the answer's own earlier numbers {shown}, which are wrong: the first wrong "
+                what = "numbers" if numeric else "claims"
+                return (f"it follows from the answer's own earlier {what} {shown}, which are wrong: the first wrong "
                         f"line is {first}")
         return None
 
@@ -582,7 +601,65 @@ class Grader:
                     steps = [t for t in steps if low <= t <= high]
         return steps
 
+    def exact_point(self, shorthands: dict) -> _Point | None:
+        """The question's own numbers as rationals (0.1 is 1/10) with every value, total derivative and gradient
+        computed exactly; None where the model is not made of sums and products (a tanh) or a number is not
+        rational."""
+        if "exact" not in self._points:
+            self._points["exact"] = None
+            from symrnn.errors import NumericError
+            from symrnn.numeric.engine import CompiledGradient
+            from symrnn.numeric.exact import ExactArrays, to_fraction
+
+            rational = np.vectorize(to_fraction, otypes=[object])
+            try:
+                params = {k: rational(np.asarray(v, dtype=float)) for k, v in self.values["params"].items()}
+                inputs = {k: rational(np.asarray(v, dtype=float)) for k, v in self.values["inputs"].items()}
+                n = self.values.get("n") or self.n
+                out = CompiledGradient(self.model, {}, xp=ExactArrays())(params, inputs, self.values["labels"], n,
+                                                                          self.i, keep_values=True)
+            except (NumericError, SymRNNError, TypeError, ValueError, ZeroDivisionError):
+                return None
+            base = self.point(n, GIVEN, "denominator", {})
+            self._points["exact"] = base.changed(values={**out.values, **{Node(k): v for k, v in params.items()}},
+                                                 adjoints=out.adjoints, gradients=out.gradients, params=params,
+                                                 exact=True)
+        found = self._points["exact"]
+        return None if found is None else found.changed(shorthands=shorthands)
+
+    def _exactly(self, lhs, rhs, shorthands: dict) -> bool | None:
+        """Whether a claim about numbers holds exactly, in rationals; None where it cannot be computed so."""
+        point = self.exact_point(shorthands)
+        if point is None:
+            return None
+        from fractions import Fraction
+
+        from symrnn.errors import NumericError
+
+        try:
+            left, right = evaluate(lhs, point), evaluate(rhs, point)
+        except (FormulaError, NumericError, TypeError, ValueError, ZeroDivisionError, AttributeError):
+            return None
+        left, right = np.asarray(left, dtype=object), np.asarray(right, dtype=object)
+        if left.size != right.size or not all(isinstance(v, (Fraction, int)) for v in [*left.flat, *right.flat]):
+            return None  # a value found in floating point: not an exact comparison
+        return bool(all(a == b for a, b in zip(left.reshape(-1), right.reshape(-1), strict=True)))
+
     def _compare(self, line, column, shown, lhs, rhs, claim, shorthands, numeric: bool = False) -> Verdict:
+        if numeric:  # the question's numbers: exactly, in rationals, where they and the model allow it
+            exact = self._exactly(lhs, rhs, shorthands)
+            verdict = self._compare_read(line, column, shown, lhs, rhs, claim, shorthands, numeric, "local")
+            if verdict.verdict == WRONG and _local_in_parameter(lhs, rhs, self):  # dh_2/dw_h through h_1 = 3
+                total = self._compare_read(line, column, shown, lhs, rhs, claim, shorthands, numeric, "total")
+                if total.verdict == CORRECT:
+                    total.diagnosis = "correct with each derivative of a state in a parameter read as total"
+                    return total
+            if exact is True:
+                return Verdict(line, column, shown, CORRECT, "exactly, in rationals", 0.0)
+            if exact is False and verdict.verdict == CORRECT:
+                return Verdict(line, column, shown, WRONG, "not exactly: the rationals differ, the floats agree to "
+                               f"{TOLERANCE:g}", verdict.error)
+            return verdict
         verdict = self._compare_read(line, column, shown, lhs, rhs, claim, shorthands, numeric, "local")
         if verdict.verdict == WRONG and _local_in_parameter(lhs, rhs, self):
             total = self._compare_read(line, column, shown, lhs, rhs, claim, shorthands, numeric, "total")
@@ -595,6 +672,8 @@ class Grader:
     def _compare_read(self, line, column, shown, lhs, rhs, claim, shorthands, numeric: bool, reading: str) -> Verdict:
         uses_index = bool(re.search(r"(?<![A-Za-z\\])t(?![A-Za-z])", " ".join([claim.sides[0], shown])))
         layouts = ["denominator", "numerator"] if self.layout == "auto" else [self.layout]
+        if self.layout == "auto" and (_has_jacobian(lhs, self) or _has_jacobian(rhs, self)):
+            layouts.append("mixed")  # column gradients with Jacobians of a row per output: [\prod J_k]^T g
         results = {}
         reason = None
         for layout in layouts:
@@ -655,12 +734,26 @@ _OPS = {"<": lambda a, b: a < b, ">": lambda a, b: a > b, "\\le": lambda a, b: a
 
 def _lengths(claim: Claim, n: int) -> list[int]:
     """The sequence lengths a claim is checked at: ``n`` and ``n + 1``, or those that a condition on the length
-    allows (``\\frac{\\partial L}{\\partial h_2} = 0`` if ``2 > T``: ``T = 1``)."""
+    allows (``\\frac{\\partial L}{\\partial h_2} = 0`` if ``2 > T``: ``T = 1``), or the length a sum's number
+    bound says (``\\sum_{t=1}^{3}``: the claim is about ``n = 3``)."""
+    bounds = [int(b) for b in re.findall(r"\\(?:sum|prod)_\{?[^{}^]*\}?\^\{?\s*(\d{1,3})\s*\}?",
+                                          " ".join(claim.sides))]
+    if bounds and 1 <= max(bounds) <= 50:  # a length the grader can unroll; 0 or 1000 says nothing of n
+        return [max(bounds)]
     found = re.fullmatch(r"\s*(\d+)\s*(<|>|\\leq?|\\geq?)\s*([nTN])\s*\.?\s*", claim.range or "")
     if not found:
         return [n, n + 1]
     k, op = int(found.group(1)), _OPS[found.group(2)]
     return [length for length in range(1, n + 2) if op(k, length)][-2:] or [n, n + 1]
+
+
+def _has_jacobian(tree, grader: Grader) -> bool:
+    """Whether a formula has a local Jacobian (a derivative of something other than the loss)."""
+    if not isinstance(tree, tuple):
+        return False
+    if tree[0] == "derivative" and _plain(tree[1]) != grader.names.loss:
+        return True
+    return any(_has_jacobian(part, grader) for part in tree[1:])
 
 
 def _local_in_parameter(lhs, rhs, grader: Grader) -> bool:
@@ -695,7 +788,7 @@ class _Believed(Environment):
 
     def _believed(self, key, text):
         tree, line = self.beliefs[key]
-        self.used.append((f"{text} = {_number_text(tree)}", line))
+        self.used.append((f"{text} = {_number_text(tree)}" if _numbers_only(tree) else text, line))
         return evaluate(tree, self.point)
 
     def value(self, name: str):
@@ -871,4 +964,40 @@ def grade(source: str, model: Model, n: int = 3, i: int | None = None, sizes: di
     """
     if layout not in ("auto", "numerator", "denominator"):
         raise SymRNNError(f"layout {layout!r}: choose auto, numerator or denominator")
-    return Grader(model, n, i, dict(sizes or {}), dict(bindings or {}), layout, values).grade(source)
+    return Grades(Grader(model, n, i, dict(sizes or {}), dict(bindings or {}), layout, values).grade(source))
+
+
+class Grades(list):
+    """The verdicts on an answer (a list of :class:`Verdict`), shown in Jupyter as a table with the claims
+    rendered (MathML, no script) and a line of counts; ``str()`` is that line.
+
+    Examples
+    --------
+    >>> from symrnn import zoo
+    >>> grades = grade(r"$$\\frac{\\partial L}{\\partial s} = \\operatorname{softmax}(s) - y$$", zoo.vanilla())
+    >>> str(grades), "<math" in grades._repr_html_()
+    ('1 correct, 0 wrong, 0 not understood of 1 claims', True)
+    """
+
+    def __str__(self) -> str:
+        counts = {kind: sum(v.verdict == kind for v in self) for kind in (CORRECT, WRONG, NOT_UNDERSTOOD)}
+        graded = sum(counts.values())
+        return (f"{counts[CORRECT]} correct, {counts[WRONG]} wrong, {counts[NOT_UNDERSTOOD]} not understood of "
+                f"{graded} claims")
+
+    def _repr_html_(self) -> str:
+        from symrnn.render.html import html_text, math_html
+
+        def shown(tex: str) -> str:
+            try:
+                return math_html(tex)
+            except Exception:  # noqa: BLE001 - a claim MathML cannot render is shown as its text
+                return f"<code>{html_text(tex)}</code>"
+
+        colour = {CORRECT: "#1a7f37", WRONG: "#b42318", NOT_UNDERSTOOD: "#6e6e6e"}
+        rows = [f"<tr><td>{v.line}:{v.column}</td><td>{shown(v.claim)}</td>"
+                f"<td style=\"color:{colour.get(v.verdict, 'inherit')}\">{html_text(v.verdict)}</td>"
+                f"<td>{html_text(v.diagnosis)}</td><td>{shown(v.correct) if v.correct else ''}</td></tr>"
+                for v in self]
+        return ("<table><tr><th>line</th><th>claim</th><th>verdict</th><th>diagnosis</th><th>symrnn's formula</th>"
+                "</tr>" + "".join(rows) + f"</table><p>{html_text(str(self))}</p>")

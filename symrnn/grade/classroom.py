@@ -69,6 +69,8 @@ def grade_file(task: Task) -> tuple[str, list[dict], str | None]:
                          values=given)
     except (SymRNNError, OSError) as e:
         return task.path, [], str(e)
+    except Exception as e:  # noqa: BLE001 - one answer that breaks the grader is its own row, not the class's end
+        return task.path, [], f"internal error ({type(e).__name__}: {e}); please report it"
     return task.path, [v.as_dict() for v in verdicts], None
 
 

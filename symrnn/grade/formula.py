@@ -72,7 +72,7 @@ class _Tree(Transformer):
         return ("transpose", node) if transposed else node
 
     def number(self, token):
-        return ("number", float(token))
+        return ("number", float(token), str(token))  # the text too: 0.1 is 1/10 in exact arithmetic
 
     def ones(self, _):
         return ("ones",)
@@ -176,6 +176,8 @@ def parse(text: str):
     ('mul', ('derivative', 'L', 'h_t'), ('transpose', ('name', 'h_{t-1}')))
     """
     text = _unbrace(text)
+    text = re.sub(r"\\(hat|tilde|bar|vec|dot)\s+([A-Za-z])(?![A-Za-z])", r"\\\1{\2}", text)  # \hat y is \hat{y}
+    text = re.sub(r"\^\{(\([^(){}]*\))\s*(T|\\top)\s*\}", r"^{\1}^{\\top}", text)  # x^{(t)T}: x^{(t)} transposed
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as e:
@@ -259,10 +261,17 @@ def _sized(a, b):
     return a, b
 
 
+def _num(x):
+    """An array of floats, or the exact array (of Fractions) it already is."""
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return x
+    return np.asarray(x, dtype=float)
+
+
 def _product(a, b):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = _num(a), _num(b)
     if a.size == 1 or b.size == 1:
-        return a * b if a.size != 1 else float(a.reshape(())) * b
+        return a * b if a.size != 1 else a.reshape(())[()] * b
     if a.shape[1] != b.shape[0]:
         raise FormulaError(f"a product of a {a.shape[0]} x {a.shape[1]} and a {b.shape[0]} x {b.shape[1]} matrix "
                            "does not exist")
@@ -270,7 +279,7 @@ def _product(a, b):
 
 
 def _same(a, b, what: str):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = _num(a), _num(b)
     if a.size != 1 and b.size != 1 and a.shape != b.shape:
         raise FormulaError(f"{what} of a {a.shape[0]} x {a.shape[1]} and a {b.shape[0]} x {b.shape[1]} matrix")
     return a, b
@@ -280,21 +289,28 @@ def evaluate(tree, env: Environment):
     """The number (a 2-d array) ``tree`` stands for in ``env``."""
     kind = tree[0]
     if kind == "number":
+        if getattr(env, "exact", False) and len(tree) > 2:
+            from fractions import Fraction
+
+            return np.array([[Fraction(tree[2])]], dtype=object)
         return np.array([[tree[1]]])
     if kind == "ones":
         return np.array([[1.0]])  # broadcasts: 1 - h is 1 minus each component
     if kind == "identity":
         return IDENTITY if len(tree) == 1 else np.eye(env.size(tree[1]))
     if kind == "name":
-        return np.asarray(env.value(tree[1]), dtype=float)
+        return _num(env.value(tree[1]))
     if kind == "derivative":
-        return np.asarray(env.derivative(tree[1], tree[2], total=len(tree) > 3), dtype=float)
+        return _num(env.derivative(tree[1], tree[2], total=len(tree) > 3))
     if kind in ("add", "sub"):
         a, b = _sized(evaluate(tree[1], env), evaluate(tree[2], env))
         a, b = _same(a, b, "a sum")
         return a + b if kind == "add" else a - b
     if kind == "neg":
-        return -evaluate(tree[1], env)
+        a = evaluate(tree[1], env)
+        if a is IDENTITY:
+            raise FormulaError("-I needs the identity's size: write -I_m")
+        return -a
     if kind == "mul":
         a, b = evaluate(tree[1], env), evaluate(tree[2], env)
         return b if a is IDENTITY else a if b is IDENTITY else _product(a, b)
@@ -313,12 +329,13 @@ def evaluate(tree, env: Environment):
         a, b = evaluate(tree[1], env), evaluate(tree[2], env)
         if b.size != 1:
             raise FormulaError("division by a vector or a matrix")
-        return a / float(b.reshape(()))
+        return a / b.reshape(())[()]
     if kind == "square":
         a = evaluate(tree[1], env)
         return a * a
     if kind == "transpose":
-        return evaluate(tree[1], env).T
+        a = evaluate(tree[1], env)
+        return a if a is IDENTITY else a.T  # an empty product (t = n) transposed is still the identity
     if kind == "diag":
         a = evaluate(tree[1], env)
         if 1 not in a.shape:
@@ -340,7 +357,7 @@ def evaluate(tree, env: Environment):
     if kind == "prod_over":  # a chain of Jacobians: the later steps on the left (numerator layout), or the
         _, index, low, high, body = tree  # earlier ones, each transposed (denominator layout)
         steps = list(range(env.bound(low), env.bound(high) + 1))
-        if getattr(env, "layout", "numerator") == "numerator":
+        if getattr(env, "layout", "numerator") != "denominator":  # Jacobians with a row per output
             steps.reverse()
         total = IDENTITY
         for k in steps:

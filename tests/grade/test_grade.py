@@ -175,9 +175,9 @@ $$\frac{\partial L}{\partial w_h} = 40$$
     values = read_values(zoo.scalar(), "examples/scalar/values.json")
     verdicts = grade(answer, zoo.scalar(), n=2, values=values)
     assert [(v.verdict, v.diagnosis) for v in verdicts] == [
-        ("correct", ""), ("correct", ""), ("correct", ""),
+        ("correct", ""), ("correct", "exactly, in rationals"), ("correct", "exactly, in rationals"),
         ("wrong", "does not match the true value"), ("wrong", "off by a factor 0.5"),
-        ("wrong", "off by a factor -0.5"), ("correct", "")]
+        ("wrong", "off by a factor -0.5"), ("correct", "exactly, in rationals")]
     without = grade(answer, zoo.scalar(), n=2)
     assert without[2].verdict == "not understood" and "--values" in without[2].diagnosis
     path = tmp_path / "answer.md"

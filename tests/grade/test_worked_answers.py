@@ -147,3 +147,56 @@ def test_products_of_jacobians():
     verdicts = _one(text, "vanilla")
     assert [v for v, _ in verdicts] == ["correct", "correct", "wrong", "not understood"]
     assert "needs its index and range" in verdicts[3][1]
+
+
+def test_numbers_are_checked_in_rationals_where_the_model_allows():
+    values = read_values(zoo.get("scalar"), Path(__file__).parents[2] / "examples" / "scalar" / "values.json")
+    text = "\n\n".join([r"$$h_1 = 0.1 \times 10 + 1 \times 1 = 2$$", r"$$h_1 = 2.0000001$$",
+                        r"$$\frac{\partial L}{\partial w_h} = 40$$"])
+    verdicts = [(v.verdict, v.diagnosis) for v in grade(text, zoo.get("scalar"), values=values)]
+    assert verdicts == [("correct", "exactly, in rationals"), ("correct", "exactly, in rationals"),
+                        ("wrong", "not exactly: the rationals differ, the floats agree to 1e-06"),
+                        ("correct", "exactly, in rationals")]
+
+
+def test_a_wrong_formula_that_follows_from_an_earlier_wrong_claim_names_it():
+    text = "\n\n".join([
+        r"$$\frac{\partial L}{\partial h_n} = V s$$",
+        r"$$\frac{\partial L}{\partial h_{n-1}} = W_h^T \operatorname{diag}(\mathbf{1} - h_n \odot h_n) "
+        r"\frac{\partial L}{\partial h_n} = W_h^T \operatorname{diag}(\mathbf{1} - h_n \odot h_n) V s$$",
+    ])
+    verdicts = [(v.line, v.verdict, v.diagnosis) for v in grade(text, zoo.get("vanilla"))]
+    assert verdicts[0] == (1, "wrong", "does not match the true value")
+    assert verdicts[1] == (3, "correct", "")  # with the true total derivative in h_n
+    assert verdicts[2][1] == "wrong" and verdicts[2][2].endswith(
+        "it follows from the answer's own earlier claims \\frac{\\partial L}{\\partial h_n} (line 1), which are "
+        "wrong: the first wrong line is 1")
+
+
+def test_what_a_new_user_wrote():
+    """Forms from a new-user trial: an empty product transposed, a sum to a number, a mixed layout (column
+    gradients, Jacobians with a row per output), \\hat y without braces, x^{(t)T}, a number read as total."""
+    vanilla = _one("\n\n".join([
+        r"$$\frac{\partial L}{\partial h_t} = \left[\prod_{k=t+1}^{n} \frac{\partial h_k}{\partial h_{k-1}}\right]^T \frac{\partial L}{\partial h_n}$$",  # noqa: E501
+        r"$$\frac{\partial L}{\partial b} = \sum_{t=1}^{3} \frac{\partial L}{\partial h_t} \odot (1 - h_t^2)$$",
+    ]), "vanilla")
+    assert [v for v, _ in vanilla] == ["correct", "correct"]
+    elman = _one(r"$$\frac{\partial o}{\partial W^{hx}} = \sum_{t=1}^{n} (\frac{\partial o}{\partial h^{(t)}} \odot "
+                 r"(1 - h^{(t)} \odot h^{(t)}))^{T} x^{(t)T}$$", "elman", layout="numerator")
+    assert elman[0][0] == "correct"
+    values = read_values(zoo.get("scalar"), Path(__file__).parents[2] / "examples" / "scalar" / "values.json")
+    scalar = _one("\n\n".join([r"$$\hat y_2 = 6$$",
+                               r"$$\frac{\partial h_2}{\partial w_h} = h_1 + w_h h_0 = 3$$",
+                               r"$$\frac{\partial L}{\partial h_2} = 2(\hat{y}_2 - y_2) w_y = 12$$"]),
+                  "scalar", values=values)
+    assert [v for v, _ in scalar] == ["correct"] * 5
+
+
+def test_the_python_api_and_its_jupyter_display():
+    import symrnn
+
+    grades = symrnn.grade(r"$$\frac{\partial L}{\partial s} = y - \operatorname{softmax}(s)$$", symrnn.zoo.vanilla())
+    assert str(grades) == "0 correct, 1 wrong, 0 not understood of 1 claims"
+    html = grades._repr_html_()
+    assert html.startswith("<table>") and "<math" in html and "wrong sign" in html
+    assert "0 correct, 1 wrong" in html

@@ -14,7 +14,7 @@ one that cannot be read or evaluated is ``not understood``, with the reason.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy as sp
@@ -253,6 +253,9 @@ class _Point(Environment):
             raise FormulaError(f"the index {base} has no value here")
         return value + (int(k) if sign == "+" else -int(k) if sign == "-" else 0)
 
+    def function(self, name: str) -> str:
+        return self.grader.bindings.get(name, name)
+
     def size(self, name: str) -> int:
         if name.isdigit():
             return int(name)
@@ -262,6 +265,8 @@ class _Point(Environment):
 
     def bound(self, text: str) -> int:
         text = text.strip()
+        if text == "i" and self.grader.i is not None and "i" not in self.indices:  # the label position
+            return self.grader.i
         if re.fullmatch(r"[A-Za-z]\s*([-+]\s*\d+)?", text) and text[0] in self.indices:  # t+1 at the bound t
             return self._index_value(text)
         if text in ("n", "T", "N"):
@@ -305,6 +310,12 @@ class _Point(Environment):
         return None
 
     def value(self, name: str):
+        basis = self.grader.basis(name)
+        if basis is not None:  # e_y: the label's one-hot column
+            label, size = basis
+            column = np.zeros((size, 1))
+            column[int(np.asarray(self.labels[label]).reshape(-1)[0]) - 1] = 1.0
+            return column
         found = _shorthand(name, self.shorthands) if name in self.shorthands or \
             self.grader.names.find(name) is None else None
         if found is not None:
@@ -400,6 +411,18 @@ class Grader:
         self._formulas[key] = " \\quad ".join(formula) if formula else None
         return self._formulas[key]
 
+    def basis(self, name: str) -> tuple[str, int] | None:
+        """``(label, size)`` when ``name`` is a label's one-hot column, ``e_y`` or ``e_{y}``; else None."""
+        found = re.fullmatch(r"e_\{?\s*([A-Za-z])\s*\}?", name.strip())
+        if not found or self.names.find(name) is not None:
+            return None
+        label = next((v for v in self.model.variables if v.kind is Kind.LABEL and not v.timed
+                      and _plain(v.latex) == found.group(1)), None)
+        if label is None:
+            return None
+        size = sp.sympify(label.shape[0])
+        return label.name, int(size) if size.is_Integer else int(self.sizes[str(size)])
+
     def not_a_variable(self, name: str) -> str:
         """The message for a written name the model does not have, listing those it has."""
         known = ", ".join(sorted({v.display(sp.Symbol(v.loop.index if v.loop else "t")) if v.timed else v.latex
@@ -481,6 +504,7 @@ class Grader:
                 out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD, str(e)))
                 continue
             rhs, indexed = self._indices(rhs, shorthands)  # B^2 with B^{t} defined: the sheet's B at t = 2
+            rhs = self._calls(rhs)  # g(a^{(t)}) with g the model's abstract function: a call, not a product
             unknown = self._unknown(lhs, shorthands) or self._unknown(rhs, shorthands)
             if unknown:
                 out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD, unknown))
@@ -488,8 +512,14 @@ class Grader:
             # "dL/dh_{n+1} = 0" is checked like a formula; "h_0 = 0" is one of the question's numbers
             numeric = (_numbers_only(rhs) or lhs_numbers_only) and not (_zero(rhs) and lhs[0] == "derivative")
             if numeric and self.values is None:
-                out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD,
-                                   "a number: give the question's own numbers with --values FILE to check it"))
+                constant = None
+                if lhs[0] == "derivative":  # dL/dL_t = 1 holds at every point; dL/dw_h = 40 at the question's own
+                    constant = self._compare(side_line, side_column, shown, lhs, rhs, claim, dict(shorthands))
+                if constant is not None and constant.verdict == CORRECT:
+                    out.append(constant)
+                else:
+                    out.append(Verdict(side_line, side_column, shown, NOT_UNDERSTOOD,
+                                       "a number: give the question's own numbers with --values FILE to check it"))
                 continue
             verdict = self._compare(side_line, side_column, shown, lhs, rhs, claim, dict(shorthands), numeric)
             if indexed:
@@ -550,6 +580,32 @@ class Grader:
                         f"line is {first}")
         return None
 
+    def _calls(self, tree):
+        """``tree`` with ``g (x)``, the model's abstract function ``g`` next to what follows it (parsed as a
+        product, ``h \\odot g (a)`` as ``(h \\odot g) (a)``), read as ``g`` applied to it."""
+        functions = set(self.model.abstract_functions) - {_plain(v.latex) for v in self.model.variables}
+        if not functions or not isinstance(tree, tuple):
+            return tree
+
+        def last(node):
+            """``(rebuild, leaf)``: the rightmost factor of a product or elementwise product, and how to put
+            another in its place."""
+            if node[0] in ("mul", "hadamard"):
+                rebuild, leaf = last(node[2])
+                return (lambda x: (node[0], node[1], rebuild(x))), leaf
+            return (lambda x: x), node
+
+        def walk(node):
+            if not isinstance(node, tuple):
+                return node
+            node = (node[0], *(walk(part) for part in node[1:]))
+            if node[0] == "mul":
+                rebuild, leaf = last(node[1])
+                if isinstance(leaf, tuple) and leaf[0] == "name" and leaf[1] in functions:
+                    return rebuild(("call", leaf[1], node[2]))
+            return node
+        return walk(tree)
+
     def _indices(self, tree, shorthands: dict) -> tuple:
         """``tree`` with each square of a name the answer defined only with an index (``B^{t} = ...``, then
         ``B^2``) read as that index, and the names so read."""
@@ -572,7 +628,7 @@ class Grader:
             return None
         names = [tree[1]] if tree[0] == "name" else [tree[2]] if tree[0] == "derivative" else []
         for name in names:
-            if self.names.find(name) is None and _shorthand(name, shorthands) is None:
+            if self.names.find(name) is None and _shorthand(name, shorthands) is None and self.basis(name) is None:
                 return self.not_a_variable(name)
         for part in tree[1:]:
             found = self._unknown(part, shorthands)
@@ -586,6 +642,13 @@ class Grader:
         steps = list(range(0, point.n + 1))
         if claim.range:  # a range may name the step just past the loop (t > n: a total derivative there is 0)
             steps.append(point.n + 1)
+            written, *excluded = re.split(r",\s*(?:\\[ ,;]\s*)?(?=[A-Za-z]\s*\\neq)", claim.range.strip())
+            for x in excluded:  # "t \neq i": that step left out
+                found = re.match(r"[A-Za-z]\s*\\neq\s*(.+)$", x.strip())
+                if found:
+                    step = point.bound(found.group(1).strip().rstrip("."))
+                    steps = [t for t in steps if t != step]
+            claim = replace(claim, range=written)
             found = re.match(r"(?:for\s*)?([A-Za-z])\s*(?:([-+])\s*(\d+)\s*)?(<|\\le|\\leq|>|\\ge|\\geq|=)\s*(.+)$",
                              claim.range.strip())
             shift = 0 if not found or not found.group(2) else int(found.group(3)) * (1 if found.group(2) == "+" else -1)
@@ -684,7 +747,12 @@ class Grader:
                     point = self.point(n, seed, layout, shorthands)
                     if reading != point.reading:
                         point = point.changed(reading=reading)
-                    for t in self._steps(point, claim, uses_index):
+                    try:
+                        steps = self._steps(point, claim, uses_index)
+                    except FormulaError as e:
+                        bad = f"the range {claim.range}: {e}"
+                        break
+                    for t in steps:
                         here = point.bind("t", t) if t is not None else point
                         try:
                             with np.errstate(all="ignore"):

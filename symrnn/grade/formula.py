@@ -144,9 +144,11 @@ class _Tree(Transformer):
 
 
 def _function_name(text: str) -> str:
+    prime = "'" if text.endswith("'") else ""
+    text = text.rstrip("'")
     inner = re.search(r"\{([A-Za-z]+)\}", text)
     name = inner.group(1) if inner else text.lstrip("\\")
-    return {"sigma": "sigmoid", "sigm": "sigmoid"}.get(name, name)
+    return {"sigma": "sigmoid", "sigm": "sigmoid"}.get(name, name) + prime
 
 
 def _unbrace(text: str) -> str:
@@ -217,6 +219,10 @@ class Environment:
     def size(self, name: str) -> int:
         """A dimension of the model (``m`` of ``I_m``) as an integer."""
         raise NotImplementedError
+
+    def function(self, name: str) -> str:
+        """The concrete function an answer's function name means (an abstract ``g`` is the one it is bound to)."""
+        return name
 
 
 def _functions():
@@ -348,6 +354,13 @@ def evaluate(tree, env: Environment):
         return out * out if kind == "call_squared" else out
     if kind in ("call", "call_squared"):
         functions = _functions()
+        name = env.function(tree[1].rstrip("'"))  # an abstract g: the function it is bound to (tanh)
+        if tree[1].endswith("'") and name in functions and functions[name].value is not None:
+            a = _num(evaluate(tree[2], env)).astype(float)  # f'(a) by central differences: 1e-10 relative
+            value = functions[name].value
+            out = (value(np, a + 1e-6) - value(np, a - 1e-6)) / 2e-6
+            return out * out if kind == "call_squared" else out
+        tree = (tree[0], name, *tree[2:])
         if tree[1] not in functions or functions[tree[1]].value is None:
             known = [f for f in functions if not f.endswith("'") and functions[f].value is not None]
             known += list(_VECTOR_FUNCTIONS)

@@ -23,7 +23,7 @@ from symrnn.errors import SymRNNError
 from symrnn.grade.claims import Claim, claims
 from symrnn.grade.formula import Absent, Environment, FormulaError, evaluate, parse
 from symrnn.graph.node import Node
-from symrnn.model.declared import Kind, Model
+from symrnn.model.declared import Apply, Kind, Model
 from symrnn.operations.symbols import N, canonical
 
 #: Relative error below which two sides agree.
@@ -793,7 +793,104 @@ class Grader:
             layout = stepped
             return Verdict(line, column, shown, WRONG, "one step's term: the gradient is its sum over the steps "
                            "(\\sum_t of the right side is correct)", worst, layout)
-        return Verdict(line, column, shown, WRONG, _diagnose(pairs, errors, results), worst, layout)
+        reason = _diagnose(pairs, errors, results)
+        if reason == "does not match the true value":
+            reason = self._factor(pairs, layout, shorthands) or reason
+        if reason == "does not match the true value" and reading == "local" and not getattr(self, "_inserting", False):
+            self._inserting = True  # one factor at a time: the fixed claims are not fixed again
+            try:
+                reason = self._missing_factor(line, column, shown, lhs, rhs, claim, shorthands, numeric) or reason
+            finally:
+                self._inserting = False
+        return Verdict(line, column, shown, WRONG, reason, worst, layout)
+
+    def _missing_factor(self, line, column, shown, lhs, rhs, claim, shorthands, numeric) -> str | None:
+        """Whether the claim holds once the derivative of a variable's function is put next to one of its total
+        derivatives: ``W_h^T \\frac{\\partial L}{\\partial h_t}`` for ``W_h^T (\\frac{\\partial L}{\\partial h_t}
+        \\odot (1 - h_t^2))``, the activation's derivative forgotten."""
+        forms = {"tanh": lambda v: ("sub", ("ones",), ("hadamard", v, v)),
+                 "sigmoid": lambda v: ("hadamard", v, ("sub", ("ones",), v))}
+        functions = {}
+        for d in self.model.definitions:
+            decl = self.model.var(d.target)
+            fname = d.expr.prim.function if isinstance(d.expr, Apply) and d.expr.prim.function else None
+            fname = self.bindings.get(fname, fname)
+            if decl.timed and decl.kind in (Kind.STATE, Kind.DEFINED) and fname in forms:
+                functions[decl.name] = fname
+        leaves = []
+
+        def find(node):
+            if not isinstance(node, tuple):
+                return
+            if node[0] == "derivative" and _plain(node[1]) == self.names.loss:
+                found = self.names.find(node[2])
+                if found is not None and found[0].name in functions and node not in leaves:
+                    leaves.append(node)
+            for part in node[1:]:
+                find(part)
+        find(rhs)
+        for leaf in leaves:
+            variable = ("name", leaf[2])
+            factor = forms[functions[self.names.find(leaf[2])[0].name]](variable)
+
+            def put(node, leaf=leaf, factor=factor):
+                if node == leaf:
+                    return ("hadamard", node, factor)
+                return (node[0], *(put(p) if isinstance(p, tuple) else p for p in node[1:]))
+            fixed = self._compare_read(line, column, shown, lhs, put(rhs), claim, shorthands, numeric, "local")
+            if fixed.verdict == CORRECT:
+                written = leaf[2]
+                tanh = functions[self.names.find(written)[0].name] == "tanh"
+                shown_factor = (f"1 - {written} \\odot {written}" if tanh
+                                else f"{written} \\odot (1 - {written})")
+                return (f"misses a factor: the derivative of {written}'s function, {shown_factor}, next to "
+                        f"\\frac{{\\partial {self.names.loss}}}{{\\partial {written}}}")
+        return None
+
+    def _factor(self, pairs, layout: str, shorthands: dict) -> str | None:
+        """Whether the claim misses (or has one too many) the derivative of a variable's function at its step:
+        ``1 - h_t \\odot h_t`` for ``h_t = \\tanh(\\dots)``, the commonest slip of a hand derivation."""
+        derivatives = {"tanh": (lambda v: 1 - v * v, "\\mathbf{{1}} - {v} \\odot {v}"),
+                       "sigmoid": (lambda v: v * (1 - v), "{v} \\odot (\\mathbf{{1}} - {v})")}
+        candidates = []
+        for d in self.model.definitions:
+            decl = self.model.var(d.target)
+            fname = d.expr.prim.function if isinstance(d.expr, Apply) and d.expr.prim.function else None
+            fname = self.bindings.get(fname, fname)
+            if decl.timed and fname in derivatives and decl.kind in (Kind.STATE, Kind.DEFINED, Kind.INTERIM):
+                candidates.append((decl, *derivatives[fname]))
+        for decl, derivative, shown in candidates:
+            for extra in (False, True):
+                ok = bool(pairs)
+                for a, b, t, n, seed in pairs:
+                    if t is None:
+                        ok = False
+                        break
+                    point = self.point(n, seed, layout, shorthands)
+                    value = point.values.get(Node(decl.name, t))
+                    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+                    if value is None or a.shape != b.shape:
+                        ok = False
+                        break
+                    factor = np.asarray(derivative(np.asarray(value, dtype=float)), dtype=float).reshape(-1)
+                    scaled = _scaled(b if not extra else a, factor)
+                    if scaled is None or _error(scaled, a if not extra else b) >= TOLERANCE:
+                        ok = False
+                        break
+                if ok:
+                    what = shown.format(v=decl.display(sp.Symbol("t")))
+                    return (f"{'has one factor too many' if extra else 'misses a factor'}: {what}, the derivative of "
+                            f"{decl.display(sp.Symbol('t'))}'s function at its step")
+        return None
+
+
+def _scaled(x, factor):
+    """``x`` with each row (a column, a matrix) or each entry of a row scaled by ``factor``; None if they do not fit."""
+    if x.shape[0] == factor.size:
+        return x * factor.reshape(-1, 1)
+    if x.shape[0] == 1 and x.shape[1] == factor.size:
+        return x * factor.reshape(1, -1)
+    return None
 
 
 _OPS = {"<": lambda a, b: a < b, ">": lambda a, b: a > b, "\\le": lambda a, b: a <= b, "\\leq": lambda a, b: a <= b,

@@ -200,3 +200,17 @@ def test_the_python_api_and_its_jupyter_display():
     html = grades._repr_html_()
     assert html.startswith("<table>") and "<math" in html and "wrong sign" in html
     assert "0 correct, 1 wrong" in html
+
+
+def test_a_missing_or_extra_activation_derivative_is_named():
+    text = "\n\n".join([
+        r"$$\frac{\partial L}{\partial h_{t-1}} = W_h^T \frac{\partial L}{\partial h_t}$$",
+        r"$$\frac{\partial L}{\partial b} = \sum_{t=1}^{n} \frac{\partial L}{\partial h_t}$$",
+        r"$$\frac{\partial L}{\partial Z_t} = \frac{\partial L}{\partial h_t} \odot (1 - h_t^2) \odot (1 - h_t^2)$$",
+        r"$$\frac{\partial L}{\partial h_{t-1}} = W_x^T \frac{\partial L}{\partial h_t}$$",
+    ])
+    verdicts = [v.diagnosis for v in grade(text, zoo.get("vanilla"))]
+    assert verdicts[0] == verdicts[1] == ("misses a factor: the derivative of h_t's function, 1 - h_t \\odot h_t, "
+                                          "next to \\frac{\\partial L}{\\partial h_t}")
+    assert verdicts[2].startswith("has one factor too many: \\mathbf{1} - h_{t} \\odot h_{t}")
+    assert verdicts[3] == "does not match the true value"  # another matrix: no factor explains it

@@ -86,9 +86,8 @@ class Truncation:
                 self.add(Assign(Name(f"d_{name}"), total))
 
     def _part(self, name: str, k: int) -> HopDerivative:
-        decl = self.model.var(name)
-        adjoint = TotalDerivative(name, None, *decl.shape, "")
-        return HopDerivative(adjoint.name, None, *adjoint.shape, "", k, k)
+        """The part ``[k]`` of the total derivative of ``name``, as a key of its array (no step, no display)."""
+        return HopDerivative(name, None, *self.model.var(name).shape, "", k, k)
 
     def _terms(self, name: str, k: int):
         return hop_equation(self.model, adjoint_equation(self.model, name, Layout.DENOMINATOR), k, self.truncate).terms

@@ -28,12 +28,6 @@ from symrnn.operations import algebra as al
 from symrnn.operations.symbols import HOP, HopDerivative, T, TotalDerivative
 
 
-@lru_cache(maxsize=1024)  # bounded: keyed by models
-def _recurrence_of(model: Model) -> dict[str, int]:
-    """Each variable in a recurrence and each initial state, by its recurrence (:func:`recurrent_names`)."""
-    return recurrent_names(model)
-
-
 def is_back(model: Model, name: str, term) -> bool:
     """Whether a term of the adjoint of ``name`` goes back a step: its reader is another time of the
     same recurrence (``h_{t+1}`` reads ``h_t``; the LSTM's gates at ``t+1`` read ``h_t``), or ``name`` is
@@ -46,7 +40,7 @@ def is_back(model: Model, name: str, term) -> bool:
     >>> [(term.reader, is_back(m, "h", term)) for term in adjoint_equation(m, "h").terms]
     [('h', True), ('l', False)]
     """
-    groups = _recurrence_of(model)
+    groups = recurrent_names(model)
     if term.reader_time is None or term.at is not None or term.over is not None:
         return False
     if not model.var(name).timed and name in groups:  # h_0 -> h_1: from step 0 to step 1

@@ -804,19 +804,24 @@ class Grader:
                 self._inserting = False
         return Verdict(line, column, shown, WRONG, reason, worst, layout)
 
-    def _missing_factor(self, line, column, shown, lhs, rhs, claim, shorthands, numeric) -> str | None:
-        """Whether the claim holds once the derivative of a variable's function is put next to one of its total
-        derivatives: ``W_h^T \\frac{\\partial L}{\\partial h_t}`` for ``W_h^T (\\frac{\\partial L}{\\partial h_t}
-        \\odot (1 - h_t^2))``, the activation's derivative forgotten."""
-        forms = {"tanh": lambda v: ("sub", ("ones",), ("hadamard", v, v)),
-                 "sigmoid": lambda v: ("hadamard", v, ("sub", ("ones",), v))}
-        functions = {}
+    def activated(self, *more: Kind) -> list:
+        """``(declaration, function)`` of each timed state or defined variable (and of the kinds ``more``) that
+        is a function of :data:`ACTIVATIONS` of its argument (``h_t = \\tanh(\\dots)``, an abstract ``g``
+        bound to one)."""
+        out = []
         for d in self.model.definitions:
             decl = self.model.var(d.target)
             fname = d.expr.prim.function if isinstance(d.expr, Apply) and d.expr.prim.function else None
             fname = self.bindings.get(fname, fname)
-            if decl.timed and decl.kind in (Kind.STATE, Kind.DEFINED) and fname in forms:
-                functions[decl.name] = fname
+            if decl.timed and decl.kind in (Kind.STATE, Kind.DEFINED, *more) and fname in ACTIVATIONS:
+                out.append((decl, fname))
+        return out
+
+    def _missing_factor(self, line, column, shown, lhs, rhs, claim, shorthands, numeric) -> str | None:
+        """Whether the claim holds once the derivative of a variable's function is put next to one of its total
+        derivatives: ``W_h^T \\frac{\\partial L}{\\partial h_t}`` for ``W_h^T (\\frac{\\partial L}{\\partial h_t}
+        \\odot (1 - h_t^2))``, the activation's derivative forgotten."""
+        functions = {decl.name: fname for decl, fname in self.activated()}
         leaves = []
 
         def find(node):
@@ -831,7 +836,7 @@ class Grader:
         find(rhs)
         for leaf in leaves:
             variable = ("name", leaf[2])
-            factor = forms[functions[self.names.find(leaf[2])[0].name]](variable)
+            factor = ACTIVATIONS[functions[self.names.find(leaf[2])[0].name]][2](variable)
 
             def put(node, leaf=leaf, factor=factor):
                 if node == leaf:
@@ -840,9 +845,7 @@ class Grader:
             fixed = self._compare_read(line, column, shown, lhs, put(rhs), claim, shorthands, numeric, "local")
             if fixed.verdict == CORRECT:
                 written = leaf[2]
-                tanh = functions[self.names.find(written)[0].name] == "tanh"
-                shown_factor = (f"1 - {written} \\odot {written}" if tanh
-                                else f"{written} \\odot (1 - {written})")
+                shown_factor = ACTIVATIONS[functions[self.names.find(written)[0].name]][3].format(v=written)
                 return (f"misses a factor: the derivative of {written}'s function, {shown_factor}, next to "
                         f"\\frac{{\\partial {self.names.loss}}}{{\\partial {written}}}")
         return None
@@ -850,15 +853,7 @@ class Grader:
     def _factor(self, pairs, layout: str, shorthands: dict) -> str | None:
         """Whether the claim misses (or has one too many) the derivative of a variable's function at its step:
         ``1 - h_t \\odot h_t`` for ``h_t = \\tanh(\\dots)``, the commonest slip of a hand derivation."""
-        derivatives = {"tanh": (lambda v: 1 - v * v, "\\mathbf{{1}} - {v} \\odot {v}"),
-                       "sigmoid": (lambda v: v * (1 - v), "{v} \\odot (\\mathbf{{1}} - {v})")}
-        candidates = []
-        for d in self.model.definitions:
-            decl = self.model.var(d.target)
-            fname = d.expr.prim.function if isinstance(d.expr, Apply) and d.expr.prim.function else None
-            fname = self.bindings.get(fname, fname)
-            if decl.timed and fname in derivatives and decl.kind in (Kind.STATE, Kind.DEFINED, Kind.INTERIM):
-                candidates.append((decl, *derivatives[fname]))
+        candidates = [(decl, *ACTIVATIONS[fname][:2]) for decl, fname in self.activated(Kind.INTERIM)]
         for decl, derivative, shown in candidates:
             for extra in (False, True):
                 ok = bool(pairs)
@@ -882,6 +877,16 @@ class Grader:
                     return (f"{'has one factor too many' if extra else 'misses a factor'}: {what}, the derivative of "
                             f"{decl.display(sp.Symbol('t'))}'s function at its step")
         return None
+
+
+#: The derivatives of the functions a slip most often leaves out, written with the function's output ``v``:
+#: ``(numbers, LaTeX as symrnn prints it, tree as an answer writes it, text as the diagnosis says it)``.
+ACTIVATIONS = {
+    "tanh": (lambda v: 1 - v * v, "\\mathbf{{1}} - {v} \\odot {v}",
+             lambda v: ("sub", ("ones",), ("hadamard", v, v)), "1 - {v} \\odot {v}"),
+    "sigmoid": (lambda v: v * (1 - v), "{v} \\odot (\\mathbf{{1}} - {v})",
+                lambda v: ("hadamard", v, ("sub", ("ones",), v)), "{v} \\odot (1 - {v})"),
+}
 
 
 def _scaled(x, factor):

@@ -8,6 +8,8 @@ lives below the path enumeration that uses it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import networkx as nx
 import sympy as sp
 
@@ -17,6 +19,7 @@ from symrnn.model.declared import Kind, Model
 from symrnn.operations.symbols import T
 
 
+@lru_cache(maxsize=1024)  # bounded: keyed by models; read by every path enumeration and truncated term
 def recurrent_names(model: Model) -> dict[str, int]:
     """Each variable in a recurrence by the number of its group, and each initial state (``h_0``, a parameter
     or a value defined before the loop) by the number of the recurrence it starts: it is that recurrence's

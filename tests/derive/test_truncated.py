@@ -19,7 +19,7 @@ from symrnn.numeric.forward import random_point
 from symrnn.numeric.gradcheck import relative_error
 from symrnn.paths import count_paths
 from symrnn.render.latex import latex
-from tests.paths.test_truncate import _torch_truncated
+from tests.paths.test_truncate import detached_case
 
 VANILLA_K2 = r"""\begin{align*}
   \frac{\partial L}{\partial W_{x}} &= \sum_{t=1}^{n} (\left(\frac{\partial L}{\partial h_{t}}\right)^{[\le 2]} \odot (\mathbf{1} - h_{t} \odot h_{t})) x_{t}^{\top}
@@ -96,15 +96,8 @@ def test_the_truncated_closed_form_is_the_truncated_path_sum(name, K):
 @pytest.mark.parametrize("K", [0, 1, 2, 4])
 def test_the_truncated_closed_form_equals_torch_with_a_detached_state(K):
     torch = pytest.importorskip("torch")
-    model = zoo.elman("tanh")
     n = 4
-    G = unroll(model, n)
-    point = random_point(model, G, {"m": 3, "d": 2, "K": 3}, seed=K)
-    params = {k: point.leaves[Node(k)] for k in ("W_hx", "W_hh", "b_h", "h0", "V", "gamma")}
-    xs = [point.leaves[Node("x", t)] for t in range(1, n + 1)]
-    y = np.zeros((3, 1))
-    y[point.labels["y"] - 1] = 1.0
-    expected = _torch_truncated(torch, params, xs, [y] * n, K, every_step=False)
+    model, G, point, expected = detached_case(torch, K, n)
     for name in ("W_hh", "W_hx", "b_h", "h0", "V"):
         cf = closed_form(model, name, n, layout="denominator", graph=G, truncate=K)
         got = np.asarray(evaluate_closed_form(cf, point))

@@ -11,12 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from symrnn import zoo
 from symrnn.grade.check import grade
 from symrnn.grade.claims import claims
 from symrnn.grade.formula import FormulaError, parse
+from tests.mutation import mutated
 
 ANSWERS = sorted((Path(__file__).parents[2] / "examples" / "grade").glob("*_answer.md"))
 TEXTS = [p.read_text() for p in ANSWERS]
@@ -29,34 +29,9 @@ ALPHABET = list("()[]{}^_\\=+-*,.:;$&|'\" \t\n0123456789tnkxyhWLJ") + [
 EXAMPLES = int(os.environ.get("SYMRNN_FUZZ_EXAMPLES", "300"))
 
 
-@st.composite
-def mutated(draw):
-    text = draw(st.sampled_from(TEXTS))
-    for _ in range(draw(st.integers(1, 6))):
-        if not text:
-            break
-        op = draw(st.sampled_from(["delete", "duplicate", "swap", "insert", "tokens"]))
-        k = draw(st.integers(0, len(text) - 1))
-        if op == "delete":
-            text = text[:k] + text[k + draw(st.integers(1, 12)):]
-        elif op == "duplicate":
-            j = min(len(text), k + draw(st.integers(1, 60)))
-            text = text[:j] + text[k:j] + text[j:]
-        elif op == "swap" and k + 1 < len(text):
-            text = text[:k] + text[k + 1] + text[k] + text[k + 2:]
-        elif op == "insert":
-            text = text[:k] + draw(st.sampled_from(ALPHABET)) + text[k:]
-        else:
-            tokens = text.split(" ")
-            a, b = (draw(st.integers(0, len(tokens) - 1)) for _ in range(2))
-            tokens[a], tokens[b] = tokens[b], tokens[a]
-            text = " ".join(tokens)
-    return text
-
-
 @settings(max_examples=EXAMPLES, deadline=timedelta(seconds=2), suppress_health_check=[HealthCheck.too_slow],
           derandomize=True)
-@given(mutated())
+@given(mutated(TEXTS, ALPHABET))
 def test_mutated_answers_parse_or_raise_a_located_error(text):
     for claim in claims(text):
         for side in claim.sides:
@@ -68,7 +43,7 @@ def test_mutated_answers_parse_or_raise_a_located_error(text):
 
 @settings(max_examples=max(EXAMPLES // 10, 10), deadline=None, suppress_health_check=[HealthCheck.too_slow],
           derandomize=True)
-@given(mutated())
+@given(mutated(TEXTS, ALPHABET))
 def test_mutated_answers_are_graded_without_an_exception(text):
     short = text[:1500]  # a few claims: grading evaluates each at several points
     verdicts = grade(short, zoo.get("lstm" if "c_t" in short else "vanilla"), n=2)

@@ -10,11 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from symrnn.errors import SpecError
 from symrnn.model.rnn_reader import parse_spec
 from tests.model.test_constants import MEAN_SQUARED
+from tests.mutation import mutated
 
 SPECS = sorted((Path(__file__).parents[2] / "examples" / "specs").rglob("*.rnn")) + sorted(
     (Path(__file__).parents[2] / "examples" / "literature").glob("*/model.rnn"))  # the whole language
@@ -29,37 +29,6 @@ ALPHABET = list("()[]{}^_\\=+-*,.:;$%#&|'\" \t\n0123456789tnijxyhgRm") + [
 EXAMPLES = int(os.environ.get("SYMRNN_FUZZ_EXAMPLES", "1000"))
 
 
-@st.composite
-def mutated(draw):
-    text = draw(st.sampled_from(TEXTS))
-    for _ in range(draw(st.integers(1, 5))):
-        op = draw(st.sampled_from(["delete", "duplicate", "swap", "insert", "tokens"]))
-        if not text:
-            break
-        k = draw(st.integers(0, len(text) - 1))
-        if op == "delete":
-            text = text[:k] + text[k + draw(st.integers(1, 8)):]
-        elif op == "duplicate":
-            j = min(len(text), k + draw(st.integers(1, 40)))
-            text = text[:j] + text[k:j] + text[j:]
-        elif op == "swap" and k + 1 < len(text):
-            text = text[:k] + text[k + 1] + text[k] + text[k + 2:]
-        elif op == "insert":
-            text = text[:k] + draw(st.sampled_from(ALPHABET)) + text[k:]
-        else:
-            tokens = text.split(" ")
-            a, b = (draw(st.integers(0, len(tokens) - 1)) for _ in range(2))
-            action = draw(st.sampled_from(["drop", "copy", "swap"]))
-            if action == "drop":
-                tokens.pop(a)
-            elif action == "copy":
-                tokens.insert(a, tokens[b])
-            else:
-                tokens[a], tokens[b] = tokens[b], tokens[a]
-            text = " ".join(tokens)
-    return text
-
-
 def test_the_seed_specs_parse():
     for path, text in zip([*SPECS, "mse.rnn"], TEXTS, strict=True):
         assert parse_spec(text, str(path)).loss
@@ -67,7 +36,7 @@ def test_the_seed_specs_parse():
 
 @settings(max_examples=EXAMPLES, deadline=timedelta(seconds=1), suppress_health_check=[HealthCheck.too_slow],
           derandomize=True)
-@given(mutated())
+@given(mutated(TEXTS, ALPHABET))
 def test_mutated_specs_parse_or_raise_spec_error(text):
     try:
         parse_spec(text, "fuzz.rnn")

@@ -49,18 +49,24 @@ def _torch_truncated(torch, params, xs, ys, K, every_step):
     return {k: np.zeros(params[k].shape) if g is None else g.numpy() for k, g in zip(p, grads, strict=True)}
 
 
-@pytest.mark.parametrize("K", [0, 1, 2, 3, 4])
-def test_the_printed_truncated_path_sum_equals_torch_with_a_detached_state(K):
-    torch = pytest.importorskip("torch")
+def detached_case(torch, K: int, n: int = 4):
+    """``(model, G, point, expected)``: the Elman RNN (tanh) at a random point, and torch's gradients of its
+    loss at the last step with the state K + 1 steps back detached (:func:`_torch_truncated`)."""
     model = zoo.elman("tanh")
-    n = 4
     G = unroll(model, n)
     point = random_point(model, G, {"m": 3, "d": 2, "K": 3}, seed=K)
     params = {k: point.leaves[Node(k)] for k in ("W_hx", "W_hh", "b_h", "h0", "V", "gamma")}
     xs = [point.leaves[Node("x", t)] for t in range(1, n + 1)]
     y = np.zeros((3, 1))
     y[point.labels["y"] - 1] = 1.0  # the label, one-hot: the loss is -e_y^T LS(l) at the last step
-    expected = _torch_truncated(torch, params, xs, [y] * n, K, every_step=False)
+    return model, G, point, _torch_truncated(torch, params, xs, [y] * n, K, every_step=False)
+
+
+@pytest.mark.parametrize("K", [0, 1, 2, 3, 4])
+def test_the_printed_truncated_path_sum_equals_torch_with_a_detached_state(K):
+    torch = pytest.importorskip("torch")
+    n = 4
+    model, G, point, expected = detached_case(torch, K, n)
     if K < n:  # h^{(0)}, the state at step 0, is n steps back from the loss: cut off
         assert not expected["h0"].any()
         with pytest.raises(SymRNNError, match="no path from h\\^\\{\\(0\\)\\} to the loss goes back"):

@@ -10,6 +10,8 @@ is guarded. Mixed into :class:`symrnn.codegen.generator.Generator`, whose state 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from symrnn.codegen.emit import target_text
@@ -29,6 +31,7 @@ from symrnn.codegen.program import (
 )
 from symrnn.codegen.stacking import shared_key
 from symrnn.codegen.timing import exists, py_time, rows, span
+from symrnn.derive.adjoints import summed
 from symrnn.derive.equations import Layout, adjoint_equation, adjoint_order
 from symrnn.errors import SymRNNError
 from symrnn.operations import algebra as al
@@ -73,7 +76,7 @@ class Backward:
             step = True
         if term.condition is not None:
             parts.append(f"{py_time(term.condition.lhs)} == {py_time(term.condition.rhs)}")
-        if term.reader_time is not None:
+        if term.reader_time is not None and term.index == T:  # (a sum over a reader's steps s runs over them)
             found = exists(self.model, term.reader, term.reader_time, within)
             parts += found
             step = step or bool(found) and sp.sympify(term.reader_time).has(T)
@@ -203,6 +206,15 @@ class Backward:
         self.emit_hoisted()
         self.add(loop_over(decl.loop, body, reverse=True))
 
+    def step_term(self, term, expr):
+        """A term's value ``expr`` at step t of its variable's loop: summed over a reader's steps s there (a
+        read at the second index: attention), or the name of its sum over t computed before the loop."""
+        if term.over is not None and term.index != T:
+            return summed(replace(term, expr=expr))
+        if term.over is not None:
+            return Var(self.sums[term], None, *term.expr.shape, "S")
+        return expr
+
     def sum_before(self, term) -> str:
         """The name of ``\\sum_t`` of a term over its reader's loop, computed once before the loop that needs it."""
         if term not in self.sums:
@@ -222,9 +234,7 @@ class Backward:
                  for term in adjoint_equation(self.model, name, Layout.DENOMINATOR).terms]
         groups: list = []  # (guard, at a fixed step, [comments], [expressions]), one per run of equal guards
         for term, guard, comment in sorted(terms, key=lambda x: x[1] is not None):
-            expr = self.substitute(term.expr)
-            if term.over is not None:  # summed before the loop (sum_before)
-                expr = Var(self.sums[term], None, *term.expr.shape, "S")
+            expr = self.step_term(term, self.substitute(term.expr))
             if groups and groups[-1][0] == guard:
                 groups[-1][2].append(comment)
                 groups[-1][3].append(expr)

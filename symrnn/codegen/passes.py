@@ -25,7 +25,7 @@ from symrnn.errors import SymRNNError
 from symrnn.model.declared import Kind
 from symrnn.operations import algebra as al
 from symrnn.operations.functions import FUNCTIONS
-from symrnn.operations.symbols import Elementwise, N, T, TotalDerivative, Var
+from symrnn.operations.symbols import Elementwise, J, N, S, T, TotalDerivative, Var
 
 
 def flatten(expr):
@@ -121,7 +121,7 @@ class Passes:
 
     def rewrite(self, expr, carried) -> object:
         """``expr`` in a loop: each part that does not read ``carried`` computed before the loop."""
-        if al.is_scalar(expr):
+        if al.is_scalar(expr) or expr.has(J, S):  # attention's sums over j and s: computed at their step
             return expr
         if not self.reads(expr, carried):
             return self.hoist(expr)
@@ -211,8 +211,8 @@ class Passes:
                 if al.is_scalar(expr) or not every:
                     continue
                 for sub in _preorder(expr):
-                    if isinstance(sub, Var) or not isinstance(sub, sp.MatrixExpr):
-                        continue
+                    if isinstance(sub, Var) or not isinstance(sub, sp.MatrixExpr) or sub.has(J, S):
+                        continue  # a part of a sum over j or s is computed in that sum
                     read = _read(sub, adjoints, TotalDerivative)
                     times = {sp.expand(a.time) for a in read if a.time is not None}
                     if not read or len(times) != 1 or any(a.name not in names for a in read):

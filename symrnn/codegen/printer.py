@@ -21,7 +21,7 @@ from symrnn.numeric.printers import HELPERS, ColumnPrinter
 from symrnn.numeric.printers import _is_column as is_column
 from symrnn.numeric.printers import _is_number as is_number
 from symrnn.operations.functions import FUNCTIONS
-from symrnn.operations.symbols import N, T, TotalDerivative
+from symrnn.operations.symbols import J, N, S, T, TotalDerivative
 
 if TYPE_CHECKING:
     from symrnn.codegen.generator import Generator
@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 RESERVED = {"t", "n", "i", "xp", "B", "sum", "range", "len", "params", "inputs", "labels", "grads", "grad",
             "loss", "state", "jax", "torch", "TorchArrays", "side_by_side", "unside", *HELPERS,
             *(f.value.__name__ for f in FUNCTIONS.values() if f.value is not None)}
+
+
+#: The loop variables of a sum over the second index j and over a reader's steps s (a module's own names
+#: start with an underscore, so no model variable is called so).
+INDICES = {J: "_j", S: "_s"}
+_INDEX_SYMBOLS = {k: sp.Symbol(v) for k, v in INDICES.items()}
 
 
 class Block(MatrixExpr):
@@ -92,6 +98,16 @@ class CodePrinter(ColumnPrinter):
         super().__init__({"strict": True})
         self.gen, self.span = gen, span
 
+    def _print_Symbol(self, expr):
+        if expr in INDICES:  # the second index j and a reader's step s: loop variables of the module
+            return INDICES[expr]
+        return super()._print_Symbol(expr)
+
+    def _print_IndexSum(self, expr):
+        low, high = (py_time(b) for b in expr.bounds)
+        index = INDICES[expr.index]
+        return f"sum({self._print(expr.arg)} for {index} in range({low}, {high}+1))"
+
     def _print_Var(self, expr):
         name = self.gen.adjoint_array(expr) if isinstance(expr, TotalDerivative) else var_name(expr.name)
         if expr.time is None:
@@ -99,6 +115,9 @@ class CodePrinter(ColumnPrinter):
         if name in self.gen.locals and self.span is None:
             return name  # an interim of this step only
         time = sp.expand(sp.sympify(expr.time))
+        if time.has(*INDICES):  # at the second index j, or at a reader's step s
+            first = self.gen.valid.get(name, (sp.Integer(0), N + 1))[0]
+            return f"{name}[{py_time(sp.expand(time - first).xreplace(_INDEX_SYMBOLS))}]"
         first, last = self.gen.valid.get(name, (sp.Integer(0), N + 1))
         if self.span is None or not time.has(T):
             return f"{name}[{py_time(time - first)}]"
@@ -127,7 +146,7 @@ class CodePrinter(ColumnPrinter):
         return self._print_Var(expr)
 
     def _chain(self, mats) -> tuple[str, bool]:
-        if self.span is None:
+        if self.span is None or any(m.has(J, S) for m in mats):  # a step's part of a sum over j or s: as it is
             return super()._chain(mats)
         # every step at once: a matrix on a stack of steps is one product of the steps side by side
         out, shape, atom = self._print(mats[-1]), mats[-1].shape, self._atom(mats[-1])

@@ -15,7 +15,7 @@ from symrnn.codegen.program import Alloc, Assign, At, Comment, Guard, Name, Sele
 from symrnn.codegen.timing import rows, span
 from symrnn.derive.equations import Layout, adjoint_equation
 from symrnn.derive.truncated import carries, hop_equation
-from symrnn.operations.symbols import HopDerivative, TotalDerivative, Var
+from symrnn.operations.symbols import HopDerivative, TotalDerivative
 
 
 class Truncation:
@@ -100,10 +100,7 @@ class Truncation:
         terms = [(term, *self.term_guard(term, within)) for term in self._terms(name, k)]
         for term, guard, comment in sorted(terms, key=lambda x: x[1] is not None):
             self.add(Comment(comment))
-            expr = term.expr
-            if term.over is not None:  # summed before the loop (sum_before)
-                expr = Var(self.sums[term], None, *term.expr.shape, "S")
-            value = self.code(expr)
+            value = self.code(self.step_term(term, term.expr))
             if guard is None:
                 self.add(Assign(target, value, add=not first))
             elif first:

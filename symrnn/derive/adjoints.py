@@ -33,7 +33,7 @@ from symrnn.graph.node import Node
 from symrnn.graph.unroll import find_node, unroll
 from symrnn.model.declared import Kind, Model, Ref
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import HOP, SumOver, T, TotalDerivative
+from symrnn.operations.symbols import HOP, IndexSum, SumOver, T, TotalDerivative
 
 
 # -- the printed lines, as data -----------------------------------------------------------
@@ -88,12 +88,14 @@ def _sum_of(terms: list):
     return al.add(*exprs)
 
 
-def _summed(term: AdjointTerm):
+def summed(term: AdjointTerm):
     """A term as printed: a sum over the reader's loop where it has one."""
     if term.over is None:
         return term.expr
     loop = term.over
     low, high = (loop.start, loop.stop) if loop.step == 1 else (loop.stop, loop.start)
+    if term.index != T:  # over the steps s of a reader that reads the variable at its second index
+        return IndexSum(term.expr, term.index, low, high)
     return SumOver(term.expr, low, high)
 
 
@@ -129,13 +131,13 @@ def equation_lines(model: Model, eq: AdjointEquation, layout: Layout, inline: bo
         return Line(adjoint_symbol(model, eq.name, time, layout), parts, span, number)
 
     if not decl.timed:
-        parts = [(None, _sum_of([_summed(term) for term in eq.terms if term.condition is None]))]
+        parts = [(None, _sum_of([summed(term) for term in eq.terms if term.condition is None]))]
         parts += [(term.condition, term.expr) for term in eq.terms if term.condition is not None]
         return (line(None, parts),), ()
     lines = []
     fixed = eq.fixed_times()
     for c in fixed:
-        parts = [_summed(term) for term in eq.terms if term.at == c]  # summed: a loop reads it at every step
+        parts = [summed(term) for term in eq.terms if term.at == c]  # summed: a loop reads it at every step
         for term in eq.general:
             if term.reader_time is not None and term.over is None:
                 when = term.reader_time.subs(T, c)
@@ -151,7 +153,7 @@ def equation_lines(model: Model, eq: AdjointEquation, layout: Layout, inline: bo
     else:
         start = last
         span = Span(loop.index, last, first, tuple(fixed))
-    lines.append(line(index, [(None, _sum_of([_summed(term) for term in eq.general]))], span))
+    lines.append(line(index, [(None, _sum_of([summed(term) for term in eq.general]))], span))
     zeros: list = []
     for term in eq.general:
         if term.reader_time is None or term.over is not None:

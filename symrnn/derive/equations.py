@@ -40,7 +40,7 @@ from symrnn.graph.jacobians import parent_refs, template, vjp_template
 from symrnn.graph.node import time_offset
 from symrnn.model.declared import Apply, Kind, Loop, Model, Ref
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import T, TotalDerivative, Var
+from symrnn.operations.symbols import J, S, T, TotalDerivative, Var
 
 
 class Layout(str, enum.Enum):
@@ -121,6 +121,10 @@ class AdjointTerm:
     condition : sympy relational or None
         The term exists only for the lengths where this holds (``i = 1``: the tagger's
         ``\beta^{(i-1)}`` is the initial state ``\beta^{(0)}`` only then).
+    index : sympy symbol
+        The index of an ``over`` sum: ``t``, or ``s`` for a reader that reads the variable at its second
+        index (attention's ``e_{s,t}`` reads ``h_t`` at every decoder step ``s``); ``expr`` is then in ``s``
+        (the reader's step) and ``t`` (the variable's).
     """
 
     expr: object
@@ -129,6 +133,7 @@ class AdjointTerm:
     at: sp.Expr | None = None
     over: Loop | None = None
     condition: object = None
+    index: sp.Symbol = T
 
 
 @dataclass(frozen=True)
@@ -286,6 +291,11 @@ def adjoint_equation(model: Model, name: str, layout: Layout = Layout.NUMERATOR)
 
 def _term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm:
     local = _local(model, reader.name, ref, layout)
+    if ref.time is not None and sp.sympify(ref.time).has(J):  # read at the second index: at every step s
+        if not reader.timed:
+            raise SymRNNError(f"{reader.latex} reads {decl.display(ref.time)} at j outside a loop")
+        at_s = local if al.is_scalar(local) else local.xreplace({T: S}).xreplace({J: T})
+        return AdjointTerm(at_s, reader.name, S, over=reader.loop, index=S)
     reads_t = ref.time is not None and sp.sympify(ref.time).has(T)
     if reader.timed and reads_t:
         _, k = time_offset(ref.time)
@@ -303,7 +313,9 @@ def _init_term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm
     """The term of an initial state: the step of ``reader`` whose read of ``ref`` falls before the loop."""
     state = model.var(ref.name)
     before = sp.sympify(state.loop.first) - state.loop.step
-    if ref.time is None:
+    if ref.time is None or sp.sympify(ref.time).has(J):  # a read at j runs over the loop's own steps
+        return None
+    if not reader.timed and sp.sympify(ref.time).has(T):  # a sum over t outside the loops: the loop's steps only
         return None
     if not sp.sympify(ref.time).has(T):  # read at a fixed time outside the loops: the init when that time is
         base, offset = time_offset(ref.time)

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import networkx as nx
+import sympy as sp
 
 from symrnn.graph.node import Node, node_of, resolve
 from symrnn.graph.unroll import edge_jacobian, find_node, unroll
 from symrnn.model.declared import Kind, Model
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import Var
+from symrnn.operations.symbols import J, Var
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,10 @@ def _dependence(model: Model, G: nx.DiGraph, downstream: set[Node]):
         if var in memo:
             return memo[var]
         decl = model.var(var.name)
-        if decl.kind is Kind.INTERIM:
+        if var.time is not None and var.time.has(J):  # h_j in a sum over j: any of its steps
+            steps = decl.loop.range(n, G.graph["i"])
+            result = any(depends(var.xreplace({J: sp.Integer(u)})) for u in steps)
+        elif decl.kind is Kind.INTERIM:
             t = None if var.time is None else int(var.time)
             result = False
             for ref in _non_label_refs(model, decl.name):

@@ -22,7 +22,7 @@ from symrnn.errors import SpecError
 from symrnn.model.declared import Apply, Kind, Model, Ref, refs, shift
 from symrnn.operations import algebra as al
 from symrnn.operations.registry import get_rule
-from symrnn.operations.symbols import T, Var
+from symrnn.operations.symbols import IndexSum, J, T, Var
 
 
 def symbolic(model: Model, expr) -> sp.Basic:
@@ -83,7 +83,16 @@ def _local_jacobian(model: Model, expr, parent: Ref, out):
             raise SpecError(f"{parent.name} is an argument of {expr.prim.name} that cannot be differentiated")
         local = get_rule(expr.prim, i).jacobian(tuple(args), out)
         total = al.add(total, al.mul(local, inner))
-    return total
+    return _under_sum(expr, parent, total)
+
+
+def _under_sum(expr, parent: Ref, total):
+    """The derivative of a sum over the second index ``j`` from that of its summand: a read at ``j``
+    (``h_j`` in ``\\sum_j \\alpha_{t,j} h_j``) is one term of the sum, its edge sits at that ``j``; any other
+    read is differentiated under the sum."""
+    if total is None or expr.prim.inner is None or (parent.time is not None and sp.sympify(parent.time).has(J)):
+        return total
+    return IndexSum(total, J, *expr.prim.inner)
 
 
 def _interim_definition(model: Model, ref: Ref):
@@ -136,7 +145,7 @@ def _local_vjp(model: Model, expr, parent: Ref, out, v):
             raise SpecError(f"{parent.name} is an argument of {expr.prim.name} that cannot be differentiated")
         local = get_rule(expr.prim, i).vjp(v, tuple(args), out)
         total = al.add(total, _local_vjp(model, arg, parent, args[i], local))
-    return total
+    return _under_sum(expr, parent, total)
 
 
 def _depends_here(expr, parent: Ref) -> bool:

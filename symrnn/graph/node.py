@@ -15,7 +15,7 @@ import sympy as sp
 from symrnn.errors import SpecError
 from symrnn.model.declared import Kind, Model
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import I, N, T, Var
+from symrnn.operations.symbols import I, IndexSum, J, N, S, T, Var
 
 
 @dataclass(frozen=True, order=True)
@@ -55,16 +55,16 @@ def node_of(var: Var) -> Node:
     return Node(var.name, None if var.time is None else int(var.time))
 
 
-def resolve(model: Model, name: str, time, n: int, t: int | None, i: int | None = None):
+def resolve(model: Model, name: str, time, n: int, t: int | None, i: int | None = None, j: int | None = None):
     """The concrete variable read as ``name`` at template ``time``, at step ``t`` of length ``n``.
 
-    ``i`` is the label position, for models that read one. Reading a state just
-    outside its loop gives its initial state (``h^{(0)}``).
+    ``i`` is the label position, for models that read one; ``j`` the second time index (attention's
+    ``h_j``). Reading a state just outside its loop gives its initial state (``h^{(0)}``).
     """
     decl = model.var(name)
     if not decl.timed or time is None:
         return decl, None
-    value = concrete_time(time, n, t, i, decl)
+    value = concrete_time(time, n, t, i, decl, j)
     if decl.loop is not None:
         steps = decl.loop.range(n, i)
         if value not in steps:
@@ -80,37 +80,45 @@ def _before(decl, n: int, i: int | None) -> int:
     return int(sp.sympify(decl.loop.first).subs({N: n, I: i} if i is not None else {N: n})) - decl.loop.step
 
 
-def concrete_time(time, n: int, t: int | None, i: int | None = None, what=None) -> int:
+def concrete_time(time, n: int, t: int | None, i: int | None = None, what=None, j: int | None = None,
+                  s: int | None = None) -> int:
     """The integer value of a time index (``t - 1`` at ``t = 3`` is 2); ``what`` (a declaration)
-    names the variable in errors."""
+    names the variable in errors. ``j`` is the value of the second time index and ``s`` that of the
+    index of a sum over a reader's steps (:data:`~symrnn.operations.symbols.S`)."""
     base, offset = time_offset(time)
-    if (base is T and t is None) or (base is I and i is None):
+    if (base is T and t is None) or (base is I and i is None) or (base is J and j is None) \
+            or (base is S and s is None):
         shown = what.display(time) if what is not None else str(time)
-        if base is T:
-            raise SpecError(f"{shown} has no definite time outside a loop")
-        raise SpecError(f"{shown} is read at the label position i: give i")
-    return offset + {T: t, N: n, I: i, None: 0}[base]
+        if base is I:
+            raise SpecError(f"{shown} is read at the label position i: give i")
+        raise SpecError(f"{shown} has no definite time outside a loop")
+    return offset + {T: t, N: n, I: i, J: j, S: s, None: 0}[base]
 
 
 @lru_cache(maxsize=4096)  # bounded: keyed by time expressions
 def time_offset(time) -> tuple:
     """``t - 1`` -> ``(t, -1)``, ``n`` -> ``(n, 0)``, ``i - 1`` -> ``(i, -1)``, ``3`` -> ``(None, 3)``."""
     time = sp.sympify(time)
-    for base in (T, N, I):
+    for base in (T, N, I, J, S):
         k = sp.expand(time - base)
         if k.is_Integer:
             return base, int(k)
     if time.is_Integer:
         return None, int(time)
-    raise SpecError(f"time index {time} must be t + k, n + k, i + k or an integer")
+    raise SpecError(f"time index {time} must be t + k, n + k, i + k, j + k or an integer")
 
 
-def instantiate(model: Model, expr, n: int, t: int | None, i: int | None = None):
-    """A template with ``t``, ``n`` and ``i`` made concrete and boundary reads resolved."""
+def instantiate(model: Model, expr, n: int, t: int | None, i: int | None = None, j: int | None = None):
+    """A template with ``t``, ``n`` and ``i`` made concrete and boundary reads resolved; with ``j``, the
+    second time index too (a read at ``j`` inside a sum over ``j`` stays symbolic)."""
     if al.is_scalar(expr):
         return expr
+    if j is not None and not expr.has(IndexSum):
+        expr = expr.xreplace({J: sp.Integer(j)})
     mapping = {}
     for v in expr.atoms(Var):
+        if v.time is not None and v.time.has(J, S):
+            continue  # a read inside a sum over its index
         decl, time = resolve(model, v.name, v.time, n, t, i)
         mapping[v] = decl.symbol(time)
     return expr.xreplace(mapping)

@@ -18,7 +18,7 @@ from symrnn.graph.jacobians import parent_refs, template
 from symrnn.graph.node import Node, instantiate, resolve
 from symrnn.model.declared import Kind, Model, zero_vector
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import T, canonical
+from symrnn.operations.symbols import IndexSum, J, T, canonical
 
 MAX_N = 1_000_000
 
@@ -94,13 +94,15 @@ def unroll(model: Model, n: int, i: int | None = None) -> nx.DiGraph:
         for t in steps:
             target = add_node(decl, t)
             for ref in refs:
-                for rt in _summed_steps(model, ref, t, n, i):
-                    pdecl, ptime = resolve(model, ref.name, ref.time, n, rt, i)
+                for rt, rj in _summed_steps(model, ref, t, n, i):
+                    pdecl, ptime = resolve(model, ref.name, ref.time, n, rt, i, rj)
                     source = add_node(pdecl, ptime)
                     if G.has_edge(source, target):
                         G.edges[source, target]["refs"] += (ref,)
                     else:
-                        G.add_edge(source, target, refs=(ref,), t=rt)
+                        G.add_edge(source, target, refs=(ref,), t=rt, j=None)
+                    if rj is not None:
+                        G.edges[source, target]["j"] = rj
     if not nx.is_directed_acyclic_graph(G):
         cycle = " -> ".join(G.nodes[u]["latex"] for u, _ in nx.find_cycle(G))
         raise SpecError(f"the model's equations form a cycle: {cycle}")
@@ -108,10 +110,13 @@ def unroll(model: Model, n: int, i: int | None = None) -> nx.DiGraph:
 
 
 def _summed_steps(model: Model, ref, t: int | None, n: int, i: int | None) -> list:
-    """The steps at which ``ref`` is read: ``[t]``, or every step of the loop for a sum over t."""
+    """The ``(t, j)`` at which ``ref`` is read: ``(t, None)``, every step of the loop for a sum over t, or
+    every step ``j`` of its loop for a read at the second index (attention's ``h_j``)."""
+    if ref.time is not None and sp.sympify(ref.time).has(J):
+        return [(t, j) for j in model.var(ref.name).loop.range(n, i)]
     if t is None and ref.time is not None and sp.sympify(ref.time).has(T):
-        return list(model.var(ref.name).loop.range(n, i))  # a sum over t, outside the loops
-    return [t]
+        return [(s, None) for s in model.var(ref.name).loop.range(n, i)]  # a sum over t, outside the loops
+    return [(t, None)]
 
 
 def edge_jacobian(G: nx.DiGraph, source: Node, target: Node):
@@ -144,14 +149,17 @@ def edge_jacobian(G: nx.DiGraph, source: Node, target: Node):
     """
     model, n, i = G.graph["model"], G.graph["n"], G.graph["i"]
     data = G.edges[source, target]
-    return al.add(*(instantiate(model, template(model, target.name, ref), n, data["t"], i)
+    return al.add(*(instantiate(model, template(model, target.name, ref), n, data["t"], i, data["j"])
                     for ref in data["refs"]))
 
 
 def edge_template(G: nx.DiGraph, source: Node, target: Node):
     """The template (``t`` symbolic) that ``D(source -> target)`` instantiates."""
     model = G.graph["model"]
-    return al.add(*(template(model, target.name, ref) for ref in G.edges[source, target]["refs"]))
+    out = al.add(*(template(model, target.name, ref) for ref in G.edges[source, target]["refs"]))
+    if G.edges[source, target]["j"] is not None and not al.is_scalar(out) and not out.has(IndexSum):
+        out = out.xreplace({J: T + (source.t - target.t)})  # a read at j: j is the source's step, t-1 or t+1
+    return out
 
 
 def find_node(G: nx.DiGraph, name: str) -> Node:

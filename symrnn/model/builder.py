@@ -42,7 +42,7 @@ from symrnn.model.declared import (
 )
 from symrnn.operations import algebra as al
 from symrnn.operations import primitives as P
-from symrnn.operations.symbols import I, N, T, canonical, check_display_name
+from symrnn.operations.symbols import I, J, N, T, canonical, check_display_name
 
 
 class Term:
@@ -78,6 +78,8 @@ class Term:
         if pulled is not None:
             c, left, right = pulled
             return (left @ right)._scaled(c)
+        if al.same_dim(self.shape[0], 1) and al.same_dim(self.shape[1], 1) and not al.same_dim(other.shape[0], 1):
+            return self._apply(P.SCALAR_TIMES, self, other)  # a number times a vector: \alpha_{t,j} h_j
         return self._apply(P.MATVEC, self, other)
 
     def __add__(self, other):
@@ -160,6 +162,9 @@ class Term:
         return self._apply(P.NEG, self)
 
     def __getitem__(self, label):
+        if label is J:  # attention's weight \alpha_{t,j}: component j of \alpha_t
+            self._check_usable()
+            return self._apply(P.PICK_AT, self)
         if not (isinstance(label, Handle) and label.decl.kind is Kind.LABEL):
             raise SpecError(f"{self.display}[...] picks a component and needs a label, got {label!r}")
         self._check_usable()
@@ -187,6 +192,27 @@ def _whole_sums(term: Term):
         raise SpecError(f"{shown} is part of a larger expression, but a sum over t is a definition of its own: "
                         f"define S = {shown} on a line of its own, then use S")
     return term.expr
+
+
+def reads_j(expr) -> list:
+    """The reads at the second index ``j`` (a :class:`Ref`, or a pick at ``j``: an :class:`Apply`) that no
+    sum over ``j`` in ``expr`` binds."""
+    if isinstance(expr, Ref):
+        return [expr] if expr.time is not None and sp.sympify(expr.time).has(J) else []
+    if expr.prim.inner is not None:
+        return []
+    found = [expr] if expr.prim is P.PICK_AT else []
+    for a in expr.args:
+        found += reads_j(a)
+    return found
+
+
+def _subexpressions(expr):
+    """Every :class:`Apply` below ``expr``."""
+    for a in getattr(expr, "args", ()):
+        if isinstance(a, Apply):
+            yield a
+            yield from _subexpressions(a)
 
 
 def _broadcast(a: Term, b: Term) -> tuple[Term, Term]:
@@ -230,8 +256,10 @@ class Handle(Term):
     def __getitem__(self, key):
         if self.decl.timed and self.time is None:
             time = sp.sympify(key)
-            if not time.free_symbols <= {T, N, I}:
-                raise SpecError(f"time index {key} of {self.decl.name} may use only t, n and i")
+            if not time.free_symbols <= {T, N, I, J}:
+                raise SpecError(f"time index {key} of {self.decl.name} may use only t, n, i and j")
+            if time.has(J) and time != J:
+                raise SpecError(f"{self.decl.name} is read at the second index j itself, not {key}")
             return Handle(self._b, self.decl, time)
         return super().__getitem__(key)
 
@@ -307,6 +335,7 @@ class ModelBuilder:
     t = T
     n = N
     i = I
+    j = J
 
     def __init__(self, name: str, title: str = ""):
         if len(title) > MAX_TITLE or '"' in title or not all(c.isprintable() for c in title):
@@ -436,6 +465,9 @@ class ModelBuilder:
 
     def interim(self, name: str, term: Term, latex: str | None = None) -> Handle:
         """Name a subexpression (a pre-activation ``a^{(t)}``): printed by name, not a graph node."""
+        if reads_j(term.expr):
+            raise SpecError(f"{name} reads {term.display} at the second index j, which a let does not: define it "
+                            "as a variable with two indices, e_{t,j} = ..., without let")
         timed = any(r.time is not None and sp.sympify(r.time).has(T) for r in self._refs(term.expr))
         default = _timed_latex(name) if timed else name
         handle = self._declare(VarDecl(name, Kind.INTERIM, term.shape, latex or default, timed))
@@ -450,7 +482,31 @@ class ModelBuilder:
         computed at every step of the loop of what it reads; the handle returned is then
         read at ``t``, and :meth:`sum` adds its steps up (``L = \\sum_t L^{(t)}``). ``loop``
         says which loop when the definition sits inside one (the text format's ``for`` blocks).
+
+        A definition that also reads a variable at the second index ``j`` (``h[mb.j]``) has two time
+        indices: attention's score ``e_{t,j} = v^\\top \\tanh(W s_{t-1} + U h_j)``, one number for each
+        step ``j`` of ``h``'s loop. The handle returned is the column ``e_t`` of those numbers (read at
+        ``t``: ``softmax(e)`` is the softmax over ``j``), ``e[mb.j]`` is one of them, ``e_{t,j}``, and
+        ``latex`` names the column (``e_{{t}}``).
+
+        Examples
+        --------
+        >>> from symrnn.model import ModelBuilder, inner, tanh, softmax
+        >>> mb = ModelBuilder("attention")
+        >>> m = mb.sizes("m")
+        >>> x = mb.input("x", m, latex="x_{{t}}")
+        >>> h = mb.state("h", m, init=mb.parameter("h0", m, latex="h_{0}"), latex="h_{{t}}")
+        >>> mb.recur(h, tanh(h[mb.t - 1] + x[mb.t]))
+        >>> v = mb.parameter("v", m)
+        >>> e = mb.define("e", inner(v, tanh(x[mb.t] + h[mb.j])), latex="e_{{t}}")
+        >>> e.shape, e.decl.inner
+        ((n, 1), Loop(start=1, stop=n, step=1, index='t'))
+        >>> a = mb.define("a", softmax(e), latex=r"\\alpha_{{t}}")
+        >>> mb.sum(a[mb.j] @ h[mb.j]).display
+        '\\\\sum_{j} \\\\alpha_{t, j} h_{j}'
         """
+        if reads_j(term.expr):
+            return self._two_indices(name, term, latex, loop)
         reads_t = self._step_loop(term.expr)
         loop = None if reads_t is None else (loop or reads_t)
         if loop is None:
@@ -460,6 +516,53 @@ class ModelBuilder:
             decl = VarDecl(name, Kind.DEFINED, term.shape, latex or _timed_latex(name), True, loop)
             handle = Handle(self, self._declare(decl).decl, T)
         self._defs[name] = Definition(name, self._expression(term))
+        return handle
+
+    def _j_loop(self, term: Term) -> Loop:
+        """The loop of the variables ``term`` reads at the second index ``j`` (one loop for all of them)."""
+        loops, picks = [], []
+        for r in reads_j(term.expr):
+            v = self._vars.get(r.name) if isinstance(r, Ref) else None
+            if v is not None and v.loop not in loops:
+                loops.append(v.loop)
+            if isinstance(r, Apply) and isinstance(r.args[0], Ref):
+                picks.append(self._vars[r.args[0].name])
+        if not loops:
+            raise SpecError(f"{term.display} picks a component at j but reads no variable at j; read one (h_j) "
+                            "to say which steps j runs over (the softmax over j is written \\alpha_t = "
+                            "\\operatorname{softmax}(e_t), of the column e_t of the scores e_{t,j})")
+        if len(loops) > 1 or loops[0].step != 1:
+            raise SpecError(f"{term.display} reads variables at j over {', '.join(map(str, loops))}: j runs over "
+                            "the steps of one forward loop (for a backward encoder, copy its states into one: "
+                            "for t = 1..n: k_t = b_t, then read k_j)")
+        size = sp.expand(sp.sympify(loops[0].stop) - loops[0].start + 1)
+        for v in picks:
+            if not al.same_dim(v.shape[0], size):
+                raise ShapeError(f"{v.display(T)} has {v.shape[0]} components, but j runs over {size} steps "
+                                 f"({loops[0]}): its component at j is one weight per step, as in \\alpha_{{t,j}} "
+                                 "of \\alpha_t = softmax(e_t)")
+        return loops[0]
+
+    def _two_indices(self, name: str, term: Term, latex: str | None, loop: Loop | None) -> Handle:
+        """A variable with two time indices, ``e_{t,j} = term`` (:meth:`define`)."""
+        inner = self._j_loop(term)
+        outer = self._step_loop(term.expr) or loop
+        if outer is None:
+            raise SpecError(f"{name} reads {term.display}, at j but at no step t: a variable with two time indices "
+                            "(e_{t,j}) sits in a loop and reads a variable at t (s_{t-1})")
+        if not (al.same_dim(term.shape[0], 1) and al.same_dim(term.shape[1], 1)):
+            raise ShapeError(f"{name} has two time indices (t, j), so each of its values is a number (1 x 1), but "
+                             f"{term.display} is {al.fmt_shape(term.shape)}")
+        for r in self._refs(term.expr):
+            if self._vars[r.name].kind is Kind.INTERIM and isinstance(r, Ref) and r.time is not None \
+                    and sp.sympify(r.time).has(J):
+                raise SpecError(f"{self._vars[r.name].display(r.time)} is a let read at j; write it out in {name}")
+        size = sp.expand(sp.sympify(inner.stop) - inner.start + 1)
+        column = Apply(P.MATVEC, (Apply(P.basis_at(size), ()), term.expr))
+        expr = Apply(P.inner_sum(inner.start, inner.stop), (column,))
+        decl = VarDecl(name, Kind.DEFINED, (size, sp.S.One), latex or _timed_latex(name), True, outer, inner=inner)
+        handle = Handle(self, self._declare(decl).decl, T)
+        self._defs[name] = Definition(name, expr)
         return handle
 
     def zeros(self, size) -> Term:
@@ -490,9 +593,13 @@ class ModelBuilder:
         >>> mb.sum(s).display
         '\\\\sum_{t} s^{(t)}'
         """
+        if isinstance(term, Term) and reads_j(term.expr):  # \sum_j \alpha_{t,j} h_j: over the second index
+            loop = self._j_loop(term)
+            return Term(self, Apply(P.inner_sum(loop.start, loop.stop), (term.expr,)), term.shape)
         if not (isinstance(term, Handle) and term.decl.timed and term.time == T):
             shown = getattr(term, "display", term)
-            raise SpecError(f"sum() adds up a variable read at t over its loop, got {shown!r}")
+            raise SpecError(f"sum() adds up a variable read at t over its loop, or a term read at j over j "
+                            f"(\\sum_j \\alpha_{{t,j}} h_j), got {shown!r}")
         loop = term.decl.loop
         low, high = (loop.start, loop.stop) if loop.step == 1 else (loop.stop, loop.start)
         prim = P.sum_over(low, high)
@@ -513,6 +620,10 @@ class ModelBuilder:
             raise SpecError(f"{decl.name} is not a state; only states have recurrences")
         if decl.name in self._defs:
             raise SpecError(f"{decl.name} already has a recurrence")
+        if reads_j(term.expr):
+            raise SpecError(f"{decl.display(T)} reads {term.display} at the second index j outside a sum over j; "
+                            "sum over j (c_t = \\sum_j \\alpha_{t,j} h_j) or give a variable both indices "
+                            "(e_{t,j} = ...)")
         if term.shape != decl.shape:
             raise ShapeError(f"{decl.display(T)} is {decl.shape} but its recurrence gives {term.shape}")
         previous = T - decl.loop.step
@@ -588,6 +699,11 @@ class ModelBuilder:
             yield from self._refs(self._defs[expr.name].expr, into_sums)
 
     def _check_static(self, name: str, expr) -> None:
+        if isinstance(expr, Apply) and any(isinstance(a, Apply) and a.prim.inner is not None
+                                           for a in [expr, *_subexpressions(expr)]):
+            raise SpecError(f"{name} is defined outside the loops but sums over j; a sum over j sits in a loop "
+                            "(c_t = \\sum_j \\alpha_{t,j} h_j), and outside the loops \\sum_t adds up a variable "
+                            "over its loop")
         for r in self._refs(expr, into_sums=False):
             v = self._vars[r.name]
             if v.timed and (r.time is None or sp.sympify(r.time).has(T)):

@@ -122,7 +122,8 @@ class VarDecl:
     ``latex`` may hold ``{t}``, replaced by the time index. A state has a
     ``loop`` and an ``init`` (the parameter it starts from); a timed input or a
     per-step defined variable has the ``loop`` it exists over. A ``onehot``
-    input holds one-hot vectors (the tagger's tags).
+    input holds one-hot vectors (the tagger's tags). A variable with two time indices (attention's
+    ``e_{t,j}``) is the column ``e_t`` of its values over its ``inner`` loop, ``j``.
     """
 
     name: str
@@ -134,6 +135,7 @@ class VarDecl:
     init: str | None = None
     onehot: bool = False
     delta: str | None = None  # a gate's pre-activation: how its total derivative prints (\delta^{f}_{{t}})
+    inner: Loop | None = None  # a variable with two time indices (e_{t,j}): the loop of its second index j
 
     def symbol(self, time: sp.Expr | None = None):
         """The SymPy atom of this variable at ``time``."""
@@ -309,6 +311,25 @@ class Model:
         from symrnn.render.latex import model_latex
 
         return "$$" + model_latex(self) + "$$"
+
+
+def entry(expr: Expr) -> Expr | None:
+    """The value at ``(t, j)`` of a variable with two time indices, from its definition
+    ``e_t = \\sum_j e_j s`` (:meth:`~symrnn.model.builder.ModelBuilder.define`): ``s``, else None.
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> entry(elman().definition("h").expr) is None
+    True
+    """
+    if not (isinstance(expr, Apply) and expr.prim.inner is not None):
+        return None
+    column = expr.args[0]
+    if isinstance(column, Apply) and len(column.args) == 2 and isinstance(column.args[0], Apply) \
+            and column.args[0].prim.arity == 0 and column.args[0].prim.name.startswith("basis_j"):
+        return column.args[1]
+    return None
 
 
 def _primitives(expr: Expr):

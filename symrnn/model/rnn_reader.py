@@ -44,9 +44,10 @@ from lark.indenter import DedentError, Indenter
 from symrnn.errors import SpecError, SymRNNError
 from symrnn.model import builder as B
 from symrnn.model.declared import Kind, Loop, Model
+from symrnn.operations import algebra as al
 from symrnn.operations import primitives as P
 from symrnn.operations.functions import FUNCTIONS as FUNCTION_RECORDS
-from symrnn.operations.symbols import NAME_PATTERN, I, N, T, canonical, format_time
+from symrnn.operations.symbols import NAME_PATTERN, I, J, N, T, canonical, format_time
 
 #: Bounds on what a spec may ask for, so a hostile or broken file fails fast.
 MAX_BYTES = 200_000
@@ -336,8 +337,9 @@ def identifier(display: str, taken: set) -> str:
 _TIME_TOKEN = re.compile(r"\s*(\d+|[A-Za-z]+|[+-])")
 
 
-def parse_time(text: str, index: str | None) -> sp.Expr | None:
-    """``t-1`` -> ``t - 1`` (with ``index`` standing for the loop's t), ``n+1``, ``i-1``, ``0``; None if not a time."""
+def parse_time(text: str, index: str | None, inner: str | None = None) -> sp.Expr | None:
+    """``t-1`` -> ``t - 1`` (with ``index`` standing for the loop's t), ``n+1``, ``i-1``, ``0``; None if not a time.
+    ``inner`` is the letter of the loop's second index (attention's ``j`` in ``h_j``), read as ``j``."""
     tokens, pos = [], 0
     while pos < len(text):
         m = _TIME_TOKEN.match(text, pos)
@@ -356,6 +358,8 @@ def parse_time(text: str, index: str | None) -> sp.Expr | None:
                 term = I
             elif index is not None and tok == index:
                 term = T
+            elif inner is not None and tok == inner:
+                term = J
             else:
                 return None
             value += sign * term
@@ -377,10 +381,16 @@ class _Timed:
 
 
 class _Transposed:
-    """``a^{\\top}``, which is only written as the left factor of an inner product ``a^{\\top} b``."""
+    """``a^{\\top}``, which is only written as the left factor of an inner product ``a^{\\top} b``, with the
+    constant before it and the matrices after it (``\\frac{1}{2} a^{\\top} M b`` is ``\\frac{1}{2} a^{\\top} (M b)``:
+    a bilinear score)."""
 
-    def __init__(self, term, where, sign: int = 1):
-        self.term, self.where, self.sign = term, where, sign
+    def __init__(self, term, where, sign: int = 1, factor=1, mats: tuple = ()):
+        self.term, self.where, self.sign, self.factor, self.mats = term, where, sign, factor, mats
+
+    def times(self, **changes) -> _Transposed:
+        fields = {"sign": self.sign, "factor": self.factor, "mats": self.mats, **changes}
+        return _Transposed(self.term, self.where, **fields)
 
 
 def _last_subscript(display: str) -> tuple[str, str] | None:
@@ -765,11 +775,18 @@ class _Reader:
             ident = self._guard(tok, lambda: self._ident(display))
             self.static[display] = self._guard(tok, lambda: self.mb.define(ident, term, latex=display))
             return
-        template = make_template(normalize(str(tok)), loop.index)
+        column, two = self._column(normalize(str(tok)), loop.index, tok)
+        template = make_template(column, loop.index)
         state = self._states.get(template)
         if state is None:
             template = self._loop_template(tok, loop)
         term = self._term(expr, loop.index)
+        if not two and B.reads_j(term.expr):
+            shown = P.subscripted(column, self._inner)
+            raise self.src.at(expr, f"{column} reads {term.display} at the second index {self._inner} outside a "
+                                    f"sum over {self._inner}",
+                              f"sum over {self._inner} (\\sum_{self._inner} \\alpha_{{t,{self._inner}}} "
+                              f"h_{self._inner}) or give it both indices ({shown} = ...)")
         if state is not None:
             self._guard(expr, lambda: self.mb.recur(B.Handle(self.mb, state), term))
             return
@@ -777,6 +794,9 @@ class _Reader:
         if not handle.decl.timed:
             raise self.src.at(tok, f"{normalize(str(tok))} is defined in the loop but reads nothing at {loop.index}",
                               "move it outside the loop, without the index")
+        if two and handle.decl.inner is None:
+            raise self.src.at(tok, f"{normalize(str(tok))} has two indices but reads nothing at {self._inner}",
+                              f"read a variable at {self._inner} (U h_{self._inner}), or write it with one index")
         self._add_timed(handle.decl, template, loop.index)
 
     # -- loops ---------------------------------------------------------------------------
@@ -814,7 +834,7 @@ class _Reader:
         return value
 
     def _loop_template(self, tok: Token, loop) -> str:
-        display = normalize(str(tok))
+        display = self._column(normalize(str(tok)), loop.index, tok)[0]
         template = make_template(display, loop.index)
         if template is None:
             raise self.src.at(tok, f"{display} is defined inside `for {loop.index} = ...` but does not show the "
@@ -831,10 +851,58 @@ class _Reader:
     def _for_inline(self, stmt: Tree, loop) -> None:
         self._loop(stmt.children[0], [stmt.children[1]])
 
+    def _column(self, display: str, index: str, tok: Token | None = None) -> tuple[str, bool]:
+        """``(e_{t}, True)`` for a variable written with two indices, ``e_{t,j}`` (its column over j), else
+        ``(display, False)``."""
+        split = _last_subscript(display)
+        if self._inner is not None and split is not None:
+            parts = [p.strip() for p in split[1].split(",")]
+            if len(parts) == 2 and parts == [index, self._inner]:
+                return normalize(f"{split[0]}_{{{index}}}"), True
+            if len(parts) == 2 and parts == [self._inner, index]:
+                message = f"{display} writes the second index first"
+                hint = f"the loop's index comes first: {split[0]}_{{{index},{self._inner}}}"
+                raise self.src.at(tok, message, hint) if tok is not None else SpecError(f"{message}; {hint}")
+        return display, False
+
+    def _inner_index(self, index: str, body: list) -> str | None:
+        """The letter of the loop's second index: the second subscript of a variable defined with two
+        (``e_{t,j}``) or the index of a sum other than the loop's (``\\sum_j``); None if it has none."""
+        found: dict[str, Token] = {}
+        for stmt in body:
+            for tok in stmt.scan_values(lambda v: isinstance(v, Token) and v.type in ("SUM", "NAME")):
+                if tok.type == "SUM":
+                    letter = re.match(r"\\sum_\{?([A-Za-z])", str(tok))
+                    if letter and letter.group(1) != index:
+                        found.setdefault(letter.group(1), tok)
+            if stmt.data != "defs":
+                continue
+            for d in stmt.children:
+                split = _last_subscript(normalize(str(d.children[0])))
+                parts = [p.strip() for p in split[1].split(",")] if split else []
+                if len(parts) == 2 and parts[0] == index and re.fullmatch(r"[A-Za-z]", parts[1]):
+                    found.setdefault(parts[1], d.children[0])
+                elif len(parts) == 2 and parts[1] == index and re.fullmatch(r"[A-Za-z]", parts[0]):
+                    found.setdefault(parts[0], d.children[0])  # e_{j,t}: said where it is read
+        for letter, tok in found.items():
+            if letter in ("n", "i") or letter in self.sizes:
+                raise self.src.at(tok, f"{letter} cannot be a second index (it is a length or a size)",
+                                  f"use another letter: e_{{{index},j}}, \\sum_j")
+        if len(found) > 1:
+            letters = sorted(found)
+            raise self.src.at(found[letters[1]], f"the loop over {index} has two second indices, "
+                                                 f"{' and '.join(letters)}",
+                              "write one letter for the second index; a softmax over it is written "
+                              "\\alpha_t = \\operatorname{softmax}(e_t), not as a fraction")
+        return next(iter(found), None)
+
+    _inner: str | None = None
+
     def _loop(self, head: Tree, body: list) -> None:
         index = str(head.children[1])
         over, direction = self._bounds(head)
         loop = self.mb._loop(over, 1 if direction == "forward" else -1, index)
+        self._inner = self._inner_index(index, body)
         lets: dict[str, Tree] = {}
         defs: list[tuple[Token, Tree]] = []
         for stmt in body:
@@ -857,6 +925,7 @@ class _Reader:
         for stmt in body:
             self._statement(stmt, loop)
         self._states = {}
+        self._inner = None
 
     @staticmethod
     def _first_use(template: str, body: list) -> tuple:
@@ -874,7 +943,7 @@ class _Reader:
             for tok in tree.scan_values(lambda v: isinstance(v, Token) and v.type == "NAME"):
                 text = normalize(str(tok))
                 m = regex.match(text)
-                if m and parse_time(m.group("time"), index) != T:
+                if m and parse_time(m.group("time"), index, self._inner) not in (T, J):
                     return True
                 for let_template, let_expr in lets.items():
                     if _template_regex(let_template).match(text) and let_template not in seen:
@@ -992,8 +1061,15 @@ class _Reader:
         if kind == "sqrt":  # \sqrt{a}
             inner = self._expr(tree.children[2], index)
             if isinstance(inner, _Const):
+                root = sp.sqrt(inner.value)
+                if root.is_Rational:  # \sqrt{4}, \sqrt{\frac{1}{4}}: exact
+                    return _Const(root, tree)
+                hint = "write its value as a decimal (1.4142 for \\sqrt{2})"
+                if inner.value.free_symbols:  # scaled dot-product attention's \frac{1}{\sqrt{m}}
+                    hint = (f"write the number for the size you use (\\frac{{1}}{{2}} for \\sqrt{{{inner.value}}} "
+                            f"with {inner.value} = 4)")
                 raise self.src.at(tree, "the square root of a number is not a constant the model language keeps "
-                                        "exact", "write its value as a decimal (1.4142 for \\sqrt{2})")
+                                        "exact", hint)
             inner = self._checked(inner)
             return self._guard(tree, lambda: B.apply(P.elementwise("sqrt"), inner))
         if kind == "neg":
@@ -1001,7 +1077,7 @@ class _Reader:
             if isinstance(inner, _Const):
                 return _Const(-inner.value, inner.where)
             if isinstance(inner, _Transposed):  # -y^{\top} LS(s): the sign of the inner product
-                return _Transposed(inner.term, inner.where, -inner.sign)
+                return inner.times(sign=-inner.sign)
             inner = self._checked(inner)  # once: reading a subtree twice made nested sums exponential
             return self._guard(tree, lambda: -inner)
         if kind in ("add", "sub"):
@@ -1026,13 +1102,22 @@ class _Reader:
                     raise self.src.at(right.where, "two numbers side by side",
                                       "write their product as one number, or put \\cdot between them")
                 return self._const(tree, left.value * right.value)
+            if isinstance(left, _Const) and isinstance(right, _Transposed) and kind == "matvec":
+                return right.times(factor=left.value * right.factor)  # \frac{1}{2} h_j^{\top} z_t
             if isinstance(left, _Const):
                 return self._scaled(tree, right, left)
             if isinstance(right, _Const):
                 return self._scaled(tree, left, right)
             right = self._checked(right)
             if kind == "matvec" and isinstance(left, _Transposed):
-                product = self._guard(tree, lambda: B.inner(left.term, right))
+                if not al.same_dim(right.shape[1], 1):  # a^{\top} M b: M b is read first
+                    return left.times(mats=(*left.mats, right))
+                column = right
+                for M in reversed(left.mats):
+                    column = self._guard(tree, lambda M=M, column=column: M @ column)
+                product = self._guard(tree, lambda: B.inner(left.term, column))
+                if left.factor != 1:
+                    product = self._guard(tree, lambda: product * left.factor)
                 return product if left.sign == 1 else self._guard(tree, lambda: -product)
             left = self._checked(left)
             return self._guard(tree, lambda: left @ right if kind == "matvec" else left * right)
@@ -1070,9 +1155,22 @@ class _Reader:
         return self._guard(tree, lambda: B.apply(prim, args[0]))
 
     def _sum(self, tree: Tree, index: str | None):
-        sum_tok, name_tok = tree.children
+        sum_tok, body = tree.children
         written = re.match(r"\\sum_\{?([A-Za-z])", str(sum_tok))
         sum_index = written.group(1) if written else None
+        if index is not None and sum_index is not None and sum_index == self._inner:  # \sum_j \alpha_{t,j} h_j
+            term = self._term(body, index)
+            if not B.reads_j(term.expr):
+                raise self.src.at(sum_tok, f"\\sum_{sum_index} adds up what is read at {sum_index}, and "
+                                           f"{term.display} reads nothing at {sum_index}",
+                                  f"read the summand at {sum_index}: \\sum_{sum_index} \\alpha_{{{index},{sum_index}}} "
+                                  f"h_{sum_index}")
+            return self._guard(tree, lambda: self.mb.sum(term))
+        if not (isinstance(body, Tree) and body.data == "ref"):
+            raise self.src.at(sum_tok, "\\sum_t adds up one variable over its loop (\\sum_t L_{t}); inside a loop, "
+                                       "\\sum_j adds up a product over the second index j",
+                              "define the summand as a variable of the loop first, then sum it")
+        name_tok = body.children[0]
         display = normalize(str(name_tok))
         for timed in reversed(self.timed):
             m = timed.regex.match(display)
@@ -1096,11 +1194,27 @@ class _Reader:
         for timed in reversed(self.timed):
             m = timed.regex.match(display)
             if m:
-                time = parse_time(m.group("time"), index)
+                time = parse_time(m.group("time"), index, self._inner if index is not None else None)
+                if time is not None and time.has(J) and time != J:
+                    raise LookupError(("time", m.group("time"), timed))
                 if time is None:
                     raise LookupError(("time", m.group("time"), timed))
                 return B.Handle(self.mb, timed.decl, time)
         raise LookupError(None)
+
+    def _bad_time(self, tok: Token, display: str, found: tuple, index: str | None) -> SpecError:
+        """The error of a name read at a time that is not one (``h_{j-1}``, ``h_{k}`` in ``for t``)."""
+        _, time, timed = found
+        if index is None:
+            return self.src.at(tok, f"{display} is read at {time!r} outside the loops",
+                               "outside a loop, read it at a fixed time: n, i, i-1 or a number")
+        hint = f"write a time with {index}, n, i and numbers: {index}-1, n, 0"
+        if self._inner is not None and self._inner in re.findall(r"[A-Za-z]+", time):
+            hint = f"a variable is read at the second index {self._inner} itself, {timed.decl.display(J)}"
+        elif re.fullmatch(r"[a-z]", time):
+            hint += (f"; to read it at every step {time} (attention), give a variable two indices, "
+                     f"e_{{{index},{time}}} = ..., or sum over {time}: \\sum_{time} ...")
+        return self.src.at(tok, f"{display} is read at {time!r}, which is not a time in `for {index} = ...`", hint)
 
     def _name(self, tok: Token, index: str | None):
         display = normalize(str(tok))
@@ -1111,19 +1225,21 @@ class _Reader:
             if size is not None and e.args[0] is None:  # a size or the length as a number: \frac{1}{n}
                 return _Const(size, tok)
             if e.args[0] is not None:
-                _, time, timed = e.args[0]
-                if index is None:
-                    raise self.src.at(tok, f"{display} is read at {time!r} outside the loops",
-                                      "outside a loop, read it at a fixed time: n, i, i-1 or a number") from None
-                raise self.src.at(tok, f"{display} is read at {time!r}, which is not a time in `for {index} = ...`",
-                                  f"write a time with {index}, n, i and numbers: {index}-1, n, 0") from None
+                raise self._bad_time(tok, display, e.args[0], index) from None
         transposed = _transposed_base(display)
         if transposed is not None:
             try:
                 return _Transposed(self._resolve(transposed, index), tok)
-            except LookupError:
-                pass
+            except LookupError as e:
+                if e.args[0] is not None:
+                    raise self._bad_time(tok, transposed, e.args[0], index) from None
         m = re.match(r"(?P<base>.+)_\{(?P<index>[^{},]+),(?P<label>.+)\}\Z", display)
+        if m and self._inner is not None and m.group("label").strip() == self._inner:  # \alpha_{t,j}: entry j
+            try:
+                base = self._resolve(normalize(f"{m.group('base')}_{{{m.group('index')}}}"), index)
+            except LookupError:
+                raise self._unknown(tok, display, index) from None
+            return self._guard(tok, lambda: base[J])
         if m:  # q_{t, y_t}: component y_t of q_t, a label per step
             try:
                 base = self._resolve(normalize(f"{m.group('base')}_{{{m.group('index')}}}"), index)

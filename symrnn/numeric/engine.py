@@ -30,12 +30,12 @@ from symrnn.graph.jacobians import symbolic
 from symrnn.graph.node import Node, concrete_time, resolve
 from symrnn.graph.unroll import unroll
 from symrnn.model.declared import Apply, Kind, Model
-from symrnn.numeric.evaluate import term_steps
+from symrnn.numeric.evaluate import term_steps, written_out
 from symrnn.numeric.forward import concrete_shape
 from symrnn.numeric.printers import ColumnPrinter, compile_expr
 from symrnn.operations import algebra as al
 from symrnn.operations.primitives import constant_value
-from symrnn.operations.symbols import Label, SumOver, T, TotalDerivative, Var
+from symrnn.operations.symbols import IndexSum, J, Label, S, SumOver, T, TotalDerivative, Var
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,24 @@ def _describe(a) -> VarArg | LabelArg | SizeArg:
     return SizeArg(str(a))
 
 
+@dataclass(frozen=True)
+class _Indexed:
+    """A rule with a sum over the second index j, or over a reader's steps s (attention): compiled for
+    each length, the sum written out (and for each step s), when the steps are planned."""
+
+    expr: object
+    bindings: tuple
+
+    def at(self, n: int, i: int | None, indices: dict) -> _Rule:
+        return _compile(written_out(self.expr, n, i, indices), self.bindings)
+
+
 @lru_cache(maxsize=4096)
-def _compile(expr, bindings: tuple) -> _Rule:
+def _compile(expr, bindings: tuple) -> _Rule | _Indexed:
     if al.is_scalar(expr):
         return _Rule(None, (), sp.sympify(expr))
+    if expr.has(J, S, IndexSum):
+        return _Indexed(expr, bindings)
     fn, args = compile_expr(expr, bindings, ColumnPrinter)
     return _Rule(fn, tuple(_describe(a) for a in args))
 
@@ -282,7 +296,7 @@ class CompiledGradient:
                 store[target] = fn(xp, *[store[k] for k in keys])
         loss_node = plan.graph.graph["loss"]
         store[Adjoint(loss_node)] = xp.ones((1, batch))
-        shapes = {name: self._shape(name, sizes) for name in plan.shaped}
+        shapes = {name: self._shape(name, {**sizes, "n": n}) for name in plan.shaped}
         for target, name, calls in plan.backward:
             store[target] = self._sum(calls, store, shapes[name], batch, True)
         grads, steps = {}, {}
@@ -299,7 +313,7 @@ class CompiledGradient:
             grads[name] = self._batch_sum(total, shapes[name])
         if wrt_inputs:
             for node, name, calls in plan.inputs(self):
-                grads[node] = self._sum(calls, store, self._shape(name, sizes), batch, True)
+                grads[node] = self._sum(calls, store, self._shape(name, {**sizes, "n": n}), batch, True)
         loss = store[loss_node].reshape(batch)
         values = {k: v for k, v in store.items() if isinstance(k, Node)} if keep_values else {}
         adjoints = {k.node: v for k, v in store.items() if isinstance(k, Adjoint)} if keep_values else {}
@@ -429,6 +443,8 @@ class _Plan:
                 arg = model.definition(name).expr.args[0]
                 forward.append((target, None, [Node(arg.name, s) for s in model.var(arg.name).loop.range(n, i)]))
             else:
+                if isinstance(rule, _Indexed):
+                    rule = rule.at(n, i, {})
                 forward.append((target, rule.fn, [key(a, t) for a in rule.args]))
             done.add(target)
             return target
@@ -450,8 +466,16 @@ class _Plan:
 
     def calls(self, equation, tau, key) -> list:
         """The compiled terms of an equation at time ``tau``, with their argument keys."""
-        return [(rule.fn, [key(a, t) for a in rule.args], rule.scalar, t)
-                for term, rule in equation for t in term_steps(self.graph, term, tau)]
+        out = []
+        for term, rule in equation:
+            for t in term_steps(self.graph, term, tau):
+                here, at = rule, t
+                if isinstance(rule, _Indexed):  # over the reader's steps s: s and the variable's t bound
+                    indexed = term.index == S
+                    here = rule.at(self.n, self.i, {S: t, T: tau} if indexed else {})
+                    at = tau if indexed else t
+                out.append((here.fn, [key(a, at) for a in here.args], here.scalar, t))
+        return out
 
     def inputs(self, engine) -> list:
         """The input nodes' compiled gradient terms (planned on first use)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import sympy as sp
 
 from symrnn.derive.equations import Layout, check_layout
 from symrnn.derive.truncated import carries, reader_hop, summed_parts
@@ -18,12 +19,35 @@ from symrnn.model.declared import lengths
 from symrnn.numeric.forward import Point, concrete_shape, forward
 from symrnn.numeric.printers import evaluate
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import TotalDerivative, Var
+from symrnn.operations.symbols import IndexSum, J, S, T, TotalDerivative, Var, expand_index_sums
 
 
 def _size(model, node: Node, sizes) -> int:
     r, c = concrete_shape(model, node.name, sizes)
     return r * c
+
+
+def written_out(expr, n: int, i: int | None, indices: dict):
+    """``expr`` with the given second indices bound (``{J: 2}``, an edge's ``j``; ``{S: 3}``, a reader's
+    step) and every sum over an index written out for length ``n``: what numbers evaluate."""
+    if al.is_scalar(expr):
+        return expr
+    bound = {k: sp.Integer(v) for k, v in indices.items() if v is not None}
+    if bound:
+        expr = expr.xreplace(bound) if not expr.has(IndexSum) else _bind_free(expr, bound)
+    return expand_index_sums(expr, lengths(n, i))
+
+
+def _bind_free(expr, bound: dict):
+    """``expr`` with the indices in ``bound`` replaced where no sum binds them."""
+    if isinstance(expr, IndexSum):
+        inner = {k: v for k, v in bound.items() if k != expr.index}
+        return IndexSum(_bind_free(expr.arg, inner), expr.index, *expr.bounds)
+    if not expr.args:
+        return expr.xreplace(bound)
+    if isinstance(expr, Var):
+        return expr.xreplace(bound)
+    return expr.func(*(_bind_free(a, bound) for a in expr.args))
 
 
 def edge_value(G: nx.DiGraph, u: Node, v: Node, values: dict, point: Point, xp=np):
@@ -34,7 +58,7 @@ def edge_value(G: nx.DiGraph, u: Node, v: Node, values: dict, point: Point, xp=n
     env = point.symbol_values(n)
     total = None
     for ref in data["refs"]:
-        expr = template(model, v.name, ref)
+        expr = written_out(template(model, v.name, ref), n, G.graph["i"], {J: data["j"]})
         if not al.is_scalar(expr):
             for atom in expr.atoms(Var):
                 decl, time = resolve(model, atom.name, atom.time, n, data["t"], G.graph["i"])
@@ -124,6 +148,8 @@ def term_steps(G: nx.DiGraph, term, tau) -> list:
     if term.condition is not None and not bool(term.condition.subs(lengths(n, i))):
         return []
     steps = model.var(term.reader).loop.range(n, i) if term.over is not None else [tau]
+    if term.index == S:  # the reader's steps s, the variable read at their second index
+        return [s for s in steps if Node(term.reader, s) in G]
     return [t for t in steps
             if Node(term.reader, None if term.reader_time is None else concrete_time(term.reader_time, n, t, i)) in G]
 
@@ -135,7 +161,9 @@ def _term_value(G, term, tau, values, deltas, point, shape, xp, hop=None):
     total = None
     for t in term_steps(G, term, tau):
         env = point.symbol_values(n)
-        expr = term.expr
+        expr = written_out(term.expr, n, i, {S: t, T: tau} if term.index == S else {})
+        if term.index == S:
+            t = tau  # the variable's own time: the reader's step s is bound in the term
         if not al.is_scalar(expr):
             for atom in expr.atoms(Var):
                 if isinstance(atom, TotalDerivative):

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field, replace
 
 import networkx as nx
 import numpy as np
+import sympy as sp
 
 from symrnn.errors import NumericError
 from symrnn.graph.node import Node, resolve
-from symrnn.model.declared import MAX_DIM, MAX_ENTRIES, Apply, Kind, Model
-from symrnn.operations.primitives import SIZES, constant_value
-from symrnn.operations.symbols import Label
+from symrnn.model.declared import MAX_DIM, MAX_ENTRIES, Apply, Kind, Model, lengths
+from symrnn.operations.primitives import INDEX, SIZES, constant_value
+from symrnn.operations.symbols import Label, N
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def concrete_shape(model: Model, name: str, sizes: dict) -> tuple[int, int]:
     """The integer shape of variable ``name`` for the given sizes."""
     shape = model.var(name).shape
     subs = {s: sizes[str(s)] for s in model.sizes if str(s) in sizes}
+    if "n" in sizes:  # a variable over the steps of another loop (attention's e_t, one score per step)
+        subs[N] = sizes["n"]
     try:
         return tuple(int(d.subs(subs)) for d in shape)
     except TypeError:
@@ -99,6 +102,7 @@ def random_point(model: Model, G: nx.DiGraph, sizes: dict, seed: int = 0,
     for k, v in sizes.items():
         if not isinstance(v, (int, np.integer)) or not 1 <= v <= MAX_DIM:
             raise NumericError(f"size {k} = {v!r} must be an integer in 1..{MAX_DIM}")
+    sizes = {**sizes, "n": G.graph["n"]}  # the length too: a variable over another loop's steps has n entries
     for v in model.variables:
         if v.kind is not Kind.LABEL:
             rows, cols = concrete_shape(model, v.name, sizes)
@@ -145,7 +149,7 @@ def point_from_arrays(model: Model, params: dict, inputs: dict, labels: dict, si
         decl = model.var(k)
         given[k] = ({t: int(v[s].reshape(-1)[0]) for s, t in enumerate(decl.loop.range(n, i))} if decl.timed
                     else int(v.reshape(-1)[0]))
-    return Point(leaves, given, dict(sizes), tuple(sorted((bindings or {}).items())))
+    return Point(leaves, given, {**sizes, "n": n}, tuple(sorted((bindings or {}).items())))
 
 
 def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | None = None) -> dict[Node, object]:
@@ -200,17 +204,21 @@ def forward(G: nx.DiGraph, point: Point, xp=np, dtype=None, overrides: dict | No
     sizes = {**point.sizes, "n": n}
     bindings = {**dict(point.bindings), SIZES: sizes}  # the sizes, for constants such as 1/n
 
-    def value(expr, t):
+    def value(expr, t, j=None):
         if isinstance(expr, Apply) and expr.prim.over is not None:
             arg = expr.args[0]
             total = sum(value(arg, s) for s in model.var(arg.name).loop.range(n, i))
             return total if expr.prim.constant is None else constant_value(expr.prim.constant, sizes, total) * total
+        if isinstance(expr, Apply) and expr.prim.inner is not None:  # a sum over the second index j
+            low, high = (int(sp.sympify(b).subs(lengths(n, i))) for b in expr.prim.inner)
+            return sum(value(expr.args[0], t, u) for u in range(low, high + 1))
         if isinstance(expr, Apply):
-            return expr.prim.numeric(xp, [value(a, t) for a in expr.args], bindings)
+            return expr.prim.numeric(xp, [value(a, t, j) for a in expr.args],
+                                     bindings if j is None else {**bindings, INDEX: j})
         decl = model.var(expr.name)
         if decl.kind is Kind.LABEL and not decl.timed:
             return point.labels[decl.name]
-        rdecl, time = resolve(model, expr.name, expr.time, n, t, i)
+        rdecl, time = resolve(model, expr.name, expr.time, n, t, i, j)
         key = Node(rdecl.name, time)
         if key not in values:
             if rdecl.kind is not Kind.INTERIM:

@@ -97,6 +97,8 @@ class ArrayPrinter(NumPyPrinter):
 
     def _print_Component(self, expr):
         y = self._print(expr.label)
+        if al.same_dim(expr.arg.shape[0], 1) and not al.same_dim(expr.arg.shape[1], 1):  # a row's entry
+            return f"({self._print(expr.arg)})[:, {y} - 1:{y}]"
         return f"({self._print(expr.arg)})[{y} - 1:{y}, :]"
 
     def _print_Concat(self, expr):

@@ -77,6 +77,7 @@ def mul(*factors):
             mats.append(p)
     if coeff == 0:
         return None
+    mats = _components(mats)
     if not mats:
         return coeff
     if any(isinstance(p, ZeroMatrix) for p in mats):
@@ -86,6 +87,25 @@ def mul(*factors):
     if coeff == 1:
         return MatMul(*mats, evaluate=False)
     return MatMul(coeff, *mats, evaluate=False)
+
+
+def _components(mats: list) -> list:
+    """``e_j^T v`` (a basis row at a time index, then a column) is the component ``v_j``: attention's
+    ``\\frac{\\partial L}{\\partial e_{t,j}}`` rather than ``e_j^T \\frac{\\partial L}{\\partial e_t}``."""
+    from symrnn.operations.symbols import Component, at_time_index
+
+    out: list = []
+    for p in mats:
+        last = out[-1] if out else None
+        if isinstance(last, Transpose) and isinstance(last.arg, Basis) and at_time_index(last.arg.label) \
+                and same_dim(p.shape[1], 1):
+            out[-1] = Component(p, last.arg.label)
+            continue
+        if isinstance(p, Basis) and at_time_index(p.label) and last is not None and same_dim(last.shape[0], 1):
+            out[-1] = Component(last, p.label)  # a row's entry, numerator layout: v e_j is v_j
+            continue
+        out.append(p)
+    return out
 
 
 def add(*terms):

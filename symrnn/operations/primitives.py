@@ -26,6 +26,8 @@ from symrnn.operations.symbols import (
     Component,
     Concat,
     Elementwise,
+    IndexSum,
+    J,
     LogSoftmax,
     N,
     Selector,
@@ -60,6 +62,9 @@ class Primitive:
     over : tuple or None
         For a sum over time, the ``(start, stop)`` of the loop it sums over; its
         argument is read at every step ``t`` of that loop.
+    inner : tuple or None
+        For a sum over the second time index ``j`` (:func:`inner_sum`), the ``(start, stop)`` of the
+        steps it sums over; its argument reads ``j``.
     text : callable
         ``text(args) -> str``: how the model language writes it, from its arguments
         already written (and bracketed by :func:`write`).
@@ -81,6 +86,7 @@ class Primitive:
     nondiff: frozenset = field(default_factory=frozenset)
     function: str | None = None
     over: tuple | None = None
+    inner: tuple | None = None
     text: Callable = None
     spellings: tuple[str, ...] = ()
     tight: bool = False
@@ -403,6 +409,91 @@ def _sum_over(start, stop, c) -> Primitive:
     return prim
 
 
+# -- attention: a second time index j (symrnn.operations.symbols.J) ----------------------------------
+#: The key of ``bindings`` under which the forward pass gives the value of the second index ``j``.
+INDEX = "#j"
+
+
+def inner_sum(start, stop) -> Primitive:
+    """The sum over the second time index, ``\\sum_j`` for ``j = start..stop`` (attention's
+    ``c_t = \\sum_j \\alpha_{t,j} h_j``): its argument reads ``j``, and the forward pass binds it at each step.
+
+    Examples
+    --------
+    >>> inner_sum(1, N).inner, inner_sum(1, N).text(["x_{j}"])
+    ((1, n), '\\\\sum_{j} x_{j}')
+    """
+    return _inner_sum(sp.sympify(start), sp.sympify(stop))
+
+
+@cache  # a registry: one primitive per range, its rules registered once
+def _inner_sum(start, stop) -> Primitive:
+    def numeric(xp, args, bindings):
+        raise TypeError("a sum over j is evaluated by the forward pass, step by step")
+
+    # The chain rule through the sum is in symrnn.graph.jacobians: a read at j is one term of it (its
+    # edge is at that j), any other read is differentiated under the sum.
+    prim = Primitive("sum_j", 1, lambda s, n: s[0], lambda a: IndexSum(a, J, start, stop), numeric,
+                     inner=(start, stop), text=lambda a: rf"\sum_{{j}} {a[0]}", tight=True)
+    defrule(prim, 0, jacobian=lambda args, out: sp.S.One, vjp=lambda v, args, out: v)
+    return prim
+
+
+@cache  # a registry: one primitive per size
+def basis_at(size) -> Primitive:
+    """The basis column ``e_j`` of ``size`` components at the second time index ``j``: a variable with two
+    indices, ``e_{t,j} = s``, is the column ``e_t = \\sum_j e_j s`` of its values over ``j``.
+
+    Examples
+    --------
+    >>> basis_at(N).shape([], [])
+    (n, 1)
+    """
+    size = sp.sympify(size)
+
+    def numeric(xp, args, bindings):
+        given = dict(bindings or ())
+        rows = int(constant_value(size, given.get(SIZES, {})))
+        return basis(xp, given[INDEX], rows)
+
+    return Primitive(f"basis_j {size}", 0, lambda s, n: (size, sp.S.One), lambda: Basis(J, size), numeric,
+                     text=lambda a: r"e_{j}")
+
+
+def _scalar_times_shape(shapes, names):
+    (a, b), (c, d) = shapes
+    if not (_eq(a, 1) and _eq(b, 1)):
+        raise ShapeError(f"{names[0]} ({al.fmt_shape(shapes[0])}) is not a number (1 x 1)")
+    _vector(shapes[1], names[1], "a number times a vector")
+    return shapes[1]
+
+
+#: A number times a vector, ``\alpha_{t,j} h_j``: the product ``h_j \alpha_{t,j}`` of a column and a 1 x 1 matrix.
+SCALAR_TIMES = Primitive("scalar_times", 2, _scalar_times_shape, lambda s_, v: al.mul(v, s_),
+                         lambda xp, a, b: a[0] * a[1], text=" ".join, tight=True)
+defrule(SCALAR_TIMES, 0, jacobian=lambda args, out: args[1],
+        vjp=lambda v, args, out: al.mul(al.transpose(args[1]), v))
+defrule(SCALAR_TIMES, 1, jacobian=lambda args, out: al.kron(args[0], Identity(args[1].shape[0])),
+        vjp=lambda v, args, out: al.mul(v, args[0]))
+
+
+def _pick_at_shape(shapes, names):
+    _vector(shapes[0], names[0], "the component at j")
+    return (sp.S.One, sp.S.One)
+
+
+def _pick_at_numeric(xp, args, bindings):
+    j = dict(bindings or ())[INDEX]
+    return args[0][j - 1: j, :]
+
+
+#: Component ``j`` (the second time index) of a column: attention's weight ``\alpha_{t,j}`` of ``\alpha_t``.
+PICK_AT = Primitive("pick_j", 1, _pick_at_shape, lambda a: Component(a, J), _pick_at_numeric,
+                    text=lambda a: subscripted(a[0], "j"))
+defrule(PICK_AT, 0, jacobian=lambda args, out: al.transpose(Basis(J, args[0].shape[0])),
+        vjp=lambda v, args, out: al.mul(Basis(J, args[0].shape[0]), v))
+
+
 #: The key of ``bindings`` (the third argument of a primitive's ``numeric``) under which the forward
 #: pass gives the sizes and the length ``n`` by name, for constants such as ``1/n``.
 SIZES = "#sizes"
@@ -640,3 +731,5 @@ for _fn in list(FUNCTIONS.values()):
 
 #: The sum over ``t = 1..n`` (per-step losses), registered at import like the functions above.
 SUM_T = sum_over(1, N)
+#: The sum over ``j = 1..n`` (attention's context over an encoder of ``n`` steps), registered at import too.
+SUM_J = inner_sum(1, N)

@@ -21,6 +21,10 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 T = sp.Symbol("t", integer=True)
 N = sp.Symbol("n", integer=True, positive=True)
 I = sp.Symbol("i", integer=True, positive=True)
+#: The second time index of a variable with two (attention's score ``e_{t,j}`` over the encoder's steps ``j``),
+#: and the index of a sum over the steps of a reader that reads a variable at its second index.
+J = sp.Symbol("j", integer=True)
+S = sp.Symbol("s", integer=True)
 
 
 _SCRIPT = re.compile(r"([_^])(\\top|[A-Za-z0-9])")
@@ -340,6 +344,77 @@ class SumOver(MatrixExpr):
     @property
     def shape(self):
         return self.arg.shape
+
+
+def at_time_index(label) -> bool:
+    """Whether a basis vector's or a component's index is a time (attention's ``\\alpha_{t,j}``: ``j``, ``s``, ``t``
+    or a step), not a label (``q_y``, ``q_{t, y_t}``)."""
+    if isinstance(label, sp.Integer):
+        return True
+    return isinstance(label, sp.Expr) and not isinstance(label, Label) and bool(label.free_symbols) \
+        and label.free_symbols <= {J, S, T, N}
+
+
+class IndexSum(MatrixExpr):
+    """``\\sum_{j=start}^{stop} arg``, a sum over an index ``index`` (:data:`J` or :data:`S`) that ``arg`` reads.
+
+    Attention's weighted sum ``c_t = \\sum_j \\alpha_{t,j} h_j`` and the steps of a reader summed in a
+    total derivative (``\\sum_{s=1}^{n}``) are written with it.
+
+    Examples
+    --------
+    >>> m = sp.Symbol("m")
+    >>> IndexSum(Var("h", J, m, 1, "h_{{t}}"), J, 1, N).shape
+    (m, 1)
+    """
+
+    def __new__(cls, arg, index, start, stop):
+        return sp.Basic.__new__(cls, arg, index, sp.sympify(start), sp.sympify(stop))
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def index(self):
+        return self.args[1]
+
+    @property
+    def bounds(self) -> tuple:
+        return (self.args[2], self.args[3])
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+
+def expand_index_sums(expr, subs: dict):
+    """``expr`` with each :class:`IndexSum` written out as the sum of its terms, for the values of ``n`` and
+    ``i`` in ``subs`` (numbers evaluate it so; the printed form keeps the sum).
+
+    Examples
+    --------
+    >>> m = sp.Symbol("m")
+    >>> e = IndexSum(Var("h", J, m, 1, "h_{{t}}"), J, 1, N)
+    >>> sorted(str(v.time) for v in expand_index_sums(e, {N: 3}).atoms(Var))
+    ['1', '2', '3']
+    """
+    if not isinstance(expr, sp.Basic) or not expr.has(IndexSum):
+        return expr
+
+    def out(e):
+        if isinstance(e, IndexSum):
+            start, stop = (int(sp.sympify(b).subs(subs)) for b in e.bounds)
+            step = 1 if stop >= start else -1
+            terms = [out(e.arg).xreplace({e.index: sp.Integer(u)}) for u in range(start, stop + step, step)]
+            if not terms:
+                return sp.ZeroMatrix(*e.shape)
+            return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
+        if not e.args or not e.has(IndexSum):
+            return e
+        return e.func(*(out(a) for a in e.args))
+
+    return out(expr)
 
 
 class SquaredNorm(MatrixExpr):

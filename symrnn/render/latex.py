@@ -9,6 +9,8 @@ were built and prints ``\\odot``, ``\\operatorname{diag}``, ``\\mathbf{1}``,
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy import (
     DiagMatrix,
@@ -25,7 +27,7 @@ from symrnn.derive import adjoints
 from symrnn.derive.equations import Layout
 from symrnn.derive.pathsum import FactorKind
 from symrnn.graph.jacobians import symbolic
-from symrnn.model.declared import Kind
+from symrnn.model.declared import Kind, entry
 from symrnn.operations.functions import function
 from symrnn.operations.primitives import subscripted
 from symrnn.operations.symbols import (
@@ -37,7 +39,9 @@ from symrnn.operations.symbols import (
     Selector,
     Softmax,
     T,
+    TotalDerivative,
     Var,
+    at_time_index,
 )
 
 
@@ -77,9 +81,18 @@ def _top_level(name: str, pos: int) -> bool:
 #: too large": a GRU's path sum in h_0 at n = 3, 11,653 characters; 9,769 compiled): the path sum
 #: is then written a term per line in ``align*``, as on the terminal.
 BREQN_MAX_CHARS = 8000
+#: In such a path sum, a product of more factors than this goes on over several lines.
+FACTORS_PER_LINE = 4
 
 _ATOMS = (Var, Basis, Softmax, LogSoftmax, Elementwise, DiagMatrix, Identity, OneMatrix, Component, Concat,
           Selector)
+
+
+def _weighted_identity(f) -> bool:
+    """Whether ``f`` is a weight times the identity, ``\\alpha_{s,t} \\otimes I`` (attention's context in
+    numerator layout): printed as the weight."""
+    return isinstance(f, KroneckerProduct) and len(f.args) == 2 and isinstance(f.args[0], Component) \
+        and at_time_index(f.args[0].label) and isinstance(f.args[1], Identity)
 
 
 class SymRNNLatexPrinter(LatexPrinter):
@@ -93,6 +106,7 @@ class SymRNNLatexPrinter(LatexPrinter):
     def __init__(self, settings=None):
         super().__init__(settings)
         self._in_kron = 0
+        self._chunked = False  # a document's path sum too long for breqn: products split over lines
 
     # -- atoms ----------------------------------------------------------------
     def _print_Var(self, expr):
@@ -108,13 +122,19 @@ class SymRNNLatexPrinter(LatexPrinter):
         return r"\mathbf{1}"
 
     def _print_Basis(self, expr):
+        if at_time_index(expr.label):  # at a time index: bold, apart from a variable named e
+            return rf"\mathbf{{e}}_{{{time_latex(expr.label)}}}"
         return rf"e_{{{self._print(expr.label)}}}"
 
     def _print_Component(self, expr):
+        if type(expr.arg) is TotalDerivative and at_time_index(expr.label):  # \frac{\partial L}{\partial e_{t, j}}
+            found = re.fullmatch(r"(\\frac\{.*\}\{\\partial )(.*)\}", expr.arg.display)
+            if found:
+                return found.group(1) + subscripted(found.group(2), time_latex(expr.label)) + "}"
         inner = self._print(expr.arg)
         if not isinstance(expr.arg, Var):
             inner = rf"\left({inner}\right)"
-        return subscripted(inner, self._print(expr.label))
+        return subscripted(inner, time_latex(expr.label) if at_time_index(expr.label) else self._print(expr.label))
 
     def _bracket(self, inner: str) -> str:
         """``(inner)``; in a typeset document, ``\\Bigl( \\Bigr)`` around a fraction, so that the
@@ -145,6 +165,13 @@ class SymRNNLatexPrinter(LatexPrinter):
     def _print_Selector(self, expr, sep=r" \\ "):
         blocks = ["I" if j == expr.k else "0" for j in range(len(expr.sizes))]
         return r"\begin{bmatrix} " + sep.join(blocks) + r" \end{bmatrix}"
+
+    def _print_IndexSum(self, expr):
+        arg = self._print(expr.arg)
+        if isinstance(expr.arg, (MatAdd, HadamardProduct)):
+            arg = self._bracket(arg)
+        low, high = expr.bounds
+        return rf"\sum_{{{self._print(expr.index)}={self._print(low)}}}^{{{self._print(high)}}} {arg}"
 
     def _print_SumOver(self, expr):
         arg = self._print(expr.arg)
@@ -212,6 +239,10 @@ class SymRNNLatexPrinter(LatexPrinter):
             head = self._bracket(head) if len(first) > 1 or coeff * inner != 1 else head
             return r" \odot ".join([head, *(self._hadamard_factor(a) for a in mats[0].args[1:])])
         mats, below = self._over(mats)
+        mats = [f.args[0] if _weighted_identity(f) else f for f in mats]  # \alpha_{s,t} I: the weight
+        if len(mats) > 1 and isinstance(mats[-1], Component) and at_time_index(mats[-1].label) \
+                and mats[-2].shape[1] == 1:  # a weight times a column, h_j \alpha_{t,j}: written first
+            mats = [mats[-1], *mats[:-1]]
         if below:  # 1/sigma: one fraction with the number, -\frac{1}{2 H (\sigma^{t})^{2}} v
             p, q = sp.fraction(sp.sympify(coeff))
             sign = "-" if p.could_extract_minus_sign() else ""
@@ -260,6 +291,8 @@ class SymRNNLatexPrinter(LatexPrinter):
         return r" \odot ".join(self._hadamard_factor(a) for a in expr.args)
 
     def _print_KroneckerProduct(self, expr):
+        if _weighted_identity(expr):
+            return self._print(expr.args[0]) + " I"  # a weight times the identity (in a product: the weight)
         self._in_kron += 1
         try:
             return r" \otimes ".join(self._factor(a) for a in expr.args)
@@ -338,7 +371,16 @@ class SymRNNLatexPrinter(LatexPrinter):
 
     def pathsum_terms(self, ps) -> list[str]:
         """Each term of the path sum, as printed."""
-        return [" ".join(self._oriented(ps, term)) for term in ps.terms]
+        return [self._joined(self._oriented(ps, term)) for term in ps.terms]
+
+    def _joined(self, factors: list[str]) -> str:
+        """The factors of a product of Jacobians; in a document, breqn may break the line between them
+        (``\\allowbreak``: a path through attention has four factors a step, more than a line holds)."""
+        if self._chunked and len(factors) > FACTORS_PER_LINE:
+            lines = [" ".join(factors[k:k + FACTORS_PER_LINE]) for k in range(0, len(factors), FACTORS_PER_LINE)]
+            return (r" \\" + "\n" + r"  &\qquad\quad ").join(lines)
+        long = self._settings["breaking"] and len(factors) > FACTORS_PER_LINE
+        return (r" \allowbreak " if long else " ").join(factors)
 
     def pathsum_equation(self, ps) -> str:
         """The equation ``d loss / d wrt = sum of products`` (no alignment marks)."""
@@ -423,7 +465,7 @@ class SymRNNLatexPrinter(LatexPrinter):
                 blocks.append(terms[members[0]])
                 continue
             shown = self._oriented(ps, [factor])[0]
-            rests = [" ".join(self._oriented(ps, ps.terms[k][:-1])) or "I" for k in members]
+            rests = [self._joined(self._oriented(ps, ps.terms[k][:-1])) or "I" for k in members]
             if self._settings["breaking"]:  # breqn breaks inside \left( \right) where it needs to
                 inner = " + ".join(rests)
                 blocks.append(rf"{shown} \left({inner}\right)" if den else rf"\left({inner}\right) {shown}")
@@ -437,10 +479,12 @@ class SymRNNLatexPrinter(LatexPrinter):
         body = self._pathsum_body(ps)
         if breaking and len(body) > BREQN_MAX_CHARS:  # breqn fails on it: a line per term, as on the terminal
             self._settings["breaking"] = False
+            self._chunked = True  # and a long product over several lines (a path through attention)
             try:
                 body = self._pathsum_body(ps)
             finally:
                 self._settings["breaking"] = True
+                self._chunked = False
             breaking = False
         G = ps.graph
         lhs = partial(G.nodes[ps.loss]["latex"], G.nodes[ps.wrt]["latex"])
@@ -636,8 +680,12 @@ def model_latex(model) -> str:
     for d in model.definitions:
         decl = model.var(d.target)
         lhs = decl.display(sp.Symbol("t") if decl.timed else None)
-        rhs = latex(symbolic(model, d.expr))
+        value = entry(d.expr)  # a variable with two time indices: e_{t, j} = its value
         note = ""
+        if value is not None:
+            lhs = subscripted(lhs, "j")
+            note = rf", \quad j = {_range_text(decl.inner)}"
+        rhs = latex(symbolic(model, d.expr if value is None else value))
         if decl.kind is Kind.STATE:
             init = model.var(decl.init).latex if decl.init else None
             note = rf", \quad t = {_range_text(decl.loop)}" + (rf", \ {init}\ \text{{given}}" if init else "")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symrnn.model.declared import Apply, Kind, Model, Ref
+from symrnn.model.declared import Apply, Kind, Model, Ref, entry, refs
 from symrnn.operations import primitives as P
-from symrnn.operations.symbols import N, T, format_time
+from symrnn.operations.symbols import J, N, T, format_time
 
 
 def _dim(e) -> str:
@@ -102,6 +102,7 @@ def spec_text(model: Model) -> str:
         block, current = [], None
 
     pending_interims: list[str] = []
+    names: set = set()  # the variables of the loop being written
     for d in model.definitions:
         decl = model.var(d.target)
         if decl.kind is Kind.INTERIM and decl.timed:
@@ -109,8 +110,11 @@ def spec_text(model: Model) -> str:
             continue
         if decl.timed:
             loop = decl.loop
-            if current is not None and current != loop:
-                flush()
+            if current is not None and (current != loop or _attends(d.expr, names)):
+                flush()  # a loop that reads another at its second index j (attention) is written as its own
+            if not block:
+                names = set()
+            names.add(d.target)
             current = loop
             for name in pending_interims:
                 idecl = model.var(name)
@@ -118,7 +122,10 @@ def spec_text(model: Model) -> str:
                 block.append(f"let {left} = {pr.expr(model.definition(name).expr, loop)}")
             pending_interims = []
             left = decl.latex.replace("{t}", loop.index)
-            block.append(f"{left} = {pr.expr(d.expr, loop)}")
+            value = entry(d.expr)  # a variable with two indices: e_{t, j} = its value
+            if value is not None:
+                left = P.subscripted(left, "j")
+            block.append(f"{left} = {pr.expr(d.expr if value is None else value, loop)}")
             continue
         flush()
         keyword = "let " if decl.kind is Kind.INTERIM else ""
@@ -129,6 +136,11 @@ def spec_text(model: Model) -> str:
     while "\n\n\n" in out:
         out = out.replace("\n\n\n", "\n\n")
     return out + "\n"
+
+
+def _attends(expr, names: set) -> bool:
+    """Whether ``expr`` reads one of ``names`` at the second index j."""
+    return any(r.name in names and r.time is not None and sp.sympify(r.time).has(J) for r in refs(expr))
 
 
 def _bound(e) -> str:

@@ -51,7 +51,8 @@ def test_a_recurrence_of_two_states_splits_both():
 
 
 MODELS = ["vanilla", "elman", "lstm", "lstm_every", "gru", "gru_torch", "bidirectional", "stacked_bidirectional",
-          "tagger", "scalar", "next_word", "residual", "encoder_decoder", "language_model", "peephole_lstm", "scrn"]
+          "tagger", "scalar", "next_word", "residual", "encoder_decoder", "language_model", "peephole_lstm", "scrn", "bahdanau_attention",
+          "luong_attention"]
 
 
 def _model(name):

@@ -25,6 +25,7 @@ ALPHABET = list("()[]{}^_\\=+-*,.:;$%#&|'\" \t\n0123456789tnijxyhgRm") + [
     "\\frac{", "}{", "0.5", ".25", "\\cdot", "/", "\\dfrac", "\\frac{1}{n}", "2 ", "0 ", "1e9",
     "\\mathbf{1}^\\top ", "\\sqrt{", "\\operatorname{mean}(", "\\exp(", "\\log(", "label y_t \\in \\{1 \\dots K\\}",
     "q_{t, y_t}", "y_{t-1}", "h_{n}", "_{0} = ",
+    "\\sum_j ", "_{t,j}", "h_j", "\\alpha_{t,j}", "e_t", "_{j-1}", "\\operatorname{softmax}(", "h_j^\\top ",
 ]
 EXAMPLES = int(os.environ.get("SYMRNN_FUZZ_EXAMPLES", "1000"))
 

@@ -16,7 +16,7 @@ from symrnn.paths import count_paths
 from tests.numeric.test_codegen import _load
 from tests.numeric.test_engine import _batch
 
-LITERATURE = ("encoder_decoder", "captioning", "peephole_lstm", "layernorm_rnn")
+LITERATURE = ("encoder_decoder", "captioning", "peephole_lstm", "layernorm_rnn", "bahdanau_attention", "luong_attention")
 
 
 @pytest.mark.parametrize("K", [0, 1, 3])

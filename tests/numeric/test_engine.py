@@ -18,7 +18,7 @@ from symrnn.numeric.gradcheck import relative_error
 
 def _batch(model, n, i, B, seed, bindings):
     """B random points sharing their parameters, and the same numbers as engine arrays."""
-    sizes = {str(s): v for s, v in zip(model.sizes, (3, 2, 4), strict=False)}
+    sizes = {str(s): v for s, v in zip(model.sizes, (3, 2, 4, 3), strict=False)}
     G = unroll(model, n, i)
     first = random_point(model, G, sizes, seed=seed, bindings=bindings)
     params = {p.name: first.leaves[Node(p.name)] for p in model.parameters}

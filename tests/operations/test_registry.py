@@ -12,9 +12,10 @@ from symrnn.errors import UnknownRuleError
 from symrnn.numeric.printers import evaluate
 from symrnn.operations import primitives as P
 from symrnn.operations.registry import ANY, get_rule, registered
-from symrnn.operations.symbols import Label, Var
+from symrnn.operations.symbols import J, Label, Var
 
 BINDINGS = (("g", "sigmoid"),)  # the abstract g is checked as sigmoid
+INDEX = 3  # the value of the second time index j
 POSITIVE = {"log", "sqrt", "reciprocal", "divide"}  # defined (or smooth) for positive arguments only
 
 
@@ -31,6 +32,8 @@ def _case(prim, rng, scalar_divisor=False):
         shapes = [(r, 1)] * 3
     elif prim is P.PICK:
         shapes = [(r, 1)]
+    elif prim is P.SCALAR_TIMES:  # a weight times a vector: \alpha_{t,j} h_j
+        shapes = [(1, 1), (r, 1)]
     elif prim is P.CONCAT:
         shapes = [(k + 1, 1) for k in range(P.MAX_CONCAT)]
     elif prim in (P.HADAMARD, P.INNER):
@@ -48,9 +51,9 @@ def _case(prim, rng, scalar_divisor=False):
 
 
 def _numeric(prim, args):
-    if prim.over is not None:  # a sum over time: one step of it is the identity
+    if prim.over is not None or prim.inner is not None:  # a sum over time or j: one term of it is the identity
         return args[0]
-    return prim.numeric(np, args, {**dict(BINDINGS), P.SIZES: {"m": 4, "n": 3}})
+    return prim.numeric(np, args, {**dict(BINDINGS), P.SIZES: {"m": 4, "n": 3}, P.INDEX: INDEX})
 
 
 def _numeric_jacobian(prim, vals, argnum, step=1e-6):
@@ -92,6 +95,7 @@ def test_rule_against_central_differences_and_vjp(prim, argnum):
     out_sym = Var("out", None, *out_val.shape, "o")
     env = {s: v for s, v in zip(syms, vals, strict=True)}
     env[out_sym] = out_val
+    env[J] = INDEX  # the second time index j, where a rule reads it (\alpha_{t,j})
     for i in argnums:
         rule = get_rule(prim, i)
         jac_sym = rule.jacobian(tuple(syms), out_sym)

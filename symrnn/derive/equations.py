@@ -208,7 +208,7 @@ def constant_adjoint(model: Model, name: str) -> sp.Expr | None:
         return None
     expr = readers[0].expr
     if isinstance(expr, Apply) and expr.prim.over is not None and expr.args == (Ref(name, T),) \
-            and (expr.prim.over[0], expr.prim.over[1]) == (decl.loop.first, decl.loop.last):
+            and {expr.prim.over[0], expr.prim.over[1]} == {decl.loop.first, decl.loop.last}:  # a backward loop too
         return sp.sympify(expr.prim.constant if expr.prim.constant is not None else 1)
     return None
 

@@ -104,8 +104,13 @@ def unroll(model: Model, n: int, i: int | None = None) -> nx.DiGraph:
                     if rj is not None:
                         G.edges[source, target]["j"] = rj
     if not nx.is_directed_acyclic_graph(G):
-        cycle = " -> ".join(G.nodes[u]["latex"] for u, _ in nx.find_cycle(G))
-        raise SpecError(f"the model's equations form a cycle: {cycle}")
+        found = nx.find_cycle(G)
+        cycle = " -> ".join(G.nodes[u]["latex"] for u, _ in found)
+        hint = ""
+        if any(G.edges[e]["j"] is not None for e in found):  # attention over the loop's own later steps
+            hint = ("; a variable read at the second index j is read at every step of its loop, later ones too: "
+                    "attend over the states of another loop (an encoder's h_j), not the loop's own")
+        raise SpecError(f"the model's equations form a cycle: {cycle}{hint}")
     return G
 
 

@@ -313,3 +313,29 @@ def _write(text: str) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".rnn", delete=False) as f:
         f.write(text)
     return f.name
+
+
+def test_attention_over_the_loops_own_states_is_a_cycle_said_with_what_to_do():
+    text = BASE + ("param W_a \\in \\mathbb{R}^{m \\times m}\nfor t = 1..n:\n    e_{t,j} = z_j^\\top (W_a z_{t-1})\n"
+                   "    \\alpha_t = \\operatorname{softmax}(e_t)\n    c_t = \\sum_j \\alpha_{t,j} z_j\n"
+                   "    z_t = \\tanh(W z_{t-1} + c_t)\n" + TAIL)
+    result = CliRunner().invoke(main, ["check", _write(text), "--n", "2"])
+    assert result.exit_code == 2, result.output
+    assert "form a cycle" in result.output and "attend over the states of another loop" in result.output
+
+
+def test_a_backward_decoders_per_step_loss_has_the_constant_adjoint():
+    """A decoder running t = n..1 that attends to a forward encoder: its per-step losses' total derivative is 1,
+    written in place, as for a forward loop (the trial found dL/dL_t left in the softmax head)."""
+    text = BASE + ("param W_a \\in \\mathbb{R}^{m \\times m}\nparam z_{n+1} \\in \\mathbb{R}^m\nfor t = n..1:\n"
+                   "    e_{t,j} = h_j^\\top (W_a z_{t+1})\n    \\alpha_t = \\operatorname{softmax}(e_t)\n"
+                   "    c_t = \\sum_j \\alpha_{t,j} h_j\n    z_t = \\tanh(W z_{t+1} + c_t)\n" + TAIL)
+    model = parse_spec(text, "backward.rnn")
+    printed = latex(recursion(model, "W_a", "denominator"))
+    assert r"\frac{\partial L}{\partial L_{t}} &= 1, \quad t = 1, \dots, n" in printed
+    assert (r"\frac{\partial L}{\partial z_{t}} &= \sum_{j=1}^{n} \frac{\partial L}{\partial e_{t-1, j}} W_{a}^{\top} "
+            r"h_{j} + W^{\top} (\frac{\partial L}{\partial z_{t-1}} \odot (\mathbf{1} - z_{t-1} \odot z_{t-1})) + v, "
+            r"\quad t = 1, \dots, n") in printed
+    assert r"\frac{\partial L}{\partial L_{t}} v" not in printed
+    result = CliRunner().invoke(main, ["check", _write(text), "--n", "3"])
+    assert result.exit_code == 0 and "printed formulas pass" in result.output, result.output

@@ -9,6 +9,7 @@ interims its values read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -33,7 +34,7 @@ from symrnn.graph.node import Node
 from symrnn.graph.unroll import find_node, unroll
 from symrnn.model.declared import Kind, Model, Ref
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import HOP, IndexSum, SumOver, T, TotalDerivative
+from symrnn.operations.symbols import HOP, IndexSum, S, SumOver, T, TotalDerivative
 
 
 # -- the printed lines, as data -----------------------------------------------------------
@@ -88,8 +89,32 @@ def _sum_of(terms: list):
     return al.add(*exprs)
 
 
+def step_letter(model: Model) -> sp.Symbol:
+    """The letter a sum over a reader's steps prints with: ``s``, or another when a variable is named so
+    (Bahdanau's decoder state ``s_t``: ``\\sum_{r=1}^{n}``, not ``s_{s-1}``).
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> step_letter(elman())
+    s
+    """
+    names = {re.match(r"\\?[A-Za-z]+", v.latex).group() for v in model.variables}
+    return next((sp.Symbol(c, integer=True) for c in ("s", "r", "u", "k") if c not in names), S)
+
+
 def summed(term: AdjointTerm):
-    """A term as printed: a sum over the reader's loop where it has one."""
+    """A term as printed: a sum over the reader's loop where it has one (over its steps ``s`` for a reader that
+    reads the variable at its second index j: attention).
+
+    Examples
+    --------
+    >>> from symrnn.zoo import elman
+    >>> from symrnn.render.latex import latex
+    >>> term = adjoint_equation(elman("tanh"), "W_hh").terms[0]
+    >>> latex(summed(term)).startswith(r"\\sum_{t=1}^{n}")
+    True
+    """
     if term.over is None:
         return term.expr
     loop = term.over
@@ -119,11 +144,15 @@ def equation_lines(model: Model, eq: AdjointEquation, layout: Layout, inline: bo
     index = _index(decl)
     number = decl.shape == (1, 1)
 
+    step = step_letter(model)
+
     def shown(expr):
         if expr is None or al.is_scalar(expr):
             return expr
         if inline:
             expr = expand_interims(model, expr)
+        if step != S:
+            expr = expr.xreplace({S: step})
         return expr if index == T else expr.xreplace({T: index})
 
     def line(time, parts, span=None):

@@ -40,7 +40,7 @@ from symrnn.graph.jacobians import parent_refs, template, vjp_template
 from symrnn.graph.node import time_offset
 from symrnn.model.declared import Apply, Kind, Loop, Model, Ref
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import J, S, T, TotalDerivative, Var
+from symrnn.operations.symbols import J, S, T, TotalDerivative, Var, at_second_index, substitute_free
 
 
 class Layout(str, enum.Enum):
@@ -291,10 +291,10 @@ def adjoint_equation(model: Model, name: str, layout: Layout = Layout.NUMERATOR)
 
 def _term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm:
     local = _local(model, reader.name, ref, layout)
-    if ref.time is not None and sp.sympify(ref.time).has(J):  # read at the second index: at every step s
+    if at_second_index(ref.time):  # read at the second index: at every step s of the reader, j = t
         if not reader.timed:
             raise SymRNNError(f"{reader.latex} reads {decl.display(ref.time)} at j outside a loop")
-        at_s = local if al.is_scalar(local) else local.xreplace({T: S}).xreplace({J: T})
+        at_s = local if al.is_scalar(local) else substitute_free(local.xreplace({T: S}), {J: T})
         return AdjointTerm(at_s, reader.name, S, over=reader.loop, index=S)
     reads_t = ref.time is not None and sp.sympify(ref.time).has(T)
     if reader.timed and reads_t:
@@ -313,7 +313,7 @@ def _init_term(model: Model, decl, reader, ref: Ref, layout: str) -> AdjointTerm
     """The term of an initial state: the step of ``reader`` whose read of ``ref`` falls before the loop."""
     state = model.var(ref.name)
     before = sp.sympify(state.loop.first) - state.loop.step
-    if ref.time is None or sp.sympify(ref.time).has(J):  # a read at j runs over the loop's own steps
+    if ref.time is None or at_second_index(ref.time):  # a read at j runs over the loop's own steps
         return None
     if not reader.timed and sp.sympify(ref.time).has(T):  # a sum over t outside the loops: the loop's steps only
         return None

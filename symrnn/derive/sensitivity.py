@@ -18,7 +18,7 @@ from symrnn.graph.node import Node, node_of, resolve
 from symrnn.graph.unroll import edge_jacobian, find_node, unroll
 from symrnn.model.declared import Kind, Model
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import J, Var
+from symrnn.operations.symbols import J, Var, at_second_index
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _dependence(model: Model, G: nx.DiGraph, downstream: set[Node]):
         if var in memo:
             return memo[var]
         decl = model.var(var.name)
-        if var.time is not None and var.time.has(J):  # h_j in a sum over j: any of its steps
+        if at_second_index(var.time):  # h_j in a sum over j: any of its steps
             steps = decl.loop.range(n, G.graph["i"])
             result = any(depends(var.xreplace({J: sp.Integer(u)})) for u in steps)
         elif decl.kind is Kind.INTERIM:

@@ -22,7 +22,7 @@ from symrnn.errors import SpecError
 from symrnn.model.declared import Apply, Kind, Model, Ref, refs, shift
 from symrnn.operations import algebra as al
 from symrnn.operations.registry import get_rule
-from symrnn.operations.symbols import IndexSum, J, T, Var
+from symrnn.operations.symbols import IndexSum, J, T, Var, at_second_index
 
 
 def symbolic(model: Model, expr) -> sp.Basic:
@@ -90,7 +90,7 @@ def _under_sum(expr, parent: Ref, total):
     """The derivative of a sum over the second index ``j`` from that of its summand: a read at ``j``
     (``h_j`` in ``\\sum_j \\alpha_{t,j} h_j``) is one term of the sum, its edge sits at that ``j``; any other
     read is differentiated under the sum."""
-    if total is None or expr.prim.inner is None or (parent.time is not None and sp.sympify(parent.time).has(J)):
+    if total is None or expr.prim.inner is None or at_second_index(parent.time):
         return total
     return IndexSum(total, J, *expr.prim.inner)
 

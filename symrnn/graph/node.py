@@ -15,7 +15,7 @@ import sympy as sp
 from symrnn.errors import SpecError
 from symrnn.model.declared import Kind, Model
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import I, IndexSum, J, N, S, T, Var
+from symrnn.operations.symbols import I, J, N, S, T, Var, substitute_free
 
 
 @dataclass(frozen=True, order=True)
@@ -80,19 +80,16 @@ def _before(decl, n: int, i: int | None) -> int:
     return int(sp.sympify(decl.loop.first).subs({N: n, I: i} if i is not None else {N: n})) - decl.loop.step
 
 
-def concrete_time(time, n: int, t: int | None, i: int | None = None, what=None, j: int | None = None,
-                  s: int | None = None) -> int:
+def concrete_time(time, n: int, t: int | None, i: int | None = None, what=None, j: int | None = None) -> int:
     """The integer value of a time index (``t - 1`` at ``t = 3`` is 2); ``what`` (a declaration)
-    names the variable in errors. ``j`` is the value of the second time index and ``s`` that of the
-    index of a sum over a reader's steps (:data:`~symrnn.operations.symbols.S`)."""
+    names the variable in errors; ``j`` is the value of the second time index."""
     base, offset = time_offset(time)
-    if (base is T and t is None) or (base is I and i is None) or (base is J and j is None) \
-            or (base is S and s is None):
+    if (base is T and t is None) or (base is I and i is None) or (base is J and j is None) or base is S:
         shown = what.display(time) if what is not None else str(time)
         if base is I:
             raise SpecError(f"{shown} is read at the label position i: give i")
         raise SpecError(f"{shown} has no definite time outside a loop")
-    return offset + {T: t, N: n, I: i, J: j, S: s, None: 0}[base]
+    return offset + {T: t, N: n, I: i, J: j, None: 0}[base]
 
 
 @lru_cache(maxsize=4096)  # bounded: keyed by time expressions
@@ -113,8 +110,8 @@ def instantiate(model: Model, expr, n: int, t: int | None, i: int | None = None,
     second time index too (a read at ``j`` inside a sum over ``j`` stays symbolic)."""
     if al.is_scalar(expr):
         return expr
-    if j is not None and not expr.has(IndexSum):
-        expr = expr.xreplace({J: sp.Integer(j)})
+    if j is not None:
+        expr = substitute_free(expr, {J: sp.Integer(j)})
     mapping = {}
     for v in expr.atoms(Var):
         if v.time is not None and v.time.has(J, S):

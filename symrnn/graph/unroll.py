@@ -18,7 +18,7 @@ from symrnn.graph.jacobians import parent_refs, template
 from symrnn.graph.node import Node, instantiate, resolve
 from symrnn.model.declared import Kind, Model, zero_vector
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import IndexSum, J, T, canonical
+from symrnn.operations.symbols import J, T, at_second_index, canonical, substitute_free
 
 MAX_N = 1_000_000
 
@@ -117,7 +117,7 @@ def unroll(model: Model, n: int, i: int | None = None) -> nx.DiGraph:
 def _summed_steps(model: Model, ref, t: int | None, n: int, i: int | None) -> list:
     """The ``(t, j)`` at which ``ref`` is read: ``(t, None)``, every step of the loop for a sum over t, or
     every step ``j`` of its loop for a read at the second index (attention's ``h_j``)."""
-    if ref.time is not None and sp.sympify(ref.time).has(J):
+    if at_second_index(ref.time):
         return [(t, j) for j in model.var(ref.name).loop.range(n, i)]
     if t is None and ref.time is not None and sp.sympify(ref.time).has(T):
         return [(s, None) for s in model.var(ref.name).loop.range(n, i)]  # a sum over t, outside the loops
@@ -162,8 +162,8 @@ def edge_template(G: nx.DiGraph, source: Node, target: Node):
     """The template (``t`` symbolic) that ``D(source -> target)`` instantiates."""
     model = G.graph["model"]
     out = al.add(*(template(model, target.name, ref) for ref in G.edges[source, target]["refs"]))
-    if G.edges[source, target]["j"] is not None and not al.is_scalar(out) and not out.has(IndexSum):
-        out = out.xreplace({J: T + (source.t - target.t)})  # a read at j: j is the source's step, t-1 or t+1
+    if G.edges[source, target]["j"] is not None and not al.is_scalar(out):
+        out = substitute_free(out, {J: T + (source.t - target.t)})  # a read at j: the source's step, t-1 or t+1
     return out
 
 

@@ -42,7 +42,7 @@ from symrnn.model.declared import (
 )
 from symrnn.operations import algebra as al
 from symrnn.operations import primitives as P
-from symrnn.operations.symbols import I, J, N, T, canonical, check_display_name
+from symrnn.operations.symbols import I, J, N, T, at_second_index, canonical, check_display_name
 
 
 class Term:
@@ -196,15 +196,28 @@ def _whole_sums(term: Term):
 
 def reads_j(expr) -> list:
     """The reads at the second index ``j`` (a :class:`Ref`, or a pick at ``j``: an :class:`Apply`) that no
-    sum over ``j`` in ``expr`` binds."""
+    sum over ``j`` in ``expr`` binds.
+
+    Examples
+    --------
+    >>> mb = ModelBuilder("reads_j")
+    >>> h = mb.input("h", 2, latex="h_{{t}}")
+    >>> reads_j((h[mb.j] + h[mb.t]).expr), reads_j(mb.sum(h[mb.j]).expr)
+    ([Ref(name='h', time=j)], [])
+    """
     if isinstance(expr, Ref):
-        return [expr] if expr.time is not None and sp.sympify(expr.time).has(J) else []
+        return [expr] if at_second_index(expr.time) else []
     if expr.prim.inner is not None:
         return []
     found = [expr] if expr.prim is P.PICK_AT else []
     for a in expr.args:
         found += reads_j(a)
     return found
+
+
+def _has_inner_sum(expr) -> bool:
+    """Whether ``expr`` holds a sum over the second index j."""
+    return any(a.prim.inner is not None for a in [expr, *_subexpressions(expr)] if isinstance(a, Apply))
 
 
 def _subexpressions(expr):
@@ -531,11 +544,14 @@ class ModelBuilder:
             raise SpecError(f"{term.display} picks a component at j but reads no variable at j; read one (h_j) "
                             "to say which steps j runs over (the softmax over j is written \\alpha_t = "
                             "\\operatorname{softmax}(e_t), of the column e_t of the scores e_{t,j})")
-        if len(loops) > 1 or loops[0].step != 1:
+        if len(loops) > 1 or (loops[0].start, loops[0].stop, loops[0].step) != (1, N, 1):
             raise SpecError(f"{term.display} reads variables at j over {', '.join(map(str, loops))}: j runs over "
-                            "the steps of one forward loop (for a backward encoder, copy its states into one: "
-                            "for t = 1..n: k_t = b_t, then read k_j)")
-        size = sp.expand(sp.sympify(loops[0].stop) - loops[0].start + 1)
+                            "the steps of one loop for t = 1..n (for a backward encoder, copy its states into "
+                            "one: for t = 1..n: k_t = b_t, then read k_j)")
+        if _has_inner_sum(term.expr):
+            raise SpecError(f"{term.display} sums over j inside a term read at j; define the inner sum as a variable "
+                            "of its own first (m_t = \\sum_j h_j), then read it")
+        size = N  # the steps 1..n
         for v in picks:
             if not al.same_dim(v.shape[0], size):
                 raise ShapeError(f"{v.display(T)} has {v.shape[0]} components, but j runs over {size} steps "
@@ -554,13 +570,11 @@ class ModelBuilder:
             raise ShapeError(f"{name} has two time indices (t, j), so each of its values is a number (1 x 1), but "
                              f"{term.display} is {al.fmt_shape(term.shape)}")
         for r in self._refs(term.expr):
-            if self._vars[r.name].kind is Kind.INTERIM and isinstance(r, Ref) and r.time is not None \
-                    and sp.sympify(r.time).has(J):
+            if self._vars[r.name].kind is Kind.INTERIM and at_second_index(r.time):
                 raise SpecError(f"{self._vars[r.name].display(r.time)} is a let read at j; write it out in {name}")
-        size = sp.expand(sp.sympify(inner.stop) - inner.start + 1)
-        column = Apply(P.MATVEC, (Apply(P.basis_at(size), ()), term.expr))
+        column = Apply(P.MATVEC, (Apply(P.basis_at(N), ()), term.expr))
         expr = Apply(P.inner_sum(inner.start, inner.stop), (column,))
-        decl = VarDecl(name, Kind.DEFINED, (size, sp.S.One), latex or _timed_latex(name), True, outer, inner=inner)
+        decl = VarDecl(name, Kind.DEFINED, (N, sp.S.One), latex or _timed_latex(name), True, outer, inner=inner)
         handle = Handle(self, self._declare(decl).decl, T)
         self._defs[name] = Definition(name, expr)
         return handle
@@ -699,8 +713,7 @@ class ModelBuilder:
             yield from self._refs(self._defs[expr.name].expr, into_sums)
 
     def _check_static(self, name: str, expr) -> None:
-        if isinstance(expr, Apply) and any(isinstance(a, Apply) and a.prim.inner is not None
-                                           for a in [expr, *_subexpressions(expr)]):
+        if _has_inner_sum(expr):
             raise SpecError(f"{name} is defined outside the loops but sums over j; a sum over j sits in a loop "
                             "(c_t = \\sum_j \\alpha_{t,j} h_j), and outside the loops \\sum_t adds up a variable "
                             "over its loop")

@@ -16,7 +16,7 @@ import sympy as sp
 
 from symrnn.errors import UnknownNameError
 from symrnn.operations.primitives import Primitive, elementwise
-from symrnn.operations.symbols import I, Label, N, T, Var, format_time
+from symrnn.operations.symbols import Basis, I, Label, N, T, Var, format_time
 
 #: Largest size of one dimension, and most entries of one array, in numeric work.
 MAX_DIM = 100_000
@@ -327,7 +327,7 @@ def entry(expr: Expr) -> Expr | None:
         return None
     column = expr.args[0]
     if isinstance(column, Apply) and len(column.args) == 2 and isinstance(column.args[0], Apply) \
-            and column.args[0].prim.arity == 0 and column.args[0].prim.name.startswith("basis_j"):
+            and column.args[0].prim.arity == 0 and isinstance(column.args[0].prim.symbolic(), Basis):
         return column.args[1]
     return None
 

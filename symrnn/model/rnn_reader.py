@@ -869,21 +869,34 @@ class _Reader:
         """The letter of the loop's second index: the second subscript of a variable defined with two
         (``e_{t,j}``) or the index of a sum other than the loop's (``\\sum_j``); None if it has none."""
         found: dict[str, Token] = {}
+        read: set = set()  # the letters a variable is read at (h_j): a name h_{t,f} is a name, not two indices
         for stmt in body:
             for tok in stmt.scan_values(lambda v: isinstance(v, Token) and v.type in ("SUM", "NAME")):
                 if tok.type == "SUM":
                     letter = re.match(r"\\sum_\{?([A-Za-z])", str(tok))
                     if letter and letter.group(1) != index:
                         found.setdefault(letter.group(1), tok)
+                        read.add(letter.group(1))
+                    continue
+                base = _transposed_base(normalize(str(tok))) or normalize(str(tok))
+                split = _last_subscript(base)
+                time = re.fullmatch(r"([A-Za-z])([+-][0-9]+)?", split[1].replace(" ", "")) if split else None
+                if time is not None:  # h_j, h_{j-1}^{\top}: read at a letter
+                    read.add(time.group(1))
+        for stmt in body:
             if stmt.data != "defs":
                 continue
             for d in stmt.children:
                 split = _last_subscript(normalize(str(d.children[0])))
                 parts = [p.strip() for p in split[1].split(",")] if split else []
-                if len(parts) == 2 and parts[0] == index and re.fullmatch(r"[A-Za-z]", parts[1]):
+                if len(parts) == 2 and parts[0] == index and parts[1] in read:
                     found.setdefault(parts[1], d.children[0])
-                elif len(parts) == 2 and parts[1] == index and re.fullmatch(r"[A-Za-z]", parts[0]):
+                elif len(parts) == 2 and parts[1] == index and parts[0] in read:
                     found.setdefault(parts[0], d.children[0])  # e_{j,t}: said where it is read
+        if found and index == "j":
+            tok = next(iter(found.values()))
+            raise self.src.at(tok, "a loop with a second index runs over another letter than j (derivations print "
+                                   "the second index j)", "for t = 1..n: e_{t,j} = ...")
         for letter, tok in found.items():
             if letter in ("n", "i") or letter in self.sizes:
                 raise self.src.at(tok, f"{letter} cannot be a second index (it is a length or a size)",
@@ -1159,6 +1172,7 @@ class _Reader:
         written = re.match(r"\\sum_\{?([A-Za-z])", str(sum_tok))
         sum_index = written.group(1) if written else None
         if index is not None and sum_index is not None and sum_index == self._inner:  # \sum_j \alpha_{t,j} h_j
+            self._whole_range(sum_tok, sum_index, (sp.S.One, N))
             term = self._term(body, index)
             if not B.reads_j(term.expr):
                 raise self.src.at(sum_tok, f"\\sum_{sum_index} adds up what is read at {sum_index}, and "
@@ -1166,19 +1180,45 @@ class _Reader:
                                   f"read the summand at {sum_index}: \\sum_{sum_index} \\alpha_{{{index},{sum_index}}} "
                                   f"h_{sum_index}")
             return self._guard(tree, lambda: self.mb.sum(term))
+        factor = None
+        if isinstance(body, Tree) and body.data in ("divide", "matvec") and index is None:  # \sum_t L_t / n
+            parts = [c for c in body.children if isinstance(c, Tree)]
+            if len(parts) == 2 and parts[0].data == "ref":
+                value = self._expr(parts[1], index)
+                if isinstance(value, _Const):
+                    body, factor = parts[0], (1 / value.value if body.data == "divide" else value.value)
         if not (isinstance(body, Tree) and body.data == "ref"):
             raise self.src.at(sum_tok, "\\sum_t adds up one variable over its loop (\\sum_t L_{t}); inside a loop, "
                                        "\\sum_j adds up a product over the second index j",
-                              "define the summand as a variable of the loop first, then sum it")
+                              "define the summand as a variable of the loop first, then sum it; a constant goes "
+                              "before the sum: \\frac{1}{n} \\sum_t L_{t}")
         name_tok = body.children[0]
         display = normalize(str(name_tok))
         for timed in reversed(self.timed):
             m = timed.regex.match(display)
             if m and parse_time(m.group("time"), sum_index or timed.index) == T:
+                loop = timed.decl.loop
+                self._whole_range(sum_tok, sum_index or timed.index,
+                                  (loop.start, loop.stop) if loop.step == 1 else (loop.stop, loop.start))
                 handle = B.Handle(self.mb, timed.decl, T)
-                return self._guard(tree, lambda handle=handle: self.mb.sum(handle))
+                total = self._guard(tree, lambda handle=handle: self.mb.sum(handle))
+                return total if factor is None else self._guard(tree, lambda total=total: total * factor)
         raise self.src.at(name_tok, f"\\sum adds up a variable over its loop; {display} is not one read at its "
                                     "index", "write \\sum_t L_{t} for a variable L_{t} defined in a loop")
+
+    def _whole_range(self, sum_tok: Token, letter: str, bounds: tuple) -> None:
+        """A sum's written bounds (``\\sum_{j=1}^{n}``) are its loop's: a sum runs over the whole loop."""
+        found = re.fullmatch(r"\\sum(?:_\{?[A-Za-z](?:=(?P<low>[^{}]*))?\}?)?(?:\^(?P<high>\{[^{}]*\}|[A-Za-z0-9]))?",
+                             str(sum_tok).replace(" ", ""))
+        if found is None:
+            return
+        low, high = found.group("low"), (found.group("high") or "").strip("{}") or None
+        for written, expected in ((low, bounds[0]), (high, bounds[1])):
+            if written is not None and parse_time(written, None) != sp.sympify(expected):
+                raise self.src.at(sum_tok, f"a sum runs over the whole loop, {letter} = {format_time(bounds[0])}.."
+                                           f"{format_time(bounds[1])}, not from {low or format_time(bounds[0])} to "
+                                           f"{high or format_time(bounds[1])}",
+                                  f"write \\sum_{letter} (or \\sum_{{{letter}=1}}^{{n}})")
 
     def _known(self, display: str, index: str | None) -> bool:
         try:

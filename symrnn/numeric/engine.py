@@ -35,7 +35,7 @@ from symrnn.numeric.forward import concrete_shape
 from symrnn.numeric.printers import ColumnPrinter, compile_expr
 from symrnn.operations import algebra as al
 from symrnn.operations.primitives import constant_value
-from symrnn.operations.symbols import IndexSum, J, Label, S, SumOver, T, TotalDerivative, Var
+from symrnn.operations.symbols import Basis, Component, IndexSum, J, Label, S, SumOver, T, TotalDerivative, Var
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,49 @@ class _Indexed:
     bindings: tuple
 
     def at(self, n: int, i: int | None, indices: dict) -> _Rule:
-        return _compile(written_out(self.expr, n, i, indices), self.bindings)
+        """The rule for length ``n`` (label position ``i``), the indices in ``indices`` bound (``{S: 2, T: 3}``).
+
+        The written-out expressions of the steps differ only in the variables they read and the steps they pick
+        (``\\alpha_{s,t}``), so each is compiled in a form with those as arguments: once per length, not once per
+        pair of steps (Luong's attention at n = 30: 1,804 compilations, 5 s, before).
+        """
+        expr = written_out(self.expr, n, i, indices)
+        if al.is_scalar(expr):
+            return _Rule(None, (), sp.sympify(expr))
+        canonical, originals = _canonical(expr)
+        rule = _compile(canonical, self.bindings)
+        return _Rule(rule.fn, tuple(originals.get(a, a) for a in rule.args), rule.scalar)
+
+
+@dataclass(frozen=True)
+class IntArg:
+    """A compiled rule's argument that is a number known when the steps are planned (a step ``j`` picked)."""
+
+    value: int
+
+
+def _canonical(expr) -> tuple:
+    """``expr`` with each variable replaced by a placeholder, in the order it is first read, and each step picked
+    (``Component(a, 3)``) by a symbol; and the arguments the placeholders stand for."""
+    mapping: dict = {}
+    originals: dict = {}
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, Var) and node not in mapping:
+            mapping[node] = Var(f"p{len(mapping)}", None, *node.shape, "p")
+            originals[VarArg(mapping[node].name)] = _describe(node)
+    expr = expr.xreplace(mapping)
+    steps: dict = {}
+
+    def picked(e) -> bool:
+        return isinstance(e, (Component, Basis)) and isinstance(e.label, sp.Integer)
+
+    def placeholder(e):
+        if e.label not in steps:
+            steps[e.label] = sp.Symbol(f"_l{len(steps)}")
+            originals[SizeArg(str(steps[e.label]))] = IntArg(int(e.label))
+        return e.func(e.args[0], steps[e.label]) if isinstance(e, Component) else Basis(steps[e.label], e.args[1])
+
+    return expr.replace(picked, placeholder), originals
 
 
 @lru_cache(maxsize=4096)
@@ -293,7 +335,7 @@ class CompiledGradient:
                 if factor is not None:
                     store[target] = constant_value(factor, {**sizes, "n": n}, store[target]) * store[target]
             else:
-                store[target] = fn(xp, *[store[k] for k in keys])
+                store[target] = fn(xp, *[k.value if isinstance(k, IntArg) else store[k] for k in keys])
         loss_node = plan.graph.graph["loss"]
         store[Adjoint(loss_node)] = xp.ones((1, batch))
         shapes = {name: self._shape(name, {**sizes, "n": n}) for name in plan.shaped}
@@ -335,7 +377,7 @@ class CompiledGradient:
                 number = constant_value(scalar, store[_SIZES], exact)
                 part = xp.ones(full) * number
             else:
-                part = fn(xp, *[store[k] for k in keys])
+                part = fn(xp, *[k.value if isinstance(k, IntArg) else store[k] for k in keys])
             total = part if total is None else total + part
         if total is None:
             return xp.zeros(full)

@@ -19,7 +19,7 @@ from symrnn.model.declared import lengths
 from symrnn.numeric.forward import Point, concrete_shape, forward
 from symrnn.numeric.printers import evaluate
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import IndexSum, J, S, T, TotalDerivative, Var, expand_index_sums
+from symrnn.operations.symbols import J, S, T, TotalDerivative, Var, expand_index_sums, substitute_free
 
 
 def _size(model, node: Node, sizes) -> int:
@@ -29,25 +29,22 @@ def _size(model, node: Node, sizes) -> int:
 
 def written_out(expr, n: int, i: int | None, indices: dict):
     """``expr`` with the given second indices bound (``{J: 2}``, an edge's ``j``; ``{S: 3}``, a reader's
-    step) and every sum over an index written out for length ``n``: what numbers evaluate."""
+    step) and every sum over an index written out for length ``n``: what numbers evaluate.
+
+    Examples
+    --------
+    >>> from symrnn.operations.symbols import IndexSum, N
+    >>> m = sp.Symbol("m")
+    >>> h = Var("h", J, m, 1, "h_{{t}}")
+    >>> sorted(str(v.time) for v in written_out(IndexSum(h, J, 1, N), 3, None, {}).atoms(Var))
+    ['1', '2', '3']
+    >>> written_out(h, 3, None, {J: 2}).time
+    2
+    """
     if al.is_scalar(expr):
         return expr
     bound = {k: sp.Integer(v) for k, v in indices.items() if v is not None}
-    if bound:
-        expr = expr.xreplace(bound) if not expr.has(IndexSum) else _bind_free(expr, bound)
-    return expand_index_sums(expr, lengths(n, i))
-
-
-def _bind_free(expr, bound: dict):
-    """``expr`` with the indices in ``bound`` replaced where no sum binds them."""
-    if isinstance(expr, IndexSum):
-        inner = {k: v for k, v in bound.items() if k != expr.index}
-        return IndexSum(_bind_free(expr.arg, inner), expr.index, *expr.bounds)
-    if not expr.args:
-        return expr.xreplace(bound)
-    if isinstance(expr, Var):
-        return expr.xreplace(bound)
-    return expr.func(*(_bind_free(a, bound) for a in expr.args))
+    return expand_index_sums(substitute_free(expr, bound), lengths(n, i))
 
 
 def edge_value(G: nx.DiGraph, u: Node, v: Node, values: dict, point: Point, xp=np):

@@ -26,7 +26,7 @@ from sympy import (
 )
 
 from symrnn.errors import ShapeError
-from symrnn.operations.symbols import Basis, Var
+from symrnn.operations.symbols import Basis, Component, Var, at_time_index
 
 
 def same_dim(a: sp.Expr, b: sp.Expr) -> bool:
@@ -92,8 +92,6 @@ def mul(*factors):
 def _components(mats: list) -> list:
     """``e_j^T v`` (a basis row at a time index, then a column) is the component ``v_j``: attention's
     ``\\frac{\\partial L}{\\partial e_{t,j}}`` rather than ``e_j^T \\frac{\\partial L}{\\partial e_t}``."""
-    from symrnn.operations.symbols import Component, at_time_index
-
     out: list = []
     for p in mats:
         last = out[-1] if out else None

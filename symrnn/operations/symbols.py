@@ -348,7 +348,13 @@ class SumOver(MatrixExpr):
 
 def at_time_index(label) -> bool:
     """Whether a basis vector's or a component's index is a time (attention's ``\\alpha_{t,j}``: ``j``, ``s``, ``t``
-    or a step), not a label (``q_y``, ``q_{t, y_t}``)."""
+    or a step), not a label (``q_y``, ``q_{t, y_t}``).
+
+    Examples
+    --------
+    >>> at_time_index(J), at_time_index(T - 1), at_time_index(sp.Integer(2)), at_time_index(Label("y"))
+    (True, True, True, False)
+    """
     if isinstance(label, sp.Integer):
         return True
     return isinstance(label, sp.Expr) and not isinstance(label, Label) and bool(label.free_symbols) \
@@ -386,6 +392,41 @@ class IndexSum(MatrixExpr):
     @property
     def shape(self):
         return self.arg.shape
+
+
+def substitute_free(expr, subs: dict):
+    """``expr`` with the symbols of ``subs`` replaced where no :class:`IndexSum` over them binds them: THE way
+    to give the second index ``j`` (or a reader's step ``s``) a value, a time or another name.
+
+    Examples
+    --------
+    >>> m = sp.Symbol("m")
+    >>> h = Var("h", J, m, 1, "h_{{t}}")
+    >>> e = sp.MatAdd(h, IndexSum(h, J, 1, N))
+    >>> print(substitute_free(e, {J: T - 1}).args[0].display)
+    h_{t-1}
+    >>> substitute_free(e, {J: T}).args[1] == IndexSum(h, J, 1, N)
+    True
+    """
+    if not isinstance(expr, sp.Basic) or not subs:
+        return expr
+    if isinstance(expr, IndexSum):
+        inner = {k: v for k, v in subs.items() if k != expr.index}
+        return IndexSum(substitute_free(expr.arg, inner), expr.index, *expr.bounds)
+    if not expr.has(IndexSum):
+        return expr.xreplace(subs)
+    return expr.func(*(substitute_free(a, subs) for a in expr.args))
+
+
+def at_second_index(time) -> bool:
+    """Whether a read's time is the second index ``j`` (attention's ``h_j``), not a step of its own loop.
+
+    Examples
+    --------
+    >>> at_second_index(J), at_second_index(T - 1), at_second_index(None)
+    (True, False, False)
+    """
+    return time is not None and sp.sympify(time).has(J)
 
 
 def expand_index_sums(expr, subs: dict):

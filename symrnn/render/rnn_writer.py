@@ -10,7 +10,7 @@ import sympy as sp
 
 from symrnn.model.declared import Apply, Kind, Model, Ref, entry, refs
 from symrnn.operations import primitives as P
-from symrnn.operations.symbols import J, N, T, format_time
+from symrnn.operations.symbols import N, T, at_second_index, format_time
 
 
 def _dim(e) -> str:
@@ -140,7 +140,7 @@ def spec_text(model: Model) -> str:
 
 def _attends(expr, names: set) -> bool:
     """Whether ``expr`` reads one of ``names`` at the second index j."""
-    return any(r.name in names and r.time is not None and sp.sympify(r.time).has(J) for r in refs(expr))
+    return any(r.name in names and at_second_index(r.time) for r in refs(expr))
 
 
 def _bound(e) -> str:

@@ -187,8 +187,6 @@ REFUSED = {
                        "a variable is read at the second index j itself, h_{j}"),
     "a component of another size": ("    z_t = \\tanh(W z_{t-1})\n    c_t = \\sum_j z_{t,j} h_j\n",
                                     "z_{t} has m components, but j runs over n steps"),
-    "two indices, nothing at j": ("    z_t = \\tanh(W z_{t-1})\n    e_{t,j} = v^\\top z_t\n",
-                                  "read a variable at j (U h_j), or write it with one index"),
     "a read at j without a second index": ("    z_t = \\tanh(W z_{t-1} + h_j)\n",
                                            "give a variable two indices, e_{t,j} = ..., or sum over j"),
     "a vector per (t, j)": ("    z_t = \\tanh(W z_{t-1})\n    e_{t,j} = h_j\n",
@@ -339,3 +337,104 @@ def test_a_backward_decoders_per_step_loss_has_the_constant_adjoint():
     assert r"\frac{\partial L}{\partial L_{t}} v" not in printed
     result = CliRunner().invoke(main, ["check", _write(text), "--n", "3"])
     assert result.exit_code == 0 and "printed formulas pass" in result.output, result.output
+
+
+def _attention(body: str, read: str = "c") -> str:
+    """BASE with a second loop of ``body`` (each line indented there) and a per-step loss of ``read``, summed."""
+    return (BASE + "param W_a \\in \\mathbb{R}^{m \\times m}\nfor t = 1..n:\n"
+            + "".join(f"    {line}\n" for line in body.strip().splitlines()) + TAIL.replace("z_t", f"{read}_t"))
+
+
+def test_two_sums_over_j_in_one_term_keep_their_own_index():
+    """A review found the bound j of a sum renamed to t in a reader's term over s (\\sum_{t=1}^{n} ... shadowing t)
+    and a generated module failing on it; one substitution (symbols.substitute_free) now binds only a free j."""
+    text = _attention(r"""
+z_t = \tanh(W z_{t-1})
+e_{t,j} = h_j^\top W_a z_t
+\alpha_t = \operatorname{softmax}(e_t)
+c_t = (\sum_j \alpha_{t,j} h_j) \odot (\sum_j \alpha_{t,j} h_j)""")
+    model = parse_spec(text, "product.rnn")
+    printed = latex(recursion(model, "W", "denominator"))
+    assert (r"\sum_{s=1}^{n} 2 \alpha_{s, t} (\frac{\partial L}{\partial c_{s}} \odot \sum_{j=1}^{n} \alpha_{s, j} "
+            r"h_{j})") in printed
+    from tests.test_literature import _random_call
+
+    n = 3
+    params, inputs, labels = _random_call(model, n, 2, np.random.default_rng(4))
+    expected = CompiledGradient(model)(params, inputs, labels, n).gradients
+    _, grads = load_generated(codegen(model), "product_numpy").gradients(params, inputs, labels, n)
+    assert all(relative_error(np.asarray(grads[k]), expected[k]) < 1e-10 for k in expected)
+    assert CliRunner().invoke(main, ["check", _write(text), "--n", "3"]).exit_code == 0
+
+
+def test_a_query_from_the_encoder_itself_prints_its_step():
+    """e_{t,j} = h_j^T W_a h_t reads h at j and at t: the edge from h_t has a term at j = t and a sum over j."""
+    text = _attention(r"""
+e_{t,j} = h_j^\top W_a h_t
+\alpha_t = \operatorname{softmax}(e_t)
+c_t = \sum_j \alpha_{t,j} h_j""")
+    printed = latex(pathsum(parse_spec(text, "self.rnn"), "W", 2))
+    assert (r"D(h_{t} \rightarrow e_{t}) &= \mathbf{e}_{t} (W_{a} h_{t})^{\top} + \sum_{j=1}^{n} \mathbf{e}_{j} "
+            r"h_{j}^{\top} W_{a}, \quad t = 1, 2") in printed
+
+
+REFUSED_TOO = {
+    "a sum over j in a term read at j": (r"""
+z_t = \tanh(W z_{t-1})
+e_{t,j} = h_j^\top (W_a z_t + \sum_j h_j)""", "define the inner sum as a variable of its own first"),
+    "a sum over part of the steps": (r"""
+z_t = \tanh(W z_{t-1})
+e_{t,j} = h_j^\top z_t
+\alpha_t = \operatorname{softmax}(e_t)
+c_t = \sum_{j=2}^{n-1} \alpha_{t,j} h_j""", "a sum runs over the whole loop, j = 1..n, not from 2 to n-1"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_TOO)
+def test_more_refusals(case):
+    body, said = REFUSED_TOO[case]
+    result = CliRunner().invoke(main, ["show", _write(_attention(body, read="z"))])
+    assert result.exit_code == 2 and said in result.output, result.output
+
+
+def test_an_encoder_over_the_label_position_is_refused():
+    text = BASE.replace("for t = 1..n:\n    h_t", "for t = 1..(i-1):\n    h_t") + (
+        "for t = 1..n:\n    z_t = \\tanh(W z_{t-1})\n    e_{t,j} = h_j^\\top z_t\n"
+        "    \\alpha_t = \\operatorname{softmax}(e_t)\n    c_t = \\sum_j \\alpha_{t,j} h_j\n    L_t = v^\\top c_t\n"
+        "L = \\sum_t L_t\nloss L\n")
+    result = CliRunner().invoke(main, ["show", _write(text)])
+    assert result.exit_code == 2 and "j runs over the steps of one loop for t = 1..n" in result.output
+
+
+def test_a_name_with_a_second_subscript_is_still_a_name():
+    """h_{t,f} (a forward state beside a backward one) is one variable read at t - 1, not attention's two indices:
+    a letter is a second index only where something is read at it (h_j) or summed over it."""
+    text = BASE.replace("h_t = \\tanh(W h_{t-1} + U x_t)", "h_{t,f} = \\tanh(W h_{t-1,f} + U x_t)").replace(
+        "param h_0 ", "param h_{0,f} ").replace("param z_0 \\in \\mathbb{R}^m\n", "") + "L = v^\\top h_{n,f}\nloss L\n"
+    model = parse_spec(text, "tagged.rnn")
+    shown = spec_text(model)
+    assert r"    h_{t,f} = \tanh(W h_{t-1,f} + U x_{t})" in shown and spec_text(parse_spec(shown, "again.rnn")) == shown
+
+
+def test_the_loop_index_is_not_the_second_index_letter():
+    text = _attention(r"""
+z_t = \tanh(W z_{t-1})""", read="z").replace("for t = 1..n:\n    z_t = \\tanh(W z_{t-1})\n    L_t = v^\\top z_t\n", (
+        "for j = 1..n:\n    z_j = \\tanh(W z_{j-1})\n    e_{j,k} = h_k^\\top z_j\n    \\alpha_j = "
+        "\\operatorname{softmax}(e_j)\n    c_j = \\sum_k \\alpha_{j,k} h_k\n    L_j = v^\\top c_j\n"))
+    result = CliRunner().invoke(main, ["show", _write(text)])
+    assert result.exit_code == 2 and "runs over another letter than j" in result.output, result.output
+
+
+def test_a_constant_after_a_sum_over_t_is_its_factor():
+    """\\sum_t L_t / n parsed before the grammar let a sum run over a product; it still is the mean."""
+    model = parse_spec(BASE.replace("param z_0 \\in \\mathbb{R}^m\n", "") + (
+        "for t = 1..n:\n    L_t = v^\\top h_t\nL = \\sum_t L_t / n\nloss L\n"), "mean.rnn")
+    assert "L = \\frac{1}{n} \\sum_{t} L_{t}" in spec_text(model)
+
+
+def test_a_decoder_state_named_s_leaves_the_sum_over_its_steps_another_letter():
+    """Bahdanau's own notation names the decoder's state s_i; a sum over the decoder's steps then prints with r."""
+    text = open(BAHDANAU).read().replace("z_", "s_")
+    printed = latex(recursion(parse_spec(text, "s.rnn"), "W", "denominator"))
+    assert r"\sum_{r=1}^{n} \alpha_{r, t} \frac{\partial L}{\partial c_{r}}" in printed
+    assert "s_{s-1}" not in printed and r"\sum_{s=1}" not in printed

@@ -115,10 +115,9 @@ class CodePrinter(ColumnPrinter):
         if name in self.gen.locals and self.span is None:
             return name  # an interim of this step only
         time = sp.expand(sp.sympify(expr.time))
-        if time.has(*INDICES):  # at the second index j, or at a reader's step s
-            first = self.gen.valid.get(name, (sp.Integer(0), N + 1))[0]
-            return f"{name}[{py_time(sp.expand(time - first).xreplace(_INDEX_SYMBOLS))}]"
         first, last = self.gen.valid.get(name, (sp.Integer(0), N + 1))
+        if time.has(*INDICES):  # at the second index j, or at a reader's step s
+            return f"{name}[{py_time(sp.expand(time - first).xreplace(_INDEX_SYMBOLS))}]"
         if self.span is None or not time.has(T):
             return f"{name}[{py_time(time - first)}]"
         k = time - T

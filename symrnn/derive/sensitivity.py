@@ -18,7 +18,7 @@ from symrnn.graph.node import Node, node_of, resolve
 from symrnn.graph.unroll import edge_jacobian, find_node, unroll
 from symrnn.model.declared import Kind, Model
 from symrnn.operations import algebra as al
-from symrnn.operations.symbols import J, Var, at_second_index
+from symrnn.operations.symbols import J, Var, at_second_index, substitute_free
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _dependence(model: Model, G: nx.DiGraph, downstream: set[Node]):
         decl = model.var(var.name)
         if at_second_index(var.time):  # h_j in a sum over j: any of its steps
             steps = decl.loop.range(n, G.graph["i"])
-            result = any(depends(var.xreplace({J: sp.Integer(u)})) for u in steps)
+            result = any(depends(substitute_free(var, {J: sp.Integer(u)})) for u in steps)
         elif decl.kind is Kind.INTERIM:
             t = None if var.time is None else int(var.time)
             result = False

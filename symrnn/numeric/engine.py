@@ -30,7 +30,7 @@ from symrnn.graph.jacobians import symbolic
 from symrnn.graph.node import Node, concrete_time, resolve
 from symrnn.graph.unroll import unroll
 from symrnn.model.declared import Apply, Kind, Model
-from symrnn.numeric.evaluate import term_steps, written_out
+from symrnn.numeric.evaluate import term_binding, term_steps, written_out
 from symrnn.numeric.forward import concrete_shape
 from symrnn.numeric.printers import ColumnPrinter, compile_expr
 from symrnn.operations import algebra as al
@@ -338,7 +338,7 @@ class CompiledGradient:
                 store[target] = fn(xp, *[k.value if isinstance(k, IntArg) else store[k] for k in keys])
         loss_node = plan.graph.graph["loss"]
         store[Adjoint(loss_node)] = xp.ones((1, batch))
-        shapes = {name: self._shape(name, {**sizes, "n": n}) for name in plan.shaped}
+        shapes = {name: self._shape(name, store[_SIZES]) for name in plan.shaped}
         for target, name, calls in plan.backward:
             store[target] = self._sum(calls, store, shapes[name], batch, True)
         grads, steps = {}, {}
@@ -355,7 +355,7 @@ class CompiledGradient:
             grads[name] = self._batch_sum(total, shapes[name])
         if wrt_inputs:
             for node, name, calls in plan.inputs(self):
-                grads[node] = self._sum(calls, store, self._shape(name, {**sizes, "n": n}), batch, True)
+                grads[node] = self._sum(calls, store, self._shape(name, store[_SIZES]), batch, True)
         loss = store[loss_node].reshape(batch)
         values = {k: v for k, v in store.items() if isinstance(k, Node)} if keep_values else {}
         adjoints = {k.node: v for k, v in store.items() if isinstance(k, Adjoint)} if keep_values else {}
@@ -512,10 +512,9 @@ class _Plan:
         for term, rule in equation:
             for t in term_steps(self.graph, term, tau):
                 here, at = rule, t
-                if isinstance(rule, _Indexed):  # over the reader's steps s: s and the variable's t bound
-                    indexed = term.index == S
-                    here = rule.at(self.n, self.i, {S: t, T: tau} if indexed else {})
-                    at = tau if indexed else t
+                if isinstance(rule, _Indexed):  # attention: j and a reader's steps s bound, sums written out
+                    indices, at = term_binding(term, t, tau)
+                    here = rule.at(self.n, self.i, indices)
                 out.append((here.fn, [key(a, at) for a in here.args], here.scalar, t))
         return out
 

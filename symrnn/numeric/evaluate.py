@@ -151,6 +151,13 @@ def term_steps(G: nx.DiGraph, term, tau) -> list:
             if Node(term.reader, None if term.reader_time is None else concrete_time(term.reader_time, n, t, i)) in G]
 
 
+def term_binding(term, t: int, tau) -> tuple[dict, int]:
+    """How a term reads at step ``t`` of ``term_steps`` for its variable at ``tau``: the indices it binds, and the
+    step its other reads are at. A term over a reader's steps ``s`` (attention) binds ``s`` to ``t`` and the
+    variable's own ``t`` to ``tau``; any other reads at ``t``."""
+    return ({S: t, T: tau}, tau) if term.index == S else ({}, t)
+
+
 def _term_value(G, term, tau, values, deltas, point, shape, xp, hop=None):
     """The value of one printed adjoint term at time ``tau`` of its variable (0 when it does not apply);
     with ``hop``, the term reads that part ``[hop]`` of its reader's total derivative (truncated BPTT)."""
@@ -158,9 +165,8 @@ def _term_value(G, term, tau, values, deltas, point, shape, xp, hop=None):
     total = None
     for t in term_steps(G, term, tau):
         env = point.symbol_values(n)
-        expr = written_out(term.expr, n, i, {S: t, T: tau} if term.index == S else {})
-        if term.index == S:
-            t = tau  # the variable's own time: the reader's step s is bound in the term
+        indices, t = term_binding(term, t, tau)
+        expr = written_out(term.expr, n, i, indices)
         if not al.is_scalar(expr):
             for atom in expr.atoms(Var):
                 if isinstance(atom, TotalDerivative):

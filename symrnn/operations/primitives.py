@@ -483,8 +483,7 @@ def _pick_at_shape(shapes, names):
 
 
 def _pick_at_numeric(xp, args, bindings):
-    j = dict(bindings or ())[INDEX]
-    return args[0][j - 1: j, :]
+    return _pick_numeric(xp, [args[0], dict(bindings or ())[INDEX]], bindings)
 
 
 #: Component ``j`` (the second time index) of a column: attention's weight ``\alpha_{t,j}`` of ``\alpha_t``.

@@ -35,6 +35,7 @@ from symrnn.operations.symbols import (
     Component,
     Concat,
     Elementwise,
+    IndexSum,
     LogSoftmax,
     Selector,
     Softmax,
@@ -174,10 +175,7 @@ class SymRNNLatexPrinter(LatexPrinter):
         return rf"\sum_{{{self._print(expr.index)}={self._print(low)}}}^{{{self._print(high)}}} {arg}"
 
     def _print_SumOver(self, expr):
-        arg = self._print(expr.arg)
-        if isinstance(expr.arg, (MatAdd, HadamardProduct)):
-            arg = self._bracket(arg)
-        return rf"\sum_{{{self._print(T)}={self._print(expr.args[1])}}}^{{{self._print(expr.args[2])}}} {arg}"
+        return self._print_IndexSum(IndexSum(expr.arg, T, expr.args[1], expr.args[2]))
 
     def _print_SquaredNorm(self, expr):
         arg = expr.arg
